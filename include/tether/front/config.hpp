@@ -1,0 +1,63 @@
+#pragma once
+// Typed configuration of the front door ([front] in tether.toml). Every field
+// has its default here; config/tether.example.toml documents each one.
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tether::front {
+
+using Millis = std::chrono::milliseconds;
+
+enum class Balancing { least_requests, round_robin, power_of_two };
+enum class TokenMode { instance_id, sha256 };
+
+struct AffinityConfig {
+  bool enabled = true;                                  // site-level switch (clientAffinityEnabled)
+  std::string cookie = "ARRAffinity";                   // main cookie name (HAProxy users: SERVERID)
+  std::string samesite_cookie = "ARRAffinitySameSite";  // twin with SameSite=None; "" = none
+  TokenMode token = TokenMode::instance_id;             // cookie value: the id, or its SHA-256
+  bool set_domain = true;                               // add Domain=<request host> as ARR does
+  std::string domain;                                   // fixed Domain instead of the request host
+};
+
+struct TimeoutConfig {
+  Millis connect{5'000};               // upstream TCP connect -> next instance, then 502
+  Millis upstream_response{230'000};   // no response (or body progress) from upstream -> 504
+  Millis client_header{10'000};        // request header not complete -> 408 (slowloris)
+  Millis client_idle{120'000};         // keep-alive idle between requests -> close
+  Millis client_body{60'000};          // client body stalls this long -> close
+  Millis upstream_idle{30'000};        // pooled upstream connection unused this long -> closed
+  Millis down_period{10'000};          // an instance that refused a connection is skipped this long
+};
+
+struct LimitConfig {
+  std::uint32_t max_header_bytes = 32 * 1024;  // request header block -> 431
+  std::uint32_t max_header_count = 100;        // request header fields -> 431
+  std::uint64_t max_body_bytes = 0;            // request body -> 413; 0 = unlimited (streamed)
+  std::uint32_t max_connections = 10'000;      // client connections; beyond: refused
+  std::uint32_t max_idle_per_instance = 64;    // pooled upstream connections per instance/thread
+  std::uint32_t connect_attempts = 3;          // instances tried when connects fail
+};
+
+struct InstanceConfig {
+  std::string id;       // instance id (WEBSITE_INSTANCE_ID); default: the address
+  std::string address;  // host:port of the instance
+};
+
+struct FrontConfig {
+  std::string listen = "0.0.0.0";
+  std::uint16_t port = 8080;
+  unsigned threads = 0;  // 0 = one per core
+  Balancing balancing = Balancing::least_requests;
+  AffinityConfig affinity;
+  TimeoutConfig timeouts;
+  LimitConfig limits;
+  bool access_log = false;
+  std::vector<InstanceConfig> instances;
+};
+
+const char* to_string(Balancing b);
+
+}  // namespace tether::front

@@ -1,0 +1,88 @@
+#pragma once
+// The instances the front door routes to, published as immutable snapshots.
+// Writers (config load, the plan supervisor, the admin API) build a new
+// snapshot under a mutex and publish it; the hot path reads the current one
+// without locking (Pingora's ArcSwap pattern). Per-instance live state
+// (outstanding requests, passive down-marking, drain) lives in atomics on the
+// shared Instance objects, so it survives snapshot swaps.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include "tether/front/config.hpp"
+
+namespace tether::front {
+
+// Milliseconds on the steady clock; the unit of every "now" in the front door.
+std::int64_t now_ms();
+
+struct Instance {
+  Instance(std::string id, std::string token, std::string address,
+           boost::asio::ip::tcp::endpoint endpoint);
+
+  const std::string id;       // the instance's name (WEBSITE_INSTANCE_ID)
+  const std::string token;    // affinity cookie value routing to it
+  const std::string address;  // host:port as configured
+  const boost::asio::ip::tcp::endpoint endpoint;  // resolved once when added
+
+  std::atomic<int> outstanding{0};         // requests in flight
+  std::atomic<std::int64_t> down_until{0};  // now_ms() before which it takes no traffic
+  std::atomic<bool> draining{false};        // no new users; pinned users continue
+  std::atomic<std::uint64_t> requests{0};   // requests forwarded (total)
+  std::atomic<std::uint64_t> connect_failures{0};
+
+  // May take users chosen by balancing.
+  bool takes_new(std::int64_t now) const { return !draining.load(std::memory_order_relaxed) &&
+                                                   down_until.load(std::memory_order_relaxed) <= now; }
+  // May take users pinned to it by cookie.
+  bool takes_pinned(std::int64_t now) const {
+    return down_until.load(std::memory_order_relaxed) <= now;
+  }
+};
+
+struct InstanceSnapshot {
+  std::uint64_t version = 0;
+  std::vector<std::shared_ptr<Instance>> instances;          // in insertion order
+  std::unordered_map<std::string, Instance*> by_token;       // cookie token -> instance
+
+  Instance* find_token(std::string_view token) const;
+};
+
+class InstanceTable {
+ public:
+  explicit InstanceTable(TokenMode mode);
+
+  // The token for an instance id under this table's TokenMode.
+  std::string token_for(const std::string& id) const;
+
+  // Adds (or replaces, by id) an instance at `address` ("host:port"; the
+  // host is resolved now). Throws std::invalid_argument for a bad address.
+  std::shared_ptr<Instance> add(const std::string& id, const std::string& address);
+
+  // Removes the instance `id`; false when absent.
+  bool remove(const std::string& id);
+
+  // The current snapshot (never null).
+  std::shared_ptr<const InstanceSnapshot> snapshot() const;
+
+  // Cheap change detector for per-thread snapshot caches.
+  std::uint64_t version() const { return version_.load(std::memory_order_acquire); }
+
+  std::shared_ptr<Instance> find(const std::string& id) const;
+
+ private:
+  void publish(std::vector<std::shared_ptr<Instance>> instances);
+
+  TokenMode mode_;
+  mutable std::mutex mutex_;
+  std::shared_ptr<const InstanceSnapshot> current_;
+  std::atomic<std::uint64_t> version_{0};
+};
+
+}  // namespace tether::front

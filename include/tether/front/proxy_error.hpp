@@ -1,0 +1,24 @@
+#pragma once
+// Proxy failures, classified by source, and the one mapping from a failure to
+// the status and short body the client sees (Pingora's fail_to_proxy).
+#include <string>
+#include <string_view>
+
+namespace tether::front {
+
+enum class ProxyFailure {
+  no_instance,        // no instance takes traffic -> 503
+  connect_failed,     // every instance tried refused or timed out -> 502
+  upstream_timeout,   // no response within timeouts.upstream_response -> 504
+  upstream_broken,    // upstream closed or sent garbage -> 502
+  body_too_large,     // request body over limits.max_body_bytes -> 413
+  too_many_headers,   // header count over limits.max_header_count -> 431
+};
+
+int status_for(ProxyFailure f);
+const char* describe(ProxyFailure f);
+
+// Short plain-text body: "502 Bad Gateway: <description>\nlog id: <id>\n".
+std::string error_body(ProxyFailure f, std::string_view log_id);
+
+}  // namespace tether::front

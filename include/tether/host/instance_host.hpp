@@ -1,0 +1,45 @@
+#pragma once
+// One app instance (`tether serve`): an HTTP server running a Router, with
+// what every response carries on App Service: X-Instance-Id (the seed 002
+// experiment) and, where configured, Arr-Disable-Session-Affinity: True.
+#include <cstdint>
+#include <memory>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+
+#include "tether/host/host_config.hpp"
+#include "tether/host/router.hpp"
+
+namespace tether::host {
+
+class InstanceHost {
+ public:
+  InstanceHost(HostConfig config, Router router);
+  ~InstanceHost();
+
+  // Binds and starts serving on a background thread. Returns the bound port.
+  // Throws boost::system::system_error when the bind fails.
+  std::uint16_t start();
+
+  // Stops serving and joins the thread. Safe to call twice.
+  void stop();
+
+  const InstanceInfo& instance() const { return info_; }
+  const HostConfig& config() const { return config_; }
+
+ private:
+  asio::awaitable<void> handle(http::Exchange& ex);
+
+  HostConfig config_;
+  Router router_;
+  InstanceInfo info_;
+  asio::io_context ctx_{1};
+  std::unique_ptr<http::Server> server_;
+  std::thread thread_;
+};
+
+// Adds the whoami app's routes (seed 002's experiment app): see app_whoami.cpp.
+void add_whoami_routes(Router& router);
+
+}  // namespace tether::host

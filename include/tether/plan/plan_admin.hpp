@@ -1,0 +1,23 @@
+#pragma once
+// The plan's admin endpoint (loopback only): what `tether status`, `tether
+// scale` and `tether kill` talk to.
+//   GET  /status                 plan, front door and instances as JSON
+//   POST /scale?instances=N      set the number of instances
+//   POST /kill?instance=ID       SIGKILL an instance (id or unique prefix)
+#include "tether/front/front_server.hpp"
+#include "tether/host/router.hpp"
+#include "tether/plan/supervisor.hpp"
+
+namespace tether::plan {
+
+struct PlanView {
+  Supervisor* supervisor;
+  front::FrontServer* front;
+  std::string front_url;
+  std::string admin_url;
+};
+
+// Adds the admin routes to `router`. `view` must outlive the router.
+void add_admin_routes(host::Router& router, const PlanView* view);
+
+}  // namespace tether::plan

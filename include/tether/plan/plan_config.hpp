@@ -1,0 +1,35 @@
+#pragma once
+// Configuration of the local plan (`tether up`): a front door and N instances
+// on one machine. [up] in tether.toml; the front door reads [front] and the
+// instances [serve] of the same file.
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <toml++/toml.h>
+
+#include "tether/front/config.hpp"
+
+namespace tether::plan {
+
+struct PlanConfig {
+  unsigned instances = 3;
+  std::string app = "whoami";
+  std::string admin_listen = "127.0.0.1";  // loopback only: the admin API is unauthenticated
+  std::uint16_t admin_port = 0;            // 0 = the OS picks (written to the state file)
+  std::string state_dir;                   // empty: $TETHER_STATE_DIR, $XDG_RUNTIME_DIR/tether, /tmp/tether-$UID
+  std::chrono::milliseconds stop_grace{5'000};  // SIGTERM -> SIGKILL for instances
+  std::chrono::milliseconds start_timeout{30'000};  // an instance must report its port by then
+  std::vector<std::string> serve_args;     // extra arguments for every `tether serve` child
+  std::string config_file;                 // passed on to children (--config)
+  front::FrontConfig front;                // listen defaults to 127.0.0.1 for a local plan
+};
+
+// Reads [up] from `root`. Throws net::ConfigError.
+void load_plan_config(const toml::table& root, PlanConfig& config);
+
+// The directory holding plan-<port>.json state files.
+std::string resolve_state_dir(const std::string& configured);
+
+}  // namespace tether::plan

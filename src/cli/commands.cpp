@@ -1,0 +1,296 @@
+#include "commands.hpp"
+
+#include <csignal>
+#include <cstdio>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "tether/front/config_load.hpp"
+#include "tether/front/front_server.hpp"
+#include "tether/host/host_config.hpp"
+#include "tether/host/instance_host.hpp"
+#include "tether/net/config_reader.hpp"
+#include "tether/net/endpoint.hpp"
+#include "tether/net/log.hpp"
+#include "tether/plan/plan_client.hpp"
+#include "tether/plan/plan_config.hpp"
+#include "tether/plan/plan_runner.hpp"
+
+namespace tether::cli {
+
+namespace asio = boost::asio;
+using net::ConfigError;
+
+namespace {
+
+// Blocks until SIGINT or SIGTERM; returns the signal.
+int wait_for_stop_signal() {
+  asio::io_context ctx{1};
+  asio::signal_set signals(ctx, SIGINT, SIGTERM);
+  int got = 0;
+  signals.async_wait([&](const boost::system::error_code&, int sig) { got = sig; });
+  ctx.run();
+  return got;
+}
+
+toml::table load_file(const std::string& path) {
+  if (path.empty()) return {};
+  return net::parse_config_file(path);
+}
+
+void apply_log_level(const std::string& level) {
+  if (!level.empty() && !net::set_log_level(level))
+    throw ConfigError("--log-level: expected trace, debug, info, warn, error or off (got \"" +
+                      level + "\")");
+}
+
+// Flags shared by `front` and `up` for the front door.
+struct FrontFlags {
+  std::string listen;
+  int port = -1;
+  int threads = -1;
+  std::string balancing;
+  std::string affinity;  // on|off
+  std::string cookie;
+  std::string token;
+  std::vector<std::string> instances;
+  bool access_log = false;
+
+  void add(CLI::App* cmd, bool with_instances) {
+    cmd->add_option("--listen", listen, "Address to listen on");
+    cmd->add_option("--port,-p", port, "Port to listen on (0: the OS picks)");
+    cmd->add_option("--threads", threads, "Worker threads (0: one per core)");
+    cmd->add_option("--balancing", balancing, "least-requests | round-robin | power-of-two");
+    cmd->add_option("--affinity", affinity, "Session affinity: on | off");
+    cmd->add_option("--cookie-name", cookie, "Affinity cookie name (default ARRAffinity)");
+    cmd->add_option("--token", token, "Cookie value: instance-id | sha256");
+    cmd->add_flag("--access-log", access_log, "Log one line per request");
+    if (with_instances)
+      cmd->add_option("--instance", instances, "An instance: [id=]host:port (repeatable)");
+  }
+
+  void apply(front::FrontConfig& c) const {
+    if (!listen.empty()) c.listen = listen;
+    if (port >= 0) {
+      if (port > 65535) throw ConfigError("--port: must be 0-65535 (got " + std::to_string(port) + ")");
+      c.port = static_cast<std::uint16_t>(port);
+    }
+    if (threads >= 0) c.threads = static_cast<unsigned>(threads);
+    if (!balancing.empty()) {
+      if (balancing == "least-requests") c.balancing = front::Balancing::least_requests;
+      else if (balancing == "round-robin") c.balancing = front::Balancing::round_robin;
+      else if (balancing == "power-of-two") c.balancing = front::Balancing::power_of_two;
+      else
+        throw ConfigError("--balancing: must be least-requests, round-robin or power-of-two (got \"" +
+                          balancing + "\")");
+    }
+    if (!affinity.empty()) {
+      if (affinity == "on") c.affinity.enabled = true;
+      else if (affinity == "off") c.affinity.enabled = false;
+      else throw ConfigError("--affinity: must be on or off (got \"" + affinity + "\")");
+    }
+    if (!cookie.empty()) c.affinity.cookie = cookie;
+    if (!token.empty()) {
+      if (token == "instance-id") c.affinity.token = front::TokenMode::instance_id;
+      else if (token == "sha256") c.affinity.token = front::TokenMode::sha256;
+      else throw ConfigError("--token: must be instance-id or sha256 (got \"" + token + "\")");
+    }
+    if (access_log) c.access_log = true;
+    if (!instances.empty()) {
+      c.instances.clear();
+      for (const auto& spec : instances) {
+        front::InstanceConfig ic;
+        auto eq = spec.find('=');
+        ic.address = eq == std::string::npos ? spec : spec.substr(eq + 1);
+        ic.id = eq == std::string::npos ? spec : spec.substr(0, eq);
+        if (!net::parse_host_port(ic.address))
+          throw ConfigError("--instance: expected [id=]host:port (got \"" + spec + "\")");
+        c.instances.push_back(ic);
+      }
+    }
+  }
+};
+
+}  // namespace
+
+void add_serve_command(CLI::App& app) {
+  struct Opts {
+    std::string config, listen, app, instance_id, log_level;
+    int port = -1;
+    bool disable_affinity = false;
+    std::vector<std::string> disable_paths;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* cmd = app.add_subcommand("serve", "Run one app instance (PORT, WEBSITE_INSTANCE_ID)");
+  cmd->add_option("--config,-c", o->config, "TOML config file ([serve])");
+  cmd->add_option("--listen", o->listen, "Address to listen on (default 0.0.0.0)");
+  cmd->add_option("--port,-p", o->port, "Port (default $PORT or 8080; 0: the OS picks)");
+  cmd->add_option("--app", o->app, "Built-in app: whoami");
+  cmd->add_option("--instance-id", o->instance_id, "Instance id (default $WEBSITE_INSTANCE_ID)");
+  cmd->add_flag("--disable-affinity", o->disable_affinity,
+                "Send Arr-Disable-Session-Affinity: True on every response");
+  cmd->add_option("--disable-affinity-path", o->disable_paths,
+                  "...only on paths with this prefix (repeatable)");
+  cmd->add_option("--log-level", o->log_level, "trace|debug|info|warn|error|off");
+  cmd->callback([o] {
+    apply_log_level(o->log_level);
+    host::HostConfig cfg;
+    host::load_host_config(load_file(o->config), cfg);
+    host::apply_host_environment(cfg);
+    if (!o->listen.empty()) cfg.listen = o->listen;
+    if (o->port >= 0) {
+      if (o->port > 65535)
+        throw ConfigError("--port: must be 0-65535 (got " + std::to_string(o->port) + ")");
+      cfg.port = static_cast<std::uint16_t>(o->port);
+    }
+    if (!o->app.empty()) {
+      if (o->app != "whoami") throw ConfigError("--app: must be whoami (got \"" + o->app + "\")");
+      cfg.app = o->app;
+    }
+    if (!o->instance_id.empty()) cfg.instance_id = o->instance_id;
+    if (o->disable_affinity) cfg.disable_affinity = true;
+    for (const auto& p : o->disable_paths) {
+      if (p.empty() || p.front() != '/')
+        throw ConfigError("--disable-affinity-path: must start with / (got \"" + p + "\")");
+      cfg.disable_affinity_paths.push_back(p);
+    }
+    host::ensure_instance_id(cfg);
+    host::Router router;
+    host::add_whoami_routes(router);
+    host::InstanceHost instance(cfg, std::move(router));
+    auto port = instance.start();
+    std::printf("tether serve: instance %s listening on %s:%u\n", instance.instance().id.c_str(),
+                cfg.listen.c_str(), port);
+    std::fflush(stdout);
+    wait_for_stop_signal();
+    instance.stop();
+  });
+}
+
+void add_front_command(CLI::App& app) {
+  struct Opts {
+    std::string config, log_level;
+    FrontFlags flags;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* cmd = app.add_subcommand("front", "Run the front door in front of running instances");
+  cmd->add_option("--config,-c", o->config, "TOML config file ([front])");
+  cmd->add_option("--log-level", o->log_level, "trace|debug|info|warn|error|off");
+  o->flags.add(cmd, true);
+  cmd->callback([o] {
+    apply_log_level(o->log_level);
+    front::FrontConfig cfg;
+    front::load_front_config(load_file(o->config), cfg);
+    o->flags.apply(cfg);
+    front::validate_front_config(cfg);
+    auto table = std::make_shared<front::InstanceTable>(cfg.affinity.token);
+    front::FrontServer server(cfg, table);
+    auto port = server.start();
+    std::printf("tether front: listening on %s:%u with %zu instance(s)\n", cfg.listen.c_str(),
+                port, cfg.instances.size());
+    std::fflush(stdout);
+    wait_for_stop_signal();
+    server.stop(std::chrono::seconds(10));
+  });
+}
+
+void add_up_command(CLI::App& app) {
+  struct Opts {
+    std::string config, log_level, state_dir, app;
+    int instances = -1;
+    int admin_port = -1;
+    bool disable_affinity = false;
+    FrontFlags flags;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* cmd = app.add_subcommand("up", "Run a local plan: a front door and N instances");
+  cmd->add_option("--config,-c", o->config, "TOML config file ([up], [front], [serve])");
+  cmd->add_option("--instances,-n", o->instances, "Number of instances (default 3)");
+  cmd->add_option("--admin-port", o->admin_port, "Admin port on 127.0.0.1 (default: OS picks)");
+  cmd->add_option("--state-dir", o->state_dir, "Where plan-<port>.json is written");
+  cmd->add_option("--app", o->app, "Built-in app for the instances: whoami");
+  cmd->add_flag("--disable-affinity", o->disable_affinity,
+                "Instances send Arr-Disable-Session-Affinity: True");
+  cmd->add_option("--log-level", o->log_level, "trace|debug|info|warn|error|off");
+  o->flags.add(cmd, false);
+  cmd->callback([o] {
+    apply_log_level(o->log_level);
+    plan::PlanConfig cfg;
+    cfg.front.listen = "127.0.0.1";
+    auto root = load_file(o->config);
+    plan::load_plan_config(root, cfg);
+    front::load_front_config(root, cfg.front);
+    {
+      host::HostConfig check;  // children read [serve]; fail here, once, if it is bad
+      host::load_host_config(root, check);
+    }
+    o->flags.apply(cfg.front);
+    front::validate_front_config(cfg.front);
+    if (o->instances >= 0) {
+      if (o->instances > 256)
+        throw ConfigError("--instances: must be 0-256 (got " + std::to_string(o->instances) + ")");
+      cfg.instances = static_cast<unsigned>(o->instances);
+    }
+    if (o->admin_port >= 0) {
+      if (o->admin_port > 65535)
+        throw ConfigError("--admin-port: must be 0-65535 (got " + std::to_string(o->admin_port) + ")");
+      cfg.admin_port = static_cast<std::uint16_t>(o->admin_port);
+    }
+    if (!o->state_dir.empty()) cfg.state_dir = o->state_dir;
+    if (!o->app.empty()) {
+      if (o->app != "whoami") throw ConfigError("--app: must be whoami (got \"" + o->app + "\")");
+      cfg.app = o->app;
+    }
+    if (o->disable_affinity) cfg.serve_args.push_back("--disable-affinity");
+    if (!o->log_level.empty()) {
+      cfg.serve_args.push_back("--log-level");
+      cfg.serve_args.push_back(o->log_level);
+    }
+    cfg.config_file = o->config;
+    plan::run_plan(std::move(cfg));
+  });
+}
+
+void add_plan_control_commands(CLI::App& app) {
+  struct Opts {
+    int port = 8080;
+    std::string admin, state_dir, instance;
+    unsigned instances = 0;
+    bool json = false;
+  };
+  auto o = std::make_shared<Opts>();
+  auto target = [o](CLI::App* cmd) {
+    cmd->add_option("--port,-p", o->port, "Front-door port of the plan (default 8080)");
+    cmd->add_option("--admin", o->admin, "Admin endpoint host:port (instead of --port)");
+    cmd->add_option("--state-dir", o->state_dir, "Where plan-<port>.json is read");
+  };
+  auto admin = [o] {
+    if (o->port < 0 || o->port > 65535)
+      throw ConfigError("--port: must be 0-65535 (got " + std::to_string(o->port) + ")");
+    return plan::find_admin(o->admin, static_cast<std::uint16_t>(o->port), o->state_dir);
+  };
+
+  auto* status = app.add_subcommand("status", "Show a running plan's instances");
+  target(status);
+  status->add_flag("--json", o->json, "Print the raw JSON");
+  status->callback([o, admin] {
+    if (int rc = plan::print_status(admin(), o->json)) throw CLI::RuntimeError(rc);
+  });
+
+  auto* scale = app.add_subcommand("scale", "Set the number of instances of a running plan");
+  target(scale);
+  scale->add_option("instances", o->instances, "Number of instances")->required();
+  scale->callback([o, admin] {
+    if (int rc = plan::request_scale(admin(), o->instances)) throw CLI::RuntimeError(rc);
+  });
+
+  auto* kill = app.add_subcommand("kill", "Kill an instance (the plan replaces it)");
+  target(kill);
+  kill->add_option("instance", o->instance, "Instance id or unique prefix")->required();
+  kill->callback([o, admin] {
+    if (int rc = plan::request_kill(admin(), o->instance)) throw CLI::RuntimeError(rc);
+  });
+}
+
+}  // namespace tether::cli

@@ -1,0 +1,128 @@
+#include "tether/front/config_load.hpp"
+
+#include <set>
+
+#include "tether/net/endpoint.hpp"
+
+namespace tether::front {
+
+using net::ConfigError;
+using net::ConfigReader;
+
+namespace {
+
+Balancing parse_balancing(const std::string& s) {
+  if (s == "round-robin") return Balancing::round_robin;
+  if (s == "power-of-two") return Balancing::power_of_two;
+  return Balancing::least_requests;
+}
+
+// RFC 6265 cookie-name (an RFC 9110 token).
+bool is_token(const std::string& s) {
+  if (s.empty()) return false;
+  for (unsigned char c : s) {
+    if (c <= 32 || c >= 127) return false;
+    if (std::string_view("()<>@,;:\\\"/[]?={}").find(static_cast<char>(c)) !=
+        std::string_view::npos)
+      return false;
+  }
+  return true;
+}
+
+// RFC 6265 cookie-octet.
+bool is_cookie_value(const std::string& s) {
+  for (unsigned char c : s)
+    if (c <= 32 || c >= 127 || c == '"' || c == ',' || c == ';' || c == '\\') return false;
+  return !s.empty();
+}
+
+}  // namespace
+
+void load_front_config(const toml::table& root, FrontConfig& c) {
+  ConfigReader front(root.get_as<toml::table>("front"), "front");
+  c.listen = front.string("listen", c.listen);
+  c.port = static_cast<std::uint16_t>(front.integer("port", c.port, 0, 65535));
+  c.threads = static_cast<unsigned>(front.integer("threads", c.threads, 0, 256));
+  c.balancing = parse_balancing(front.choice("balancing", to_string(c.balancing),
+                                             {"least-requests", "round-robin", "power-of-two"}));
+  c.access_log = front.boolean("access_log", c.access_log);
+
+  auto aff = front.table("affinity");
+  c.affinity.enabled = aff.boolean("enabled", c.affinity.enabled);
+  c.affinity.cookie = aff.string("cookie", c.affinity.cookie);
+  c.affinity.samesite_cookie = aff.string("samesite_cookie", c.affinity.samesite_cookie);
+  c.affinity.token =
+      aff.choice("token", c.affinity.token == TokenMode::sha256 ? "sha256" : "instance-id",
+                 {"instance-id", "sha256"}) == "sha256"
+          ? TokenMode::sha256
+          : TokenMode::instance_id;
+  c.affinity.set_domain = aff.boolean("set_domain", c.affinity.set_domain);
+  c.affinity.domain = aff.string("domain", c.affinity.domain);
+  aff.reject_unknown();
+
+  auto t = front.table("timeouts");
+  c.timeouts.connect = t.duration("connect", c.timeouts.connect);
+  c.timeouts.upstream_response = t.duration("upstream_response", c.timeouts.upstream_response);
+  c.timeouts.client_header = t.duration("client_header", c.timeouts.client_header);
+  c.timeouts.client_idle = t.duration("client_idle", c.timeouts.client_idle);
+  c.timeouts.client_body = t.duration("client_body", c.timeouts.client_body);
+  c.timeouts.upstream_idle = t.duration("upstream_idle", c.timeouts.upstream_idle);
+  c.timeouts.down_period = t.duration("down_period", c.timeouts.down_period);
+  t.reject_unknown();
+
+  auto l = front.table("limits");
+  c.limits.max_header_bytes = static_cast<std::uint32_t>(
+      l.integer("max_header_bytes", c.limits.max_header_bytes, 1024, 1 << 24));
+  c.limits.max_header_count = static_cast<std::uint32_t>(
+      l.integer("max_header_count", c.limits.max_header_count, 1, 10'000));
+  c.limits.max_body_bytes = static_cast<std::uint64_t>(l.integer(
+      "max_body_bytes", static_cast<std::int64_t>(c.limits.max_body_bytes), 0, INT64_MAX));
+  c.limits.max_connections = static_cast<std::uint32_t>(
+      l.integer("max_connections", c.limits.max_connections, 1, 10'000'000));
+  c.limits.max_idle_per_instance = static_cast<std::uint32_t>(
+      l.integer("max_idle_per_instance", c.limits.max_idle_per_instance, 0, 100'000));
+  c.limits.connect_attempts = static_cast<std::uint32_t>(
+      l.integer("connect_attempts", c.limits.connect_attempts, 1, 100));
+  l.reject_unknown();
+
+  auto instances = front.tables("instances");
+  if (!instances.empty()) c.instances.clear();
+  for (auto& inst : instances) {
+    InstanceConfig ic;
+    ic.address = inst.string("address", "");
+    ic.id = inst.string("id", ic.address);
+    if (ic.address.empty()) inst.fail("address", "is required", "nothing");
+    inst.reject_unknown();
+    c.instances.push_back(std::move(ic));
+  }
+  front.reject_unknown();
+}
+
+void validate_front_config(const FrontConfig& c) {
+  auto bad = [](const std::string& key, const std::string& problem, const std::string& value) {
+    throw ConfigError(key + ": " + problem + " (got \"" + value + "\")");
+  };
+  if (!is_token(c.affinity.cookie))
+    bad("front.affinity.cookie", "must be a valid cookie name", c.affinity.cookie);
+  if (!c.affinity.samesite_cookie.empty() && !is_token(c.affinity.samesite_cookie))
+    bad("front.affinity.samesite_cookie", "must be a valid cookie name or empty",
+        c.affinity.samesite_cookie);
+  if (c.affinity.samesite_cookie == c.affinity.cookie)
+    bad("front.affinity.samesite_cookie", "must differ from front.affinity.cookie",
+        c.affinity.samesite_cookie);
+  if (!c.affinity.domain.empty() && !is_cookie_value(c.affinity.domain))
+    bad("front.affinity.domain", "is not a valid cookie domain", c.affinity.domain);
+  std::set<std::string> ids;
+  for (std::size_t i = 0; i < c.instances.size(); ++i) {
+    const auto& inst = c.instances[i];
+    std::string key = "front.instances[" + std::to_string(i) + "]";
+    if (!net::parse_host_port(inst.address))
+      bad(key + ".address", "expected host:port", inst.address);
+    if (!is_cookie_value(inst.id))
+      bad(key + ".id", "must be printable ASCII without spaces, quotes, commas or semicolons",
+          inst.id);
+    if (!ids.insert(inst.id).second) bad(key + ".id", "is used twice", inst.id);
+  }
+}
+
+}  // namespace tether::front

@@ -1,0 +1,184 @@
+#include "tether/front/front_server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/json/array.hpp>
+
+#include "tether/net/log.hpp"
+#include "worker.hpp"
+
+namespace tether::front {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+FrontServer::Shared::Shared(FrontConfig c, std::shared_ptr<InstanceTable> t)
+    : config(std::move(c)), affinity(config.affinity), balancer(make_balancer(config.balancing)),
+      table(std::move(t)), log(net::logger("front")) {}
+
+FrontServer::Worker::Worker(Shared& s, unsigned i)
+    : shared(s), index(i),
+      pool(s.config.limits.max_idle_per_instance, s.config.timeouts.upstream_idle.count()),
+      snap(s.table->snapshot()) {}
+
+namespace {
+
+// The accept loop: hands each connection to the next worker in turn, or
+// refuses it with a 503 when limits.max_connections are open.
+asio::awaitable<void> accept_loop(FrontServer::Shared* sh, tcp::acceptor* acceptor,
+                                  std::vector<FrontServer::Worker*> workers) {
+  std::size_t next = 0;
+  for (;;) {
+    auto& target = *workers[next++ % workers.size()];
+    auto [ec, socket] = co_await acceptor->async_accept(target.ctx, use_nothrow);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
+      sh->log->warn("accept failed: {}", ec.message());
+      if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
+        // Out of file descriptors: back off briefly instead of spinning.
+        asio::steady_timer t(acceptor->get_executor(), std::chrono::milliseconds(50));
+        co_await t.async_wait(use_nothrow);
+      }
+      continue;
+    }
+    auto id = sh->stats.connections_accepted.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (sh->stats.connections_open.load(std::memory_order_relaxed) >=
+        static_cast<std::int64_t>(sh->config.limits.max_connections)) {
+      sh->stats.connections_refused.fetch_add(1, std::memory_order_relaxed);
+      static constexpr char kRefusal[] =
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+          "Content-Length: 37\r\nConnection: close\r\n\r\n"
+          "503 Service Unavailable: too busy\r\n\r\n";
+      boost::system::error_code ignored;
+      socket.non_blocking(true, ignored);
+      asio::write(socket, asio::buffer(kRefusal, sizeof(kRefusal) - 1), ignored);
+      socket.close(ignored);
+      continue;
+    }
+    sh->stats.connections_open.fetch_add(1, std::memory_order_relaxed);
+    asio::co_spawn(target.ctx, run_proxy_connection(&target, std::move(socket), id),
+                   asio::detached);
+  }
+}
+
+// Closes pooled upstream connections that idled too long, twice per period.
+asio::awaitable<void> sweep_loop(FrontServer::Worker* w) {
+  asio::steady_timer timer(w->ctx);
+  auto period = std::max<std::chrono::milliseconds>(w->shared.config.timeouts.upstream_idle / 2,
+                                                    std::chrono::milliseconds(100));
+  while (!w->shared.stopping.load()) {
+    timer.expires_after(period);
+    auto [ec] = co_await timer.async_wait(use_nothrow);
+    if (ec) co_return;
+    w->pool.sweep(now_ms());
+  }
+}
+
+}  // namespace
+
+FrontServer::FrontServer(FrontConfig config, std::shared_ptr<InstanceTable> table)
+    : table_(std::move(table)) {
+  for (const auto& inst : config.instances) table_->add(inst.id, inst.address);
+  shared_ = std::make_unique<Shared>(std::move(config), table_);
+}
+
+FrontServer::~FrontServer() { stop(std::chrono::milliseconds(0)); }
+
+std::uint16_t FrontServer::start() {
+  const auto& cfg = shared_->config;
+  unsigned n = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(*shared_, i));
+
+  auto& ctx0 = workers_[0]->ctx;  // the acceptor lives on worker 0
+  acceptor_ = std::make_unique<tcp::acceptor>(ctx0);
+  tcp::endpoint ep{asio::ip::make_address(cfg.listen), cfg.port};
+  acceptor_->open(ep.protocol());
+  acceptor_->set_option(tcp::acceptor::reuse_address(true));
+  acceptor_->bind(ep);
+  acceptor_->listen(asio::socket_base::max_listen_connections);
+  auto port = acceptor_->local_endpoint().port();
+
+  std::vector<Worker*> raw;
+  for (auto& w : workers_) raw.push_back(w.get());
+  asio::co_spawn(ctx0, accept_loop(shared_.get(), acceptor_.get(), raw), asio::detached);
+  for (auto& w : workers_) {
+    asio::co_spawn(w->ctx, sweep_loop(w.get()), asio::detached);
+    w->thread = std::thread([wp = w.get()] {
+      auto guard = asio::make_work_guard(wp->ctx);
+      wp->ctx.run();
+    });
+  }
+  started_ = true;
+  shared_->log->info("listening on {}:{} with {} worker(s), balancing {}, affinity {}",
+                     cfg.listen, port, n, to_string(cfg.balancing),
+                     cfg.affinity.enabled ? "on" : "off");
+  return port;
+}
+
+void FrontServer::stop(std::chrono::milliseconds grace) {
+  if (!started_ || stopped_) return;
+  stopped_ = true;
+  shared_->stopping = true;
+  // Stop accepting; close connections that wait for a next request.
+  asio::post(workers_[0]->ctx, [a = acceptor_.get()] {
+    boost::system::error_code ignored;
+    a->close(ignored);
+  });
+  for (auto& w : workers_)
+    asio::post(w->ctx, [wp = w.get()] {
+      boost::system::error_code ignored;
+      for (auto& [id, e] : wp->clients)
+        if (e.idle) e.stream->socket().close(ignored);
+      wp->pool.clear();
+    });
+  // Let in-flight exchanges finish, up to `grace`.
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (shared_->stats.connections_open.load() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (auto& w : workers_) {
+    asio::post(w->ctx, [wp = w.get()] {
+      boost::system::error_code ignored;
+      for (auto& [id, e] : wp->clients) e.stream->socket().close(ignored);
+      wp->pool.clear();
+      wp->ctx.stop();
+    });
+  }
+  for (auto& w : workers_)
+    if (w->thread.joinable()) w->thread.join();
+  shared_->log->info("stopped");
+}
+
+const FrontStats& FrontServer::stats() const { return shared_->stats; }
+const FrontConfig& FrontServer::config() const { return shared_->config; }
+
+boost::json::object FrontServer::status_json() const {
+  boost::json::object out;
+  auto snap = table_->snapshot();
+  auto now = now_ms();
+  boost::json::array instances;
+  for (const auto& i : snap->instances) {
+    boost::json::object o;
+    o["id"] = i->id;
+    o["token"] = i->token;
+    o["address"] = i->address;
+    o["state"] = i->draining ? "draining" : (i->down_until.load() > now ? "down" : "up");
+    o["outstanding"] = i->outstanding.load();
+    o["requests"] = i->requests.load();
+    o["connect_failures"] = i->connect_failures.load();
+    instances.push_back(std::move(o));
+  }
+  out["instances"] = std::move(instances);
+  out["counters"] = shared_->stats.to_json();
+  out["balancing"] = to_string(shared_->config.balancing);
+  out["affinity"] = shared_->config.affinity.enabled;
+  return out;
+}
+
+}  // namespace tether::front

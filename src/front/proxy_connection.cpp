@@ -1,0 +1,468 @@
+// One client connection through the front door, as a flat sequence of named
+// phases per request (docs/architecture.md draws them):
+//
+//   read request -> decide instance (affinity, then balancing) -> connect or
+//   reuse upstream -> forward request -> read response -> filter response
+//   (opt-out header, affinity cookies) -> relay response -> pool upstream
+//
+// Failures before the response started become one error response
+// (proxy_error.hpp); failures after it close the connection.
+#include <array>
+#include <optional>
+#include <string>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "tether/front/proxy_error.hpp"
+#include "tether/http/headers.hpp"
+#include "tether/http/parse_errors.hpp"
+#include "tether/net/random.hpp"
+#include "worker.hpp"
+
+namespace tether::front {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+using RequestParser = bhttp::request_parser<bhttp::buffer_body>;
+using ResponseParser = bhttp::response_parser<bhttp::buffer_body>;
+
+namespace {
+
+constexpr std::size_t kRelayBuffer = 16 * 1024;
+
+// What we know about the client side of the connection, computed once.
+struct ClientSide {
+  std::uint64_t id;
+  std::string ip;
+  std::string port;
+  bool https = false;
+};
+
+// Keeps an instance's in-flight count right on every exit path.
+class OutstandingGuard {
+ public:
+  explicit OutstandingGuard(Instance* i) : inst_(i) { inst_->outstanding.fetch_add(1); }
+  ~OutstandingGuard() { inst_->outstanding.fetch_sub(1); }
+  OutstandingGuard(const OutstandingGuard&) = delete;
+  OutstandingGuard& operator=(const OutstandingGuard&) = delete;
+
+ private:
+  Instance* inst_;
+};
+
+bool idempotent(bhttp::verb v) {
+  return v == bhttp::verb::get || v == bhttp::verb::head || v == bhttp::verb::options ||
+         v == bhttp::verb::put || v == bhttp::verb::delete_ || v == bhttp::verb::trace;
+}
+
+// Writes a short error response. Returns false when the write failed.
+asio::awaitable<bool> send_error(beast::tcp_stream& client, int status, std::string body,
+                                 unsigned version, bool keep_alive,
+                                 std::chrono::milliseconds timeout) {
+  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), version};
+  res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+  res.set(bhttp::field::cache_control, "no-store");
+  res.body() = std::move(body);
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  client.expires_after(timeout);
+  auto [ec, n] = co_await bhttp::async_write(client, res, use_nothrow);
+  co_return !ec;
+}
+
+// Adds the request headers ARR adds (shared/reference/front-door.md).
+void add_forwarding_headers(bhttp::fields& req, const ClientSide& c, std::string_view host,
+                            std::string_view original_url, std::string_view log_id) {
+  std::string xff;
+  if (auto it = req.find("X-Forwarded-For"); it != req.end()) {
+    xff = std::string(it->value());
+    xff += ", ";
+  }
+  xff += c.ip;
+  xff += ':';
+  xff += c.port;
+  req.set("X-Forwarded-For", xff);
+  req.set("X-Forwarded-Proto", c.https ? "https" : "http");
+  if (!host.empty()) req.set("X-Forwarded-Host", host);
+  req.set("X-Client-IP", c.ip);
+  req.set("X-Client-Port", c.port);
+  req.set("X-ARR-LOG-ID", log_id);
+  req.set("X-Original-URL", original_url);
+  if (c.https) req.set("X-ARR-SSL", "on");
+  else req.erase("X-ARR-SSL");
+}
+
+// Opens a new upstream connection to `inst`. Null on failure (ec set).
+asio::awaitable<std::unique_ptr<UpstreamConnection>> connect_upstream(
+    FrontServer::Worker& w, Instance& inst, beast::error_code& ec) {
+  beast::tcp_stream stream(w.ctx);
+  stream.expires_after(w.shared.config.timeouts.connect);
+  std::tie(ec) = co_await stream.async_connect(inst.endpoint, use_nothrow);
+  if (ec) co_return nullptr;
+  beast::error_code ignored;
+  stream.socket().set_option(tcp::no_delay(true), ignored);
+  w.shared.stats.upstream_connects.fetch_add(1, std::memory_order_relaxed);
+  co_return std::make_unique<UpstreamConnection>(std::move(stream));
+}
+
+// The outcome of one exchange for the client connection.
+enum class After { keep_alive, close };
+
+// Phases of one request whose header `rp` has been read. Returns whether the
+// client connection can carry another request.
+asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, beast::tcp_stream& client,
+                                      beast::flat_buffer& cbuf, RequestParser& rp,
+                                      const ClientSide& cs) {
+  auto& sh = w.shared;
+  const auto& cfg = sh.config;
+  auto& stats = sh.stats;
+  auto& req = rp.get();
+  const unsigned client_version = req.version();
+  std::string log_id = net::random_guid();
+  stats.requests.fetch_add(1, std::memory_order_relaxed);
+
+  // --- read request (rest of the header phase) ---------------------------
+  if (std::distance(req.begin(), req.end()) > static_cast<long>(cfg.limits.max_header_count)) {
+    sh.log->info("conn={} log_id={} too many header fields", cs.id, log_id);
+    stats.count_status(431);
+    co_await send_error(client, 431, error_body(ProxyFailure::too_many_headers, log_id),
+                        client_version, false, cfg.timeouts.client_header);
+    co_return After::close;
+  }
+  bool client_keep_alive = req.keep_alive();
+  const bool expect_continue =
+      bhttp::token_list(req[bhttp::field::expect]).exists("100-continue");
+  req.erase(bhttp::field::expect);  // we answer 100 ourselves, just before relaying the body
+  const std::string host(req[bhttp::field::host]);
+  const std::string original_url(req.target());
+  const bool is_head = req.method() == bhttp::verb::head;
+
+  // --- decide instance: affinity first --------------------------------------
+  const InstanceSnapshot& snap = w.snapshot();
+  std::int64_t now = now_ms();
+  Instance* inst = nullptr;
+  bool pinned = false;
+  bool had_token = false;
+  for (auto token : sh.affinity.request_tokens(req)) {
+    had_token = true;
+    if (Instance* i = snap.find_token(token); i && i->takes_pinned(now)) {
+      inst = i;
+      pinned = true;
+      break;
+    }
+  }
+  if (pinned) stats.affinity_pinned.fetch_add(1, std::memory_order_relaxed);
+  else if (had_token) stats.affinity_repinned.fetch_add(1, std::memory_order_relaxed);
+
+  http::strip_hop_by_hop(req);
+  add_forwarding_headers(req, cs, host, original_url, log_id);
+  req.version(11);
+  req.keep_alive(true);
+
+  // --- decide instance: balancing, connect or reuse upstream ---------------
+  std::array<Instance*, 16> tried{};
+  std::size_t n_tried = 0;
+  std::unique_ptr<UpstreamConnection> up;
+  bool reused = false;
+  bool retried_stale = false;
+  for (;;) {
+    if (!inst) inst = sh.balancer->pick(snap, now, std::span(tried.data(), n_tried));
+    if (!inst) {
+      auto failure = n_tried == 0 ? ProxyFailure::no_instance : ProxyFailure::connect_failed;
+      sh.log->warn("conn={} log_id={} {} {}: {}", cs.id, log_id, std::string(req.method_string()),
+                   original_url, describe(failure));
+      stats.count_status(static_cast<unsigned>(status_for(failure)));
+      co_await send_error(client, status_for(failure), error_body(failure, log_id),
+                          client_version, false, cfg.timeouts.client_header);
+      co_return After::close;
+    }
+    up = w.pool.take(*inst, now);
+    reused = up != nullptr;
+    if (!up) {
+      beast::error_code ec;
+      up = co_await connect_upstream(w, *inst, ec);
+      if (!up) {
+        stats.upstream_connect_failures.fetch_add(1, std::memory_order_relaxed);
+        inst->connect_failures.fetch_add(1, std::memory_order_relaxed);
+        now = now_ms();
+        inst->down_until.store(now + cfg.timeouts.down_period.count(), std::memory_order_relaxed);
+        sh.log->warn("conn={} log_id={} instance {} at {} refused: {}; marked down for {} ms",
+                     cs.id, log_id, inst->id, inst->address, ec.message(),
+                     cfg.timeouts.down_period.count());
+        if (n_tried < tried.size()) tried[n_tried++] = inst;
+        inst = nullptr;
+        pinned = false;  // balanced afresh: the response re-pins
+        if (n_tried >= cfg.limits.connect_attempts) {
+          stats.count_status(502);
+          co_await send_error(client, 502, error_body(ProxyFailure::connect_failed, log_id),
+                              client_version, false, cfg.timeouts.client_header);
+          co_return After::close;
+        }
+        stats.retries.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+    } else {
+      stats.upstream_reuses.fetch_add(1, std::memory_order_relaxed);
+    }
+    break;
+  }
+  OutstandingGuard outstanding(inst);
+  inst->requests.fetch_add(1, std::memory_order_relaxed);
+
+  // --- forward request: header and (streamed) body -------------------------
+  std::array<char, kRelayBuffer> buf;
+  bhttp::request_serializer<bhttp::buffer_body> sr{req};
+  bool body_started = false;
+  if (!rp.is_done() && expect_continue) {
+    static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    client.expires_after(cfg.timeouts.client_body);
+    auto [ec, n] = co_await asio::async_write(
+        client, asio::buffer(kContinue, sizeof(kContinue) - 1), use_nothrow);
+    if (ec) co_return After::close;
+  }
+  for (;;) {
+    if (!rp.is_done()) {
+      req.body().data = buf.data();
+      req.body().size = buf.size();
+      client.expires_after(cfg.timeouts.client_body);
+      auto [ec, n] = co_await bhttp::async_read(client, cbuf, rp, use_nothrow);
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec) {
+        int status = ec == bhttp::error::body_limit ? 413
+                     : http::status_for_read_error(ec, true) ? 400
+                                                             : 0;
+        sh.log->info("conn={} log_id={} request body from client failed: {}", cs.id, log_id,
+                     ec.message());
+        if (status) {
+          stats.count_status(static_cast<unsigned>(status));
+          co_await send_error(client, status,
+                              status == 413 ? error_body(ProxyFailure::body_too_large, log_id)
+                                            : std::string("400 Bad Request: malformed body\n"),
+                              client_version, false, cfg.timeouts.client_header);
+        }
+        co_return After::close;  // the upstream connection is dropped with `up`
+      }
+      req.body().size = buf.size() - req.body().size;
+      req.body().data = buf.data();
+      req.body().more = !rp.is_done();
+      body_started = true;
+    } else {
+      req.body().data = nullptr;
+      req.body().size = 0;
+      req.body().more = false;
+    }
+    up->stream.expires_after(cfg.timeouts.upstream_response);
+    auto [ec, n] = co_await bhttp::async_write(up->stream, sr, use_nothrow);
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec) {
+      sh.log->warn("conn={} log_id={} writing to instance {} failed: {}", cs.id, log_id,
+                   inst->id, ec.message());
+      stats.count_status(502);
+      co_await send_error(client, 502, error_body(ProxyFailure::upstream_broken, log_id),
+                          client_version, false, cfg.timeouts.client_header);
+      co_return After::close;
+    }
+    if (rp.is_done() && sr.is_done()) break;
+  }
+
+  // --- read response header (1xx interim responses are dropped) ------------
+  std::optional<ResponseParser> upr;
+  for (;;) {
+    upr.emplace();
+    upr->body_limit(boost::none);
+    upr->header_limit(256 * 1024);
+    if (is_head) upr->skip(true);
+    up->stream.expires_after(cfg.timeouts.upstream_response);
+    auto [ec, n] = co_await bhttp::async_read_header(up->stream, up->buffer, *upr, use_nothrow);
+    if (ec) {
+      bool stale = reused && !body_started && !upr->got_some() && idempotent(req.method()) &&
+                   (ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset ||
+                    ec == asio::error::eof);
+      if (stale && !retried_stale) {
+        // A pooled connection the instance closed while we sent: once more, fresh.
+        retried_stale = true;
+        stats.retries.fetch_add(1, std::memory_order_relaxed);
+        beast::error_code cec;
+        up = co_await connect_upstream(w, *inst, cec);
+        if (up) {
+          reused = false;
+          bhttp::request_serializer<bhttp::buffer_body> sr2{req};
+          req.body().data = nullptr;
+          req.body().size = 0;
+          req.body().more = false;
+          up->stream.expires_after(cfg.timeouts.upstream_response);
+          auto [wec, wn] = co_await bhttp::async_write(up->stream, sr2, use_nothrow);
+          if (!wec || wec == bhttp::error::need_buffer) continue;
+        }
+      }
+      bool timeout = ec == beast::error::timeout;
+      auto failure = timeout ? ProxyFailure::upstream_timeout : ProxyFailure::upstream_broken;
+      sh.log->warn("conn={} log_id={} {} {} -> instance {}: {} ({})", cs.id, log_id,
+                   std::string(req.method_string()), original_url, inst->id, describe(failure),
+                   ec.message());
+      stats.count_status(static_cast<unsigned>(status_for(failure)));
+      co_await send_error(client, status_for(failure), error_body(failure, log_id),
+                          client_version, false, cfg.timeouts.client_header);
+      co_return After::close;
+    }
+    auto code = upr->get().result_int();
+    if (code >= 100 && code < 200 && code != 101) continue;
+    break;
+  }
+  auto& res = upr->get();
+
+  // --- filter response: opt-out header, hop-by-hop, affinity cookies -------
+  const bool opt_out = Affinity::take_opt_out(res);
+  if (opt_out) stats.affinity_opt_outs.fetch_add(1, std::memory_order_relaxed);
+  bool upstream_reusable = res.keep_alive();
+  http::strip_hop_by_hop(res);
+  if (sh.affinity.enabled() && !pinned && !opt_out) {
+    sh.affinity.add_cookies(res, inst->token, host, cs.https);
+    stats.affinity_cookies_set.fetch_add(1, std::memory_order_relaxed);
+  }
+  const bool eof_body = !upr->is_done() && upr->need_eof();
+  if (eof_body) upstream_reusable = false;
+  if (client_version < 11) {
+    // HTTP/1.0 clients cannot read chunked bodies: send raw and close.
+    if (res.chunked()) {
+      res.chunked(false);
+      client_keep_alive = false;
+    }
+    if (eof_body) client_keep_alive = false;
+    res.version(10);
+  } else if (eof_body) {
+    res.chunked(true);  // lets the client keep its connection
+  }
+  bool keep = client_keep_alive && !sh.stopping.load(std::memory_order_relaxed);
+  res.keep_alive(keep);
+  const unsigned status = res.result_int();
+
+  // --- relay response --------------------------------------------------------
+  bhttp::response_serializer<bhttp::buffer_body> rs{res};
+  for (;;) {
+    if (!upr->is_done()) {
+      res.body().data = buf.data();
+      res.body().size = buf.size();
+      up->stream.expires_after(cfg.timeouts.upstream_response);
+      auto [ec, n] = co_await bhttp::async_read(up->stream, up->buffer, *upr, use_nothrow);
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec == bhttp::error::end_of_stream && eof_body) ec = {};
+      if (ec) {
+        sh.log->warn("conn={} log_id={} response body from instance {} broke: {}", cs.id,
+                     log_id, inst->id, ec.message());
+        stats.count_status(status);
+        co_return After::close;  // the client sees a truncated body
+      }
+      res.body().size = buf.size() - res.body().size;
+      res.body().data = buf.data();
+      res.body().more = !upr->is_done();
+    } else {
+      res.body().data = nullptr;
+      res.body().size = 0;
+      res.body().more = false;
+    }
+    client.expires_after(cfg.timeouts.client_body);
+    auto [ec, n] = co_await bhttp::async_write(client, rs, use_nothrow);
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec) {
+      stats.count_status(status);
+      co_return After::close;
+    }
+    if (upr->is_done() && rs.is_done()) break;
+  }
+  stats.count_status(status);
+  if (cfg.access_log)
+    sh.log->info("conn={} log_id={} {} {} {} -> {}{} {}", cs.id, log_id, cs.ip,
+                 std::string(req.method_string()), original_url, inst->id,
+                 pinned ? " (pinned)" : "", status);
+
+  // --- pool upstream --------------------------------------------------------
+  if (upstream_reusable && up->buffer.size() == 0) {
+    ++up->uses;
+    w.pool.put(*inst, std::move(up), now_ms());
+  }
+  co_return keep ? After::keep_alive : After::close;
+}
+
+// Removes the connection from the worker's registry on every exit path.
+struct Registration {
+  FrontServer::Worker& w;
+  std::uint64_t id;
+  ~Registration() {
+    w.clients.erase(id);
+    w.shared.stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
+  }
+};
+
+}  // namespace
+
+asio::awaitable<void> run_proxy_connection(FrontServer::Worker* worker, tcp::socket socket,
+                                           std::uint64_t connection_id) {
+  auto& w = *worker;
+  auto& sh = w.shared;
+  const auto& cfg = sh.config;
+  ClientSide cs;
+  cs.id = connection_id;
+  {
+    beast::error_code ec;
+    auto remote = socket.remote_endpoint(ec);
+    cs.ip = remote.address().to_string();
+    cs.port = std::to_string(remote.port());
+    socket.set_option(tcp::no_delay(true), ec);
+  }
+  beast::tcp_stream client(std::move(socket));
+  w.clients[cs.id] = {&client, false};
+  Registration reg{w, cs.id};
+  beast::flat_buffer cbuf(cfg.limits.max_header_bytes + 16 * 1024);
+  bool first = true;
+
+  for (;;) {
+    if (sh.stopping.load(std::memory_order_relaxed)) break;
+    if (!first && cbuf.size() == 0) {
+      // Keep-alive: wait for the next request's first byte.
+      w.clients[cs.id].idle = true;
+      client.expires_after(cfg.timeouts.client_idle);
+      auto [ec, n] = co_await client.async_read_some(cbuf.prepare(4096), use_nothrow);
+      w.clients[cs.id].idle = false;
+      if (ec) break;
+      cbuf.commit(n);
+    }
+    first = false;
+    RequestParser rp;
+    rp.header_limit(cfg.limits.max_header_bytes);
+    if (cfg.limits.max_body_bytes) rp.body_limit(cfg.limits.max_body_bytes);
+    else rp.body_limit(boost::none);
+    client.expires_after(cfg.timeouts.client_header);
+    auto [ec, n] = co_await bhttp::async_read_header(client, cbuf, rp, use_nothrow);
+    if (ec) {
+      int status = http::status_for_read_error(ec, cbuf.size() > 0 || rp.got_some());
+      if (status) {
+        sh.log->info("conn={} bad request from {}:{}: {} -> {}", cs.id, cs.ip, cs.port,
+                     ec.message(), status);
+        sh.stats.count_status(static_cast<unsigned>(status));
+        std::string body = std::to_string(status) + " " + http::short_reason(status) + "\n";
+        co_await send_error(client, status, std::move(body), 11, false,
+                            cfg.timeouts.client_header);
+      }
+      break;
+    }
+    if (co_await proxy_exchange(w, client, cbuf, rp, cs) == After::close) break;
+  }
+  beast::error_code ignored;
+  client.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  client.socket().close(ignored);
+}
+
+}  // namespace tether::front

@@ -1,0 +1,37 @@
+#include "tether/front/stats.hpp"
+
+namespace tether::front {
+
+void FrontStats::count_status(unsigned status) {
+  auto& c = status < 200   ? responses_1xx
+            : status < 300 ? responses_2xx
+            : status < 400 ? responses_3xx
+            : status < 500 ? responses_4xx
+                           : responses_5xx;
+  c.fetch_add(1, std::memory_order_relaxed);
+}
+
+boost::json::object FrontStats::to_json() const {
+  auto v = [](const auto& a) { return a.load(std::memory_order_relaxed); };
+  boost::json::object o;
+  o["connections_accepted"] = v(connections_accepted);
+  o["connections_open"] = v(connections_open);
+  o["connections_refused"] = v(connections_refused);
+  o["requests"] = v(requests);
+  o["responses_1xx"] = v(responses_1xx);
+  o["responses_2xx"] = v(responses_2xx);
+  o["responses_3xx"] = v(responses_3xx);
+  o["responses_4xx"] = v(responses_4xx);
+  o["responses_5xx"] = v(responses_5xx);
+  o["upstream_connects"] = v(upstream_connects);
+  o["upstream_reuses"] = v(upstream_reuses);
+  o["upstream_connect_failures"] = v(upstream_connect_failures);
+  o["retries"] = v(retries);
+  o["affinity_pinned"] = v(affinity_pinned);
+  o["affinity_repinned"] = v(affinity_repinned);
+  o["affinity_cookies_set"] = v(affinity_cookies_set);
+  o["affinity_opt_outs"] = v(affinity_opt_outs);
+  return o;
+}
+
+}  // namespace tether::front

@@ -1,0 +1,62 @@
+#pragma once
+// Private to src/front: the state shared by all workers and the per-thread
+// worker, used by front_server.cpp and proxy_connection.cpp.
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <unordered_map>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <spdlog/logger.h>
+
+#include "tether/front/affinity.hpp"
+#include "tether/front/balancer.hpp"
+#include "tether/front/front_server.hpp"
+#include "tether/front/upstream_pool.hpp"
+
+namespace tether::front {
+
+struct FrontServer::Shared {
+  Shared(FrontConfig c, std::shared_ptr<InstanceTable> t);
+
+  const FrontConfig config;
+  const Affinity affinity;
+  std::unique_ptr<Balancer> balancer;
+  std::shared_ptr<InstanceTable> table;
+  FrontStats stats;
+  std::shared_ptr<spdlog::logger> log;
+  std::atomic<bool> stopping{false};
+};
+
+struct FrontServer::Worker {
+  Worker(Shared& s, unsigned index);
+
+  // The current instance snapshot, refreshed only when the table changed.
+  const InstanceSnapshot& snapshot() {
+    if (snap->version != shared.table->version()) snap = shared.table->snapshot();
+    return *snap;
+  }
+
+  Shared& shared;
+  const unsigned index;
+  boost::asio::io_context ctx{1};
+  UpstreamPool pool;
+  std::shared_ptr<const InstanceSnapshot> snap;
+  // Client connections of this worker, for stop(); `idle` marks those waiting
+  // for their next request, which a graceful stop may close at once.
+  struct ClientEntry {
+    boost::beast::tcp_stream* stream;
+    bool idle;
+  };
+  std::unordered_map<std::uint64_t, ClientEntry> clients;
+  std::thread thread;
+};
+
+// Serves one client connection on `worker` (runs on worker->ctx).
+boost::asio::awaitable<void> run_proxy_connection(FrontServer::Worker* worker,
+                                                  boost::asio::ip::tcp::socket socket,
+                                                  std::uint64_t connection_id);
+
+}  // namespace tether::front

@@ -1,0 +1,120 @@
+// The whoami app: the seed 002 experiment made into a test fixture.
+//   GET  /              JSON: instance id, pid, the request line and headers,
+//                       and the connection it came on (to observe keep-alive)
+//   GET  /healthz       200 "ok"
+//   POST /upload        JSON: byte count and SHA-256 of the body
+//   GET  /download?bytes=N   N bytes of a fixed pattern (byte i = i % 251)
+//   POST /echo          the body back
+//   GET  /status/{code} an empty response with that status
+//   GET  /delay?ms=N    answers after N ms (for timeout tests)
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "tether/host/instance_host.hpp"
+#include "tether/net/sha256.hpp"
+
+namespace tether::host {
+
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+void whoami(Context& c) {
+  boost::json::object o;
+  o["instance_id"] = c.instance.id;
+  o["pid"] = c.instance.pid;
+  o["method"] = std::string(c.request.method_string());
+  o["target"] = std::string(c.request.target());
+  boost::json::object headers;
+  for (const auto& f : c.request) {
+    std::string name(f.name_string());
+    auto it = headers.find(name);
+    if (it != headers.end())
+      it->value() = std::string(it->value().as_string()) + ", " + std::string(f.value());
+    else
+      headers[name] = std::string(f.value());
+  }
+  o["headers"] = std::move(headers);
+  boost::json::object conn;
+  conn["id"] = c.connection.id;
+  conn["remote"] = c.connection.remote.address().to_string() + ":" +
+                   std::to_string(c.connection.remote.port());
+  conn["requests"] = c.connection.requests;
+  o["connection"] = std::move(conn);
+  c.reply(200, boost::json::serialize(o) + "\n", "application/json");
+}
+
+void healthz(Context& c) { c.reply(200, "ok\n"); }
+
+void upload(Context& c) {
+  boost::json::object o;
+  o["bytes"] = c.request.body().size();
+  o["sha256"] = net::sha256_hex(c.request.body());
+  c.reply(200, boost::json::serialize(o) + "\n", "application/json");
+}
+
+void download(Context& c) {
+  auto text = c.query("bytes", "0");
+  std::uint64_t n = 0;
+  try {
+    n = std::stoull(text);
+  } catch (...) {
+    c.reply(400, "bytes must be a number\n");
+    return;
+  }
+  if (n > 256ull * 1024 * 1024) {
+    c.reply(400, "bytes must be at most 268435456\n");
+    return;
+  }
+  std::string body(n, '\0');
+  for (std::uint64_t i = 0; i < n; ++i) body[i] = static_cast<char>(i % 251);
+  c.reply(200, std::move(body), "application/octet-stream");
+}
+
+void echo(Context& c) {
+  auto type = std::string(c.request[bhttp::field::content_type]);
+  c.reply(200, std::move(c.request.body()), type.empty() ? "application/octet-stream" : type);
+}
+
+void status(Context& c) {
+  int code = 0;
+  try {
+    code = std::stoi(c.params["code"]);
+  } catch (...) {
+  }
+  if (code < 200 || code > 599) {
+    c.reply(400, "status must be 200-599\n");
+    return;
+  }
+  c.reply(static_cast<unsigned>(code), "");
+}
+
+asio::awaitable<void> delay(Context& c) {
+  long ms = 0;
+  try {
+    ms = std::stol(c.query("ms", "0"));
+  } catch (...) {
+  }
+  ms = std::clamp(ms, 0L, 600'000L);
+  asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(ms));
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  c.reply(200, "waited " + std::to_string(ms) + " ms\n");
+}
+
+}  // namespace
+
+void add_whoami_routes(Router& r) {
+  r.get("/", whoami);
+  r.get("/healthz", healthz);
+  r.post("/upload", upload);
+  r.get("/download", download);
+  r.post("/echo", echo);
+  r.get("/status/{code}", status);
+  r.add_async(Verb::get, "/delay", delay);
+}
+
+}  // namespace tether::host

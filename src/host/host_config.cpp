@@ -1,0 +1,49 @@
+#include "tether/host/host_config.hpp"
+
+#include <charconv>
+#include <cstdlib>
+
+#include "tether/net/config_reader.hpp"
+#include "tether/net/random.hpp"
+
+namespace tether::host {
+
+void apply_host_environment(HostConfig& c) {
+  if (const char* port = std::getenv("PORT"); port && *port) {
+    unsigned v = 0;
+    std::string_view s(port);
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || p != s.data() + s.size() || v > 65535)
+      throw net::ConfigError(std::string("PORT: expected a port number 0-65535 (got \"") + port +
+                             "\")");
+    c.port = static_cast<std::uint16_t>(v);
+  }
+  if (const char* id = std::getenv("WEBSITE_INSTANCE_ID"); id && *id) c.instance_id = id;
+}
+
+void load_host_config(const toml::table& root, HostConfig& c) {
+  net::ConfigReader serve(root.get_as<toml::table>("serve"), "serve");
+  c.listen = serve.string("listen", c.listen);
+  c.port = static_cast<std::uint16_t>(serve.integer("port", c.port, 0, 65535));
+  c.instance_id = serve.string("instance_id", c.instance_id);
+  c.app = serve.choice("app", c.app, {"whoami"});
+  c.disable_affinity = serve.boolean("disable_affinity", c.disable_affinity);
+  c.disable_affinity_paths = serve.strings("disable_affinity_paths", c.disable_affinity_paths);
+  for (const auto& p : c.disable_affinity_paths)
+    if (p.empty() || p.front() != '/')
+      serve.fail("disable_affinity_paths", "each prefix must start with /", "\"" + p + "\"");
+  c.server.max_header_bytes = static_cast<std::size_t>(
+      serve.integer("max_header_bytes", static_cast<std::int64_t>(c.server.max_header_bytes),
+                    1024, 1 << 24));
+  c.server.max_body_bytes = static_cast<std::uint64_t>(serve.integer(
+      "max_body_bytes", static_cast<std::int64_t>(c.server.max_body_bytes), 0, INT64_MAX));
+  c.server.header_timeout = serve.duration("header_timeout", c.server.header_timeout);
+  c.server.idle_timeout = serve.duration("idle_timeout", c.server.idle_timeout);
+  serve.reject_unknown();
+}
+
+void ensure_instance_id(HostConfig& c) {
+  if (c.instance_id.empty()) c.instance_id = net::random_hex(32);
+}
+
+}  // namespace tether::host

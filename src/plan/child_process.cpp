@@ -1,0 +1,71 @@
+#include "tether/plan/child_process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+extern char** environ;
+
+namespace tether::plan {
+
+std::string self_executable() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) throw std::system_error(errno, std::generic_category(), "readlink /proc/self/exe");
+  return std::string(buf, static_cast<std::size_t>(n));
+}
+
+SpawnedChild spawn_child(const std::vector<std::string>& argv,
+                         const std::vector<std::string>& extra_env,
+                         const std::vector<std::string>& unset_env) {
+  // Everything the child needs is prepared before fork: after it, only
+  // async-signal-safe calls.
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) {
+    std::string_view entry(*e);
+    bool drop = false;
+    for (const auto& name : unset_env)
+      if (entry.substr(0, name.size() + 1) == name + "=") drop = true;
+    for (const auto& extra : extra_env) {
+      auto eq = extra.find('=');
+      if (entry.substr(0, eq + 1) == extra.substr(0, eq + 1)) drop = true;
+    }
+    if (!drop) env.emplace_back(entry);
+  }
+  for (const auto& extra : extra_env) env.push_back(extra);
+  std::vector<char*> cargv, cenv;
+  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  for (const auto& e : env) cenv.push_back(const_cast<char*>(e.c_str()));
+  cenv.push_back(nullptr);
+
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
+  pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    int err = errno;
+    ::close(fds[0]);
+    ::close(fds[1]);
+    throw std::system_error(err, std::generic_category(), "fork");
+  }
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(127);
+    sigset_t all;
+    sigemptyset(&all);
+    ::sigprocmask(SIG_SETMASK, &all, nullptr);
+    ::dup2(fds[1], STDOUT_FILENO);
+    ::execve(cargv[0], cargv.data(), cenv.data());
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  return SpawnedChild{pid, fds[0]};
+}
+
+}  // namespace tether::plan

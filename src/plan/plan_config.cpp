@@ -1,0 +1,30 @@
+#include "tether/plan/plan_config.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "tether/net/config_reader.hpp"
+
+namespace tether::plan {
+
+void load_plan_config(const toml::table& root, PlanConfig& c) {
+  net::ConfigReader up(root.get_as<toml::table>("up"), "up");
+  c.instances = static_cast<unsigned>(up.integer("instances", c.instances, 0, 256));
+  c.app = up.choice("app", c.app, {"whoami"});
+  c.admin_listen = up.string("admin_listen", c.admin_listen);
+  c.admin_port = static_cast<std::uint16_t>(up.integer("admin_port", c.admin_port, 0, 65535));
+  c.state_dir = up.string("state_dir", c.state_dir);
+  c.stop_grace = up.duration("stop_grace", c.stop_grace);
+  c.start_timeout = up.duration("start_timeout", c.start_timeout);
+  up.reject_unknown();
+}
+
+std::string resolve_state_dir(const std::string& configured) {
+  if (!configured.empty()) return configured;
+  if (const char* d = std::getenv("TETHER_STATE_DIR"); d && *d) return d;
+  if (const char* d = std::getenv("XDG_RUNTIME_DIR"); d && *d) return std::string(d) + "/tether";
+  return "/tmp/tether-" + std::to_string(::getuid());
+}
+
+}  // namespace tether::plan

@@ -1,0 +1,122 @@
+#include "tether/plan/plan_runner.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "tether/front/front_server.hpp"
+#include "tether/http/server.hpp"
+#include "tether/net/log.hpp"
+#include "tether/plan/child_process.hpp"
+#include "tether/plan/plan_admin.hpp"
+#include "tether/plan/supervisor.hpp"
+
+namespace tether::plan {
+
+namespace asio = boost::asio;
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+struct Plan {
+  asio::io_context& ctx;
+  Supervisor& supervisor;
+  const PlanConfig& config;
+  PlanView view;
+  std::string state_file;
+  bool stopping = false;
+};
+
+// Waits for the first instances, then announces the plan.
+asio::awaitable<void> announce_when_ready(Plan* p) {
+  asio::steady_timer timer(p->ctx);
+  auto deadline = std::chrono::steady_clock::now() + p->config.start_timeout;
+  while (p->supervisor.ready_count() < p->config.instances &&
+         std::chrono::steady_clock::now() < deadline && !p->stopping) {
+    timer.expires_after(std::chrono::milliseconds(20));
+    co_await timer.async_wait(use_nothrow);
+  }
+  if (p->stopping) co_return;
+  std::printf("tether up: %u/%u instances ready behind %s\n", p->supervisor.ready_count(),
+              p->config.instances, p->view.front_url.c_str());
+  std::printf("tether up: admin %s (try: tether status --port %s)\n", p->view.admin_url.c_str(),
+              p->view.front_url.substr(p->view.front_url.rfind(':') + 1).c_str());
+  std::fflush(stdout);
+}
+
+asio::awaitable<void> stop_on_signal(Plan* p, asio::signal_set* signals, http::Server* admin) {
+  auto [ec, sig] = co_await signals->async_wait(use_nothrow);
+  if (ec) co_return;
+  net::logger("plan")->info("signal {}: stopping the plan", sig);
+  p->stopping = true;
+  admin->stop();
+  co_await p->supervisor.shutdown();
+  p->ctx.stop();
+}
+
+}  // namespace
+
+int run_plan(PlanConfig config) {
+  auto log = net::logger("plan");
+  asio::io_context ctx{1};
+  auto table = std::make_shared<front::InstanceTable>(config.front.affinity.token);
+  front::FrontServer front(config.front, table);
+  auto port = front.start();
+
+  Supervisor supervisor(ctx, config, table, self_executable());
+  Plan plan{ctx, supervisor, config, {}, {}};
+  plan.view.supervisor = &supervisor;
+  plan.view.front = &front;
+  std::string shown_host =
+      config.front.listen == "0.0.0.0" || config.front.listen == "::" ? "127.0.0.1"
+                                                                      : config.front.listen;
+  plan.view.front_url = "http://" + shown_host + ":" + std::to_string(port);
+
+  host::Router router;
+  add_admin_routes(router, &plan.view);
+  http::ServerOptions admin_opts;
+  admin_opts.name = "admin";
+  http::Server admin(
+      ctx.get_executor(),
+      [&router](http::Exchange& ex) { return host::serve_routes(&router, nullptr, ex); },
+      admin_opts);
+  auto admin_port = admin.listen(config.admin_listen, config.admin_port);
+  plan.view.admin_url = "http://" + config.admin_listen + ":" + std::to_string(admin_port);
+
+  // State file: lets `tether status/scale/kill --port P` find the admin port.
+  auto dir = resolve_state_dir(config.state_dir);
+  std::error_code fec;
+  std::filesystem::create_directories(dir, fec);
+  plan.state_file = dir + "/plan-" + std::to_string(port) + ".json";
+  {
+    std::ofstream f(plan.state_file);
+    f << boost::json::serialize(boost::json::object{{"front_url", plan.view.front_url},
+                                                    {"admin_url", plan.view.admin_url},
+                                                    {"pid", static_cast<int>(::getpid())}})
+      << "\n";
+    if (!f) log->warn("cannot write state file {}", plan.state_file);
+  }
+
+  supervisor.scale(config.instances);
+  asio::signal_set signals(ctx, SIGINT, SIGTERM);
+  asio::co_spawn(ctx, announce_when_ready(&plan), asio::detached);
+  asio::co_spawn(ctx, stop_on_signal(&plan, &signals, &admin), asio::detached);
+  ctx.run();
+
+  front.stop(std::chrono::seconds(5));
+  std::filesystem::remove(plan.state_file, fec);
+  log->info("plan stopped");
+  return 0;
+}
+
+}  // namespace tether::plan
