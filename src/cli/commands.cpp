@@ -36,7 +36,9 @@ int wait_for_stop_signal() {
 
 toml::table load_file(const std::string& path) {
   if (path.empty()) return {};
-  return net::parse_config_file(path);
+  auto root = net::parse_config_file(path);
+  net::reject_unknown_sections(root, {"up", "front", "serve"});
+  return root;
 }
 
 void apply_log_level(const std::string& level) {

@@ -16,12 +16,13 @@ Instance* PowerOfTwoBalancer::pick(const InstanceSnapshot& snap, std::int64_t no
     if (i == first || !eligible(*i, now, excluded)) continue;
     (first ? second : first) = i;
   }
-  if (!first) {
-    for (const auto& i : snap.instances)
-      if (eligible(*i, now, excluded)) {
-        if (!first) first = i.get();
-        else if (!second) second = i.get();
-      }
+  if (!second) {
+    // Few eligible instances: the draws may have missed them; scan instead.
+    for (const auto& i : snap.instances) {
+      if (i.get() == first || !eligible(*i, now, excluded)) continue;
+      if (!first) first = i.get();
+      else if (!second) second = i.get();
+    }
   }
   if (!second) return first;
   return second->outstanding.load(std::memory_order_relaxed) <

@@ -25,6 +25,7 @@
 #include "tether/front/proxy_error.hpp"
 #include "tether/http/headers.hpp"
 #include "tether/http/parse_errors.hpp"
+#include "tether/http/read_header.hpp"
 #include "tether/net/random.hpp"
 #include "worker.hpp"
 
@@ -82,6 +83,17 @@ asio::awaitable<bool> send_error(beast::tcp_stream& client, int status, std::str
   co_return !ec;
 }
 
+struct Reply {
+  int status;
+  std::string body;
+};
+
+// send_error for a Reply; the connection is closed afterwards.
+asio::awaitable<bool> send_reply(beast::tcp_stream& client, Reply r, unsigned version,
+                                 std::chrono::milliseconds timeout) {
+  co_return co_await send_error(client, r.status, std::move(r.body), version, false, timeout);
+}
+
 // Adds the request headers ARR adds (shared/reference/front-door.md).
 void add_forwarding_headers(bhttp::fields& req, const ClientSide& c, std::string_view host,
                             std::string_view original_url, std::string_view log_id) {
@@ -137,8 +149,8 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, beast::tcp_stream&
   if (std::distance(req.begin(), req.end()) > static_cast<long>(cfg.limits.max_header_count)) {
     sh.log->info("conn={} log_id={} too many header fields", cs.id, log_id);
     stats.count_status(431);
-    co_await send_error(client, 431, error_body(ProxyFailure::too_many_headers, log_id),
-                        client_version, false, cfg.timeouts.client_header);
+    Reply r{431, error_body(ProxyFailure::too_many_headers, log_id)};
+    co_await send_reply(client, std::move(r), client_version, cfg.timeouts.client_header);
     co_return After::close;
   }
   bool client_keep_alive = req.keep_alive();
@@ -171,155 +183,171 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, beast::tcp_stream&
   req.version(11);
   req.keep_alive(true);
 
-  // --- decide instance: balancing, connect or reuse upstream ---------------
+  // --- decide instance (balancing), connect or reuse, forward, read header --
+  // Loops only while nothing of the request body has been consumed: after a
+  // refused connect (next instance) or a pooled connection found closed
+  // (same instance, fresh connection).
   std::array<Instance*, 16> tried{};
   std::size_t n_tried = 0;
   std::unique_ptr<UpstreamConnection> up;
-  bool reused = false;
-  bool retried_stale = false;
+  std::optional<OutstandingGuard> outstanding;
+  std::optional<ResponseParser> upr;
+  std::array<char, kRelayBuffer> buf;
+  bool body_started = false;
+  bool fresh_only = false;
+  bool sent_continue = false;
+  // Logs and counts a failure; returns the reply for the client. (Replies are
+  // built in plain statements: GCC 12 mishandles class temporaries inside
+  // co_await expressions, see docs/core-principles.md.)
+  auto failure_reply = [&](ProxyFailure failure, const std::string& detail) {
+    sh.log->warn("conn={} log_id={} {} {}{}{}: {}{}", cs.id, log_id,
+                 std::string(req.method_string()), original_url, inst ? " -> instance " : "",
+                 inst ? inst->id : std::string(), describe(failure), detail);
+    stats.count_status(static_cast<unsigned>(status_for(failure)));
+    return Reply{status_for(failure), error_body(failure, log_id)};
+  };
+  // The current instance failed before answering: mark it down for
+  // timeouts.down_period and move on to another (the response re-pins).
+  // False when connect_attempts are used up.
+  auto abandon_instance = [&](const std::string& why) {
+    now = now_ms();
+    inst->down_until.store(now + cfg.timeouts.down_period.count(), std::memory_order_relaxed);
+    sh.log->warn("conn={} log_id={} instance {} at {} {}; marked down for {} ms", cs.id, log_id,
+                 inst->id, inst->address, why, cfg.timeouts.down_period.count());
+    if (n_tried < tried.size()) tried[n_tried++] = inst;
+    inst = nullptr;
+    pinned = false;
+    fresh_only = false;
+    if (n_tried >= cfg.limits.connect_attempts) return false;
+    stats.retries.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  };
   for (;;) {
     if (!inst) inst = sh.balancer->pick(snap, now, std::span(tried.data(), n_tried));
     if (!inst) {
-      auto failure = n_tried == 0 ? ProxyFailure::no_instance : ProxyFailure::connect_failed;
-      sh.log->warn("conn={} log_id={} {} {}: {}", cs.id, log_id, std::string(req.method_string()),
-                   original_url, describe(failure));
-      stats.count_status(static_cast<unsigned>(status_for(failure)));
-      co_await send_error(client, status_for(failure), error_body(failure, log_id),
-                          client_version, false, cfg.timeouts.client_header);
+      Reply r = failure_reply(
+          n_tried == 0 ? ProxyFailure::no_instance : ProxyFailure::connect_failed, "");
+      co_await send_reply(client, std::move(r), client_version, cfg.timeouts.client_header);
       co_return After::close;
     }
-    up = w.pool.take(*inst, now);
-    reused = up != nullptr;
+    up = fresh_only ? nullptr : w.pool.take(*inst, now);
+    const bool reused = up != nullptr;
     if (!up) {
       beast::error_code ec;
       up = co_await connect_upstream(w, *inst, ec);
       if (!up) {
         stats.upstream_connect_failures.fetch_add(1, std::memory_order_relaxed);
         inst->connect_failures.fetch_add(1, std::memory_order_relaxed);
-        now = now_ms();
-        inst->down_until.store(now + cfg.timeouts.down_period.count(), std::memory_order_relaxed);
-        sh.log->warn("conn={} log_id={} instance {} at {} refused: {}; marked down for {} ms",
-                     cs.id, log_id, inst->id, inst->address, ec.message(),
-                     cfg.timeouts.down_period.count());
-        if (n_tried < tried.size()) tried[n_tried++] = inst;
-        inst = nullptr;
-        pinned = false;  // balanced afresh: the response re-pins
-        if (n_tried >= cfg.limits.connect_attempts) {
-          stats.count_status(502);
-          co_await send_error(client, 502, error_body(ProxyFailure::connect_failed, log_id),
-                              client_version, false, cfg.timeouts.client_header);
+        if (!abandon_instance("refused: " + ec.message())) {
+          Reply r = failure_reply(ProxyFailure::connect_failed, "");
+          co_await send_reply(client, std::move(r), client_version, cfg.timeouts.client_header);
           co_return After::close;
         }
-        stats.retries.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
     } else {
       stats.upstream_reuses.fetch_add(1, std::memory_order_relaxed);
     }
-    break;
-  }
-  OutstandingGuard outstanding(inst);
-  inst->requests.fetch_add(1, std::memory_order_relaxed);
+    outstanding.emplace(inst);
+    inst->requests.fetch_add(1, std::memory_order_relaxed);
 
-  // --- forward request: header and (streamed) body -------------------------
-  std::array<char, kRelayBuffer> buf;
-  bhttp::request_serializer<bhttp::buffer_body> sr{req};
-  bool body_started = false;
-  if (!rp.is_done() && expect_continue) {
-    static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
-    client.expires_after(cfg.timeouts.client_body);
-    auto [ec, n] = co_await asio::async_write(
-        client, asio::buffer(kContinue, sizeof(kContinue) - 1), use_nothrow);
-    if (ec) co_return After::close;
-  }
-  for (;;) {
-    if (!rp.is_done()) {
-      req.body().data = buf.data();
-      req.body().size = buf.size();
+    // --- forward request: header and (streamed) body -----------------------
+    bhttp::request_serializer<bhttp::buffer_body> sr{req};
+    if (!rp.is_done() && expect_continue && !sent_continue) {
+      static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
       client.expires_after(cfg.timeouts.client_body);
-      auto [ec, n] = co_await bhttp::async_read(client, cbuf, rp, use_nothrow);
+      auto [ec, n] = co_await asio::async_write(
+          client, asio::buffer(kContinue, sizeof(kContinue) - 1), use_nothrow);
+      if (ec) co_return After::close;
+      sent_continue = true;
+    }
+    // Set when the instance failed before any byte of the body was consumed
+    // and before it answered: the request can still go elsewhere.
+    beast::error_code failed_before_response;
+    for (;;) {
+      if (!rp.is_done()) {
+        req.body().data = buf.data();
+        req.body().size = buf.size();
+        client.expires_after(cfg.timeouts.client_body);
+        auto [ec, n] = co_await bhttp::async_read(client, cbuf, rp, use_nothrow);
+        if (ec == bhttp::error::need_buffer) ec = {};
+        if (ec) {
+          int status = ec == bhttp::error::body_limit ? 413
+                       : http::status_for_read_error(ec, true) ? 400
+                                                               : 0;
+          sh.log->info("conn={} log_id={} request body from client failed: {}", cs.id, log_id,
+                       ec.message());
+          if (status) {
+            stats.count_status(static_cast<unsigned>(status));
+            Reply r{status, status == 413 ? error_body(ProxyFailure::body_too_large, log_id)
+                                          : std::string("400 Bad Request: malformed body\n")};
+            co_await send_reply(client, std::move(r), client_version, cfg.timeouts.client_header);
+          }
+          co_return After::close;  // the upstream connection is dropped with `up`
+        }
+        req.body().size = buf.size() - req.body().size;
+        req.body().data = buf.data();
+        req.body().more = !rp.is_done();
+        body_started = true;
+      } else {
+        req.body().data = nullptr;
+        req.body().size = 0;
+        req.body().more = false;
+      }
+      up->stream.expires_after(cfg.timeouts.upstream_response);
+      auto [ec, n] = co_await bhttp::async_write(up->stream, sr, use_nothrow);
       if (ec == bhttp::error::need_buffer) ec = {};
       if (ec) {
-        int status = ec == bhttp::error::body_limit ? 413
-                     : http::status_for_read_error(ec, true) ? 400
-                                                             : 0;
-        sh.log->info("conn={} log_id={} request body from client failed: {}", cs.id, log_id,
-                     ec.message());
-        if (status) {
-          stats.count_status(static_cast<unsigned>(status));
-          co_await send_error(client, status,
-                              status == 413 ? error_body(ProxyFailure::body_too_large, log_id)
-                                            : std::string("400 Bad Request: malformed body\n"),
-                              client_version, false, cfg.timeouts.client_header);
+        if (!body_started) {
+          failed_before_response = ec;
+          break;
         }
-        co_return After::close;  // the upstream connection is dropped with `up`
+        Reply r = failure_reply(ProxyFailure::upstream_broken, " (" + ec.message() + ")");
+        co_await send_reply(client, std::move(r), client_version, cfg.timeouts.client_header);
+        co_return After::close;
       }
-      req.body().size = buf.size() - req.body().size;
-      req.body().data = buf.data();
-      req.body().more = !rp.is_done();
-      body_started = true;
-    } else {
-      req.body().data = nullptr;
-      req.body().size = 0;
-      req.body().more = false;
+      if (rp.is_done() && sr.is_done()) break;
     }
-    up->stream.expires_after(cfg.timeouts.upstream_response);
-    auto [ec, n] = co_await bhttp::async_write(up->stream, sr, use_nothrow);
-    if (ec == bhttp::error::need_buffer) ec = {};
-    if (ec) {
-      sh.log->warn("conn={} log_id={} writing to instance {} failed: {}", cs.id, log_id,
-                   inst->id, ec.message());
-      stats.count_status(502);
-      co_await send_error(client, 502, error_body(ProxyFailure::upstream_broken, log_id),
-                          client_version, false, cfg.timeouts.client_header);
-      co_return After::close;
-    }
-    if (rp.is_done() && sr.is_done()) break;
-  }
 
-  // --- read response header (1xx interim responses are dropped) ------------
-  std::optional<ResponseParser> upr;
-  for (;;) {
-    upr.emplace();
-    upr->body_limit(boost::none);
-    upr->header_limit(256 * 1024);
-    if (is_head) upr->skip(true);
-    up->stream.expires_after(cfg.timeouts.upstream_response);
-    auto [ec, n] = co_await bhttp::async_read_header(up->stream, up->buffer, *upr, use_nothrow);
-    if (ec) {
-      bool stale = reused && !body_started && !upr->got_some() && idempotent(req.method()) &&
-                   (ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset ||
-                    ec == asio::error::eof);
-      if (stale && !retried_stale) {
-        // A pooled connection the instance closed while we sent: once more, fresh.
-        retried_stale = true;
-        stats.retries.fetch_add(1, std::memory_order_relaxed);
-        beast::error_code cec;
-        up = co_await connect_upstream(w, *inst, cec);
-        if (up) {
-          reused = false;
-          bhttp::request_serializer<bhttp::buffer_body> sr2{req};
-          req.body().data = nullptr;
-          req.body().size = 0;
-          req.body().more = false;
-          up->stream.expires_after(cfg.timeouts.upstream_response);
-          auto [wec, wn] = co_await bhttp::async_write(up->stream, sr2, use_nothrow);
-          if (!wec || wec == bhttp::error::need_buffer) continue;
+    // --- read response header (1xx interim responses are dropped) ----------
+    while (!failed_before_response) {
+      upr.emplace();
+      upr->body_limit(boost::none);
+      upr->header_limit(256 * 1024);
+      if (is_head) upr->skip(true);
+      up->stream.expires_after(cfg.timeouts.upstream_response);
+      auto [ec, n] = co_await bhttp::async_read_header(up->stream, up->buffer, *upr, use_nothrow);
+      if (ec) {
+        if (!body_started && !upr->got_some() && idempotent(req.method()) &&
+            (ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset ||
+             ec == asio::error::eof)) {
+          failed_before_response = ec;
+          break;
         }
+        Reply r = failure_reply(ec == beast::error::timeout ? ProxyFailure::upstream_timeout
+                                                            : ProxyFailure::upstream_broken,
+                                " (" + ec.message() + ")");
+        co_await send_reply(client, std::move(r), client_version, cfg.timeouts.client_header);
+        co_return After::close;
       }
-      bool timeout = ec == beast::error::timeout;
-      auto failure = timeout ? ProxyFailure::upstream_timeout : ProxyFailure::upstream_broken;
-      sh.log->warn("conn={} log_id={} {} {} -> instance {}: {} ({})", cs.id, log_id,
-                   std::string(req.method_string()), original_url, inst->id, describe(failure),
-                   ec.message());
-      stats.count_status(static_cast<unsigned>(status_for(failure)));
-      co_await send_error(client, status_for(failure), error_body(failure, log_id),
-                          client_version, false, cfg.timeouts.client_header);
+      auto code = upr->get().result_int();
+      if (code >= 100 && code < 200 && code != 101) continue;
+      break;
+    }
+    if (!failed_before_response) break;
+    outstanding.reset();
+    if (reused) {
+      // A pooled connection the instance had closed: once more on a fresh one.
+      stats.retries.fetch_add(1, std::memory_order_relaxed);
+      fresh_only = true;
+      continue;
+    }
+    // A fresh connection reset before any answer: the instance is dying.
+    if (!abandon_instance("failed before answering: " + failed_before_response.message())) {
+      Reply r = failure_reply(ProxyFailure::upstream_broken, "");
+      co_await send_reply(client, std::move(r), client_version, cfg.timeouts.client_header);
       co_return After::close;
     }
-    auto code = upr->get().result_int();
-    if (code >= 100 && code < 200 && code != 101) continue;
-    break;
   }
   auto& res = upr->get();
 
@@ -444,8 +472,7 @@ asio::awaitable<void> run_proxy_connection(FrontServer::Worker* worker, tcp::soc
     rp.header_limit(cfg.limits.max_header_bytes);
     if (cfg.limits.max_body_bytes) rp.body_limit(cfg.limits.max_body_bytes);
     else rp.body_limit(boost::none);
-    client.expires_after(cfg.timeouts.client_header);
-    auto [ec, n] = co_await bhttp::async_read_header(client, cbuf, rp, use_nothrow);
+    auto ec = co_await http::read_header_within(client, cbuf, rp, cfg.timeouts.client_header);
     if (ec) {
       int status = http::status_for_read_error(ec, cbuf.size() > 0 || rp.got_some());
       if (status) {

@@ -16,6 +16,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "tether/http/parse_errors.hpp"
+#include "tether/http/read_header.hpp"
 #include "tether/net/log.hpp"
 
 namespace tether::http {
@@ -84,8 +85,8 @@ asio::awaitable<void> serve_connection(std::shared_ptr<Server::State> state,
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
     parser.body_limit(opt.max_body_bytes);
-    stream->expires_after(opt.header_timeout);
-    auto [ec, n] = co_await bhttp::async_read_header(*stream, buffer, parser, use_nothrow);
+    auto ec = co_await read_header_within(*stream, buffer, parser, opt.header_timeout);
+    std::size_t n = 0;
     if (!ec) {
       auto& req = parser.get();
       if (bhttp::token_list(req[bhttp::field::expect]).exists("100-continue") &&

@@ -1,5 +1,6 @@
 #include "tether/net/config_reader.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 namespace tether::net {
@@ -66,6 +67,7 @@ Millis ConfigReader::duration(const std::string& key, Millis fallback) {
   if (n->is_integer()) {
     auto v = *n->value<std::int64_t>();
     if (v < 0) fail(key, "a duration cannot be negative", std::to_string(v));
+    if (v > 1'000'000'000) fail(key, "duration too large (max 1000000000 s)", std::to_string(v));
     return Millis(v * 1000);
   }
   fail(key, "expected a duration such as \"230s\"", render(*n));
@@ -122,6 +124,17 @@ void ConfigReader::reject_unknown() const {
   for (const auto& [k, v] : *table_) {
     std::string key(k.str());
     if (!seen_.count(key)) throw ConfigError(path(key) + ": unknown key (got " + render(v) + ")");
+  }
+}
+
+void reject_unknown_sections(const toml::table& root, const std::vector<std::string>& known) {
+  for (const auto& [k, v] : root) {
+    std::string key(k.str());
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      std::string list;
+      for (const auto& s : known) list += (list.empty() ? "" : ", ") + s;
+      throw ConfigError(key + ": unknown section (expected one of " + list + ")");
+    }
   }
 }
 

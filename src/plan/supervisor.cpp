@@ -190,7 +190,7 @@ void Supervisor::scale(unsigned instances) {
   }
 }
 
-std::string Supervisorsignal_child(const std::string& id_prefix) {
+std::string Supervisor::kill(const std::string& id_prefix) {
   if (id_prefix.size() < 4) return {};
   Child* match = nullptr;
   for (auto& [pid, c] : children_) {

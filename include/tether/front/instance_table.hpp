@@ -62,7 +62,9 @@ class InstanceTable {
   std::string token_for(const std::string& id) const;
 
   // Adds (or replaces, by id) an instance at `address` ("host:port"; the
-  // host is resolved now). Throws std::invalid_argument for a bad address.
+  // host is resolved now). A replaced instance starts with fresh live state
+  // (it is a new process at that address). Throws std::invalid_argument for a
+  // bad address.
   std::shared_ptr<Instance> add(const std::string& id, const std::string& address);
 
   // Removes the instance `id`; false when absent.

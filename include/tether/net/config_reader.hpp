@@ -59,6 +59,10 @@ class ConfigReader {
   std::set<std::string> seen_;
 };
 
+// Throws ConfigError for a top-level key of `root` not in `known` (a
+// misspelt section such as [frnt]).
+void reject_unknown_sections(const toml::table& root, const std::vector<std::string>& known);
+
 // Parses a TOML file; throws ConfigError naming the file, line and problem.
 toml::table parse_config_file(const std::string& path);
 

@@ -1,0 +1,192 @@
+// ARR affinity through `tether up` and `tether front`, with real instances.
+#include <signal.h>
+
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "support/tether_fixtures.hpp"
+#include "tether/net/sha256.hpp"
+
+namespace tether::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string id_of(const http::Response& res) { return std::string(res["X-Instance-Id"]); }
+
+TEST(Affinity, FirstResponseSetsBothCookiesEqualToTheInstanceId) {
+  // Scenario: a browser without cookies asks a 3-instance plan; it gets ARR's
+  // twin cookies, both holding the id of the instance that answered.
+  auto plan = start_plan({"--instances", "3"});
+  auto res = get(plan.port, "/");
+  ASSERT_EQ(res.result_int(), 200);
+  auto id = id_of(res);
+  ASSERT_EQ(id.size(), 64u);
+  auto cookies = set_cookies(res);
+  ASSERT_EQ(cookies.size(), 2u);
+  EXPECT_EQ(cookies[0], "ARRAffinity=" + id + ";Path=/;HttpOnly;Domain=127.0.0.1");
+  EXPECT_EQ(cookies[1],
+            "ARRAffinitySameSite=" + id + ";Path=/;HttpOnly;SameSite=None;Secure;Domain=127.0.0.1");
+  EXPECT_EQ(whoami(res).at("instance_id").as_string(), id);
+}
+
+TEST(Affinity, CookieKeepsTwentyRequestsOnOneInstanceWithoutNewCookies) {
+  // Scenario: the browser sends its ARRAffinity back 20 times: every request
+  // reaches the same instance and no response sets a cookie again.
+  auto plan = start_plan({"--instances", "3"});
+  auto first = get(plan.port, "/");
+  auto id = id_of(first);
+  auto token = set_cookie_value(first, "ARRAffinity");
+  ASSERT_EQ(token, id);
+  for (int i = 0; i < 20; ++i) {
+    auto res = get(plan.port, "/", "ARRAffinity=" + token);
+    ASSERT_EQ(res.result_int(), 200);
+    EXPECT_EQ(id_of(res), id) << "request " << i;
+    EXPECT_TRUE(set_cookies(res).empty()) << "request " << i;
+  }
+}
+
+TEST(Affinity, SameSiteTwinAloneAlsoPins) {
+  // Scenario: a cross-site context only sends ARRAffinitySameSite; it routes too.
+  auto plan = start_plan({"--instances", "3"});
+  auto first = get(plan.port, "/");
+  auto id = id_of(first);
+  for (int i = 0; i < 5; ++i) {
+    auto res = get(plan.port, "/", "other=1; ARRAffinitySameSite=" + id);
+    EXPECT_EQ(id_of(res), id);
+    EXPECT_TRUE(set_cookies(res).empty());
+  }
+}
+
+TEST(Affinity, WithoutCookiesTrafficSpreadsOverAllInstances) {
+  // Scenario: 30 cookie-less requests on a 3-instance plan reach all three,
+  // and each response pins to the instance that answered it.
+  auto plan = start_plan({"--instances", "3"});
+  std::set<std::string> seen;
+  for (int i = 0; i < 30; ++i) {
+    auto res = get(plan.port, "/");
+    ASSERT_EQ(res.result_int(), 200);
+    EXPECT_EQ(set_cookie_value(res, "ARRAffinity"), id_of(res));
+    seen.insert(id_of(res));
+  }
+  EXPECT_EQ(seen.size(), 3u);
+}
+
+TEST(Affinity, KilledPinnedInstanceIsReplacedAndClientRepinned) {
+  // Scenario: the instance a client is pinned to is SIGKILLed; the client's
+  // next request is answered 200 by another instance with new cookies.
+  auto plan = start_plan({"--instances", "3"});
+  auto first = get(plan.port, "/");
+  auto id = id_of(first);
+  auto pid = static_cast<pid_t>(whoami(first).at("pid").as_int64());
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  auto res = get(plan.port, "/", "ARRAffinity=" + id + "; ARRAffinitySameSite=" + id);
+  ASSERT_EQ(res.result_int(), 200) << res.body() << plan.proc->stderr_text();
+  auto new_id = id_of(res);
+  EXPECT_NE(new_id, id);
+  EXPECT_EQ(set_cookie_value(res, "ARRAffinity"), new_id);
+  EXPECT_EQ(set_cookie_value(res, "ARRAffinitySameSite"), new_id);
+  // And the new pin holds.
+  auto again = get(plan.port, "/", "ARRAffinity=" + new_id);
+  EXPECT_EQ(id_of(again), new_id);
+  EXPECT_TRUE(set_cookies(again).empty());
+}
+
+TEST(Affinity, UnknownCookieIsBalancedAfreshWithNewCookies) {
+  // Scenario: a forged or stale cookie naming no instance is ignored.
+  auto plan = start_plan({"--instances", "2"});
+  auto res = get(plan.port, "/", "ARRAffinity=" + std::string(64, 'f'));
+  ASSERT_EQ(res.result_int(), 200);
+  EXPECT_EQ(set_cookie_value(res, "ARRAffinity"), id_of(res));
+}
+
+TEST(Affinity, OptOutHeaderRemovesCookieAndHeader) {
+  // Scenario: instances answer with Arr-Disable-Session-Affinity: True; the
+  // client sees neither a cookie nor that header (seed 003).
+  auto plan = start_plan({"--instances", "2", "--disable-affinity"});
+  for (int i = 0; i < 4; ++i) {
+    auto res = get(plan.port, "/");
+    ASSERT_EQ(res.result_int(), 200);
+    EXPECT_TRUE(set_cookies(res).empty());
+    EXPECT_EQ(res.find("Arr-Disable-Session-Affinity"), res.end());
+    EXPECT_FALSE(id_of(res).empty());
+  }
+}
+
+TEST(Affinity, OptOutOnChosenPathsOnly) {
+  // Scenario: an instance opts out only under /download; other paths pin.
+  auto a = start_instance({}, {"--disable-affinity-path", "/download"});
+  auto front = start_front_for({&a});
+  auto opted = get(front.port, "/download?bytes=10");
+  EXPECT_TRUE(set_cookies(opted).empty());
+  EXPECT_EQ(opted.find("Arr-Disable-Session-Affinity"), opted.end());
+  auto pinned = get(front.port, "/");
+  EXPECT_EQ(set_cookie_value(pinned, "ARRAffinity"), a.id);
+}
+
+TEST(Affinity, SiteLevelOffSetsNoCookieAndIgnoresIncomingOnes) {
+  // Scenario: clientAffinityEnabled=false: no cookies, and a cookie sent
+  // anyway does not pin (requests still spread over both instances).
+  auto plan = start_plan({"--instances", "2", "--affinity", "off"});
+  auto first = get(plan.port, "/");
+  EXPECT_TRUE(set_cookies(first).empty());
+  std::set<std::string> seen;
+  for (int i = 0; i < 10; ++i) {
+    auto res = get(plan.port, "/", "ARRAffinity=" + id_of(first));
+    EXPECT_TRUE(set_cookies(res).empty());
+    seen.insert(id_of(res));
+  }
+  EXPECT_EQ(seen.size(), 2u);
+}
+
+TEST(Affinity, Sha256TokensAndCustomCookieName) {
+  // Scenario: token = sha256(instance id), cookie named like HAProxy's SERVERID.
+  auto a = start_instance();
+  auto front = start_front_for({&a}, {"--token", "sha256", "--cookie-name", "SERVERID"});
+  auto res = get(front.port, "/");
+  auto token = set_cookie_value(res, "SERVERID");
+  EXPECT_EQ(token, net::sha256_hex(a.id));
+  EXPECT_EQ(get(front.port, "/", "SERVERID=" + token)["X-Instance-Id"], a.id);
+}
+
+TEST(Affinity, TwoFrontDoorsRouteTheSameCookieToTheSameInstance) {
+  // Scenario: two front-door replicas with the same instance list share no
+  // state, yet a cookie from one routes identically through the other.
+  auto a = start_instance(), b = start_instance(), c = start_instance();
+  auto f1 = start_front_for({&a, &b, &c}, {"--token", "sha256"});
+  auto f2 = start_front_for({&a, &b, &c}, {"--token", "sha256"});
+  for (int i = 0; i < 6; ++i) {
+    auto res = get(f1.port, "/");
+    auto token = set_cookie_value(res, "ARRAffinity");
+    auto via2 = get(f2.port, "/", "ARRAffinity=" + token);
+    EXPECT_EQ(via2["X-Instance-Id"], res["X-Instance-Id"]);
+    EXPECT_TRUE(set_cookies(via2).empty());
+  }
+}
+
+TEST(Affinity, ArrForwardingHeadersAreAddedToRequests) {
+  // Scenario: the instance sees the request headers ARR adds.
+  auto a = start_instance();
+  auto front = start_front_for({&a});
+  auto res = get(front.port, "/?x=1&y=2");
+  auto headers = whoami(res).at("headers").as_object();
+  EXPECT_EQ(headers.at("X-Forwarded-Proto").as_string(), "http");
+  EXPECT_EQ(headers.at("X-Forwarded-Host").as_string(),
+            "127.0.0.1:" + std::to_string(front.port));
+  EXPECT_EQ(headers.at("X-Original-URL").as_string(), "/?x=1&y=2");
+  EXPECT_EQ(headers.at("X-Client-IP").as_string(), "127.0.0.1");
+  std::string xff(headers.at("X-Forwarded-For").as_string());
+  EXPECT_EQ(xff.rfind("127.0.0.1:", 0), 0u) << xff;
+  std::string log_id(headers.at("X-ARR-LOG-ID").as_string());
+  EXPECT_EQ(log_id.size(), 36u);
+  EXPECT_EQ(headers.find("X-ARR-SSL"), headers.end());
+  // Host is preserved.
+  EXPECT_EQ(headers.at("Host").as_string(), "127.0.0.1:" + std::to_string(front.port));
+  // A second request gets a different log id.
+  auto res2 = get(front.port, "/");
+  EXPECT_NE(whoami(res2).at("headers").at("X-ARR-LOG-ID").as_string(), log_id);
+}
+
+}  // namespace
+}  // namespace tether::test

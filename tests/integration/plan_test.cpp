@@ -1,0 +1,100 @@
+// `tether up` as an operator uses it: status, scale, kill, replacement of
+// dead instances, and a clean stop.
+#include <signal.h>
+
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "support/tether_fixtures.hpp"
+
+namespace tether::test {
+namespace {
+
+std::set<std::string> process_ids(const PlanProc& plan) {
+  std::set<std::string> ids;
+  auto status = plan.status();
+  for (const auto& p : status.at("processes").as_array())
+    ids.insert(std::string(p.at("id").as_string()));
+  return ids;
+}
+
+TEST(Plan, StatusListsEveryInstance) {
+  // Scenario: `tether status` shows the plan's front door and its instances.
+  auto plan = start_plan({"--instances", "3"});
+  plan.wait_ready(3);
+  auto [rc, out] = plan.cli({"status"});
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("3 ready of 3 wanted"), std::string::npos) << out;
+  for (const auto& id : process_ids(plan)) EXPECT_NE(out.find(id.substr(0, 16)), std::string::npos);
+}
+
+TEST(Plan, ScaleOutAndIn) {
+  // Scenario: `tether scale 4` then `tether scale 1`; the front door routes
+  // to exactly the running instances.
+  auto plan = start_plan({"--instances", "2"});
+  plan.wait_ready(2);
+  auto [rc, out] = plan.cli({"scale", "4"});
+  ASSERT_EQ(rc, 0) << out;
+  plan.wait_ready(4);
+  std::tie(rc, out) = plan.cli({"scale", "1"});
+  ASSERT_EQ(rc, 0) << out;
+  plan.wait_ready(1);
+  auto only = *process_ids(plan).begin();
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(get(plan.port, "/")["X-Instance-Id"], only);
+}
+
+TEST(Plan, KillReplacesTheInstanceWithANewId) {
+  // Scenario: `tether kill <prefix>` SIGKILLs an instance; the plan starts a
+  // replacement with a new id, as the platform does.
+  auto plan = start_plan({"--instances", "2"});
+  plan.wait_ready(2);
+  auto before = process_ids(plan);
+  auto victim = *before.begin();
+  auto [rc, out] = plan.cli({"kill", victim.substr(0, 8)});
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find(victim), std::string::npos);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  std::set<std::string> after;
+  do {
+    plan.wait_ready(2);
+    after = process_ids(plan);
+  } while (after.count(victim) && std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(after.size(), 2u);
+  EXPECT_EQ(after.count(victim), 0u);
+  // Unknown prefix: a clear error.
+  std::tie(rc, out) = plan.cli({"kill", "zzzzzzzz"});
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("no single instance"), std::string::npos) << out;
+}
+
+TEST(Plan, SigtermStopsEverything) {
+  // Scenario: SIGTERM stops the plan and its instances; the state file goes.
+  auto plan = start_plan({"--instances", "2"});
+  plan.wait_ready(2);
+  std::vector<int> pids;
+  auto status = plan.status();
+  for (const auto& p : status.at("processes").as_array())
+    pids.push_back(static_cast<int>(p.at("pid").as_int64()));
+  plan.proc->signal(SIGTERM);
+  EXPECT_EQ(plan.proc->wait(), 0);
+  for (int pid : pids) {
+    // The children were reaped by the plan: the pid no longer names them.
+    std::string comm = "/proc/" + std::to_string(pid) + "/cmdline";
+    FILE* f = std::fopen(comm.c_str(), "r");
+    std::string cmd;
+    if (f) {
+      char buf[256];
+      auto n = std::fread(buf, 1, sizeof buf, f);
+      cmd.assign(buf, n);
+      std::fclose(f);
+    }
+    EXPECT_EQ(cmd.find("serve"), std::string::npos) << "instance pid " << pid << " still runs";
+  }
+  auto [rc, out] = plan.cli({"status"});
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("no plan is running"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace tether::test

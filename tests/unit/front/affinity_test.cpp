@@ -1,0 +1,202 @@
+// Affinity: ARR's cookie pair, the request tokens, the opt-out header.
+#include "tether/front/affinity.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace tether::front {
+namespace {
+
+namespace bhttp = boost::beast::http;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+TEST(AffinityCookies, HttpPairExact) {
+  Affinity a{AffinityConfig{}};
+  EXPECT_THAT(a.cookie_values("T", "example.com:8080", false),
+              ElementsAre("ARRAffinity=T;Path=/;HttpOnly;Domain=example.com",
+                          "ARRAffinitySameSite=T;Path=/;HttpOnly;SameSite=None;Secure;Domain=example.com"));
+}
+
+TEST(AffinityCookies, HttpsAddsSecureToMainCookie) {
+  Affinity a{AffinityConfig{}};
+  EXPECT_THAT(a.cookie_values("T", "example.com:8080", true),
+              ElementsAre("ARRAffinity=T;Path=/;HttpOnly;Secure;Domain=example.com",
+                          "ARRAffinitySameSite=T;Path=/;HttpOnly;SameSite=None;Secure;Domain=example.com"));
+}
+
+TEST(AffinityCookies, SetDomainFalseOmitsDomain) {
+  AffinityConfig c;
+  c.set_domain = false;
+  Affinity a{c};
+  EXPECT_THAT(a.cookie_values("T", "example.com:8080", false),
+              ElementsAre("ARRAffinity=T;Path=/;HttpOnly",
+                          "ARRAffinitySameSite=T;Path=/;HttpOnly;SameSite=None;Secure"));
+}
+
+TEST(AffinityCookies, FixedDomainWinsOverHost) {
+  AffinityConfig c;
+  c.domain = ".contoso.net";
+  Affinity a{c};
+  EXPECT_THAT(a.cookie_values("T", "example.com:8080", false),
+              ElementsAre("ARRAffinity=T;Path=/;HttpOnly;Domain=.contoso.net",
+                          "ARRAffinitySameSite=T;Path=/;HttpOnly;SameSite=None;Secure;Domain=.contoso.net"));
+}
+
+TEST(AffinityCookies, DomainIsLowercasedHostWithoutPort) {
+  Affinity a{AffinityConfig{}};
+  auto v = a.cookie_values("T", "WWW.Example.COM", false);
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0], "ARRAffinity=T;Path=/;HttpOnly;Domain=www.example.com");
+}
+
+TEST(AffinityCookies, EmptySameSiteCookieGivesOneCookie) {
+  AffinityConfig c;
+  c.samesite_cookie.clear();
+  Affinity a{c};
+  EXPECT_THAT(a.cookie_values("T", "example.com:8080", false),
+              ElementsAre("ARRAffinity=T;Path=/;HttpOnly;Domain=example.com"));
+}
+
+TEST(AffinityCookies, CustomCookieName) {
+  AffinityConfig c;
+  c.cookie = "SERVERID";
+  c.samesite_cookie.clear();
+  Affinity a{c};
+  EXPECT_THAT(a.cookie_values("web1", "example.com", false),
+              ElementsAre("SERVERID=web1;Path=/;HttpOnly;Domain=example.com"));
+}
+
+TEST(AffinityCookies, HostileHostGivesNoDomain) {
+  Affinity a{AffinityConfig{}};
+  for (const char* host : {"evil.com;Path=/admin", "a b.com", "x.com;", "x.com,y.com",
+                           "x\"y.com", "tab\t.com"}) {
+    SCOPED_TRACE(host);
+    EXPECT_THAT(a.cookie_values("T", host, false),
+                ElementsAre("ARRAffinity=T;Path=/;HttpOnly",
+                            "ARRAffinitySameSite=T;Path=/;HttpOnly;SameSite=None;Secure"));
+  }
+}
+
+TEST(AffinityCookies, EmptyHostGivesNoDomain) {
+  Affinity a{AffinityConfig{}};
+  EXPECT_THAT(a.cookie_values("T", "", false),
+              ElementsAre("ARRAffinity=T;Path=/;HttpOnly",
+                          "ARRAffinitySameSite=T;Path=/;HttpOnly;SameSite=None;Secure"));
+}
+
+TEST(AffinityCookies, AddCookiesAppendsSetCookieHeaders) {
+  Affinity a{AffinityConfig{}};
+  bhttp::fields res;
+  res.insert(bhttp::field::set_cookie, "app=1");
+  a.add_cookies(res, "T", "example.com:8080", false);
+  std::vector<std::string> got;
+  for (const auto& f : res)
+    if (f.name() == bhttp::field::set_cookie) got.emplace_back(f.value());
+  EXPECT_THAT(got, ElementsAre("app=1", "ARRAffinity=T;Path=/;HttpOnly;Domain=example.com",
+                               "ARRAffinitySameSite=T;Path=/;HttpOnly;SameSite=None;Secure;"
+                               "Domain=example.com"));
+}
+
+TEST(AffinityRequestTokens, MainThenTwin) {
+  Affinity a{AffinityConfig{}};
+  bhttp::fields req;
+  req.insert(bhttp::field::cookie, "ARRAffinitySameSite=twin; ARRAffinity=main; other=x");
+  EXPECT_THAT(a.request_tokens(req), ElementsAre("main", "twin"));
+}
+
+TEST(AffinityRequestTokens, OnlyTwin) {
+  Affinity a{AffinityConfig{}};
+  bhttp::fields req;
+  req.insert(bhttp::field::cookie, "ARRAffinitySameSite=twin");
+  EXPECT_THAT(a.request_tokens(req), ElementsAre("twin"));
+}
+
+TEST(AffinityRequestTokens, NoneWithoutCookies) {
+  Affinity a{AffinityConfig{}};
+  bhttp::fields req;
+  EXPECT_THAT(a.request_tokens(req), IsEmpty());
+}
+
+TEST(AffinityRequestTokens, NothingWhenDisabled) {
+  AffinityConfig c;
+  c.enabled = false;
+  Affinity a{c};
+  EXPECT_FALSE(a.enabled());
+  bhttp::fields req;
+  req.insert(bhttp::field::cookie, "ARRAffinity=main; ARRAffinitySameSite=twin");
+  EXPECT_THAT(a.request_tokens(req), IsEmpty());
+}
+
+TEST(AffinityRequestTokens, TwinIgnoredWhenNotConfigured) {
+  AffinityConfig c;
+  c.samesite_cookie.clear();
+  Affinity a{c};
+  bhttp::fields req;
+  req.insert(bhttp::field::cookie, "ARRAffinitySameSite=twin; ARRAffinity=main");
+  EXPECT_THAT(a.request_tokens(req), ElementsAre("main"));
+}
+
+TEST(AffinityRequestTokens, CustomName) {
+  AffinityConfig c;
+  c.cookie = "SERVERID";
+  Affinity a{c};
+  bhttp::fields req;
+  req.insert(bhttp::field::cookie, "ARRAffinity=arr; SERVERID=web2");
+  EXPECT_THAT(a.request_tokens(req), ElementsAre("web2"));
+}
+
+TEST(AffinityOptOut, TrueInAnyCase) {
+  for (const char* v : {"true", "True", "TRUE", " tRuE "}) {
+    SCOPED_TRACE(v);
+    bhttp::fields res;
+    res.insert(kOptOutHeader, v);
+    res.insert(bhttp::field::content_type, "text/plain");
+    EXPECT_TRUE(Affinity::take_opt_out(res));
+    EXPECT_EQ(res.count(kOptOutHeader), 0u);
+    EXPECT_EQ(res[bhttp::field::content_type], "text/plain");
+  }
+}
+
+TEST(AffinityOptOut, FalseStillRemovesHeader) {
+  bhttp::fields res;
+  res.insert(kOptOutHeader, "false");
+  EXPECT_FALSE(Affinity::take_opt_out(res));
+  EXPECT_EQ(res.count(kOptOutHeader), 0u);
+}
+
+TEST(AffinityOptOut, HeaderNameCaseInsensitive) {
+  bhttp::fields res;
+  res.insert("arr-disable-session-affinity", "True");
+  EXPECT_TRUE(Affinity::take_opt_out(res));
+  EXPECT_EQ(res.count(kOptOutHeader), 0u);
+}
+
+TEST(AffinityOptOut, AbsentHeader) {
+  bhttp::fields res;
+  res.insert(bhttp::field::content_type, "text/plain");
+  EXPECT_FALSE(Affinity::take_opt_out(res));
+  EXPECT_EQ(res[bhttp::field::content_type], "text/plain");
+}
+
+TEST(AffinityOptOut, AnyTrueAmongSeveralRemovesAll) {
+  bhttp::fields res;
+  res.insert(kOptOutHeader, "false");
+  res.insert(kOptOutHeader, "True");
+  EXPECT_TRUE(Affinity::take_opt_out(res));
+  EXPECT_EQ(res.count(kOptOutHeader), 0u);
+}
+
+TEST(AffinityOptOut, OtherHeadersBetweenAreNotRead) {
+  // Only the opt-out headers' own values count, wherever they sit.
+  bhttp::fields res;
+  res.insert(kOptOutHeader, "false");
+  res.insert("X-Feature-Enabled", "true");
+  res.insert(kOptOutHeader, "false");
+  EXPECT_FALSE(Affinity::take_opt_out(res));
+  EXPECT_EQ(res.count(kOptOutHeader), 0u);
+  EXPECT_EQ(res["X-Feature-Enabled"], "true");
+}
+
+}  // namespace
+}  // namespace tether::front
