@@ -68,6 +68,7 @@ void load_front_config(const toml::table& root, FrontConfig& c) {
   c.timeouts.client_body = t.duration("client_body", c.timeouts.client_body);
   c.timeouts.upstream_idle = t.duration("upstream_idle", c.timeouts.upstream_idle);
   c.timeouts.down_period = t.duration("down_period", c.timeouts.down_period);
+  c.timeouts.tunnel_idle = t.duration("tunnel_idle", c.timeouts.tunnel_idle);
   t.reject_unknown();
 
   auto l = front.table("limits");

@@ -135,7 +135,7 @@ void FrontServer::stop(std::chrono::milliseconds grace) {
     asio::post(w->ctx, [wp = w.get()] {
       boost::system::error_code ignored;
       for (auto& [id, e] : wp->clients)
-        if (e.idle) e.stream->socket().close(ignored);
+        if (e.idle) e.socket->close(ignored);
       wp->pool.clear();
     });
   // Let in-flight exchanges finish, up to `grace`.
@@ -145,7 +145,7 @@ void FrontServer::stop(std::chrono::milliseconds grace) {
   for (auto& w : workers_) {
     asio::post(w->ctx, [wp = w.get()] {
       boost::system::error_code ignored;
-      for (auto& [id, e] : wp->clients) e.stream->socket().close(ignored);
+      for (auto& [id, e] : wp->clients) e.socket->close(ignored);
       wp->pool.clear();
       wp->ctx.stop();
     });
@@ -172,6 +172,7 @@ boost::json::object FrontServer::status_json() const {
     o["outstanding"] = i->outstanding.load();
     o["requests"] = i->requests.load();
     o["connect_failures"] = i->connect_failures.load();
+    o["tunnels"] = i->tunnels.load();
     instances.push_back(std::move(o));
   }
   out["instances"] = std::move(instances);

@@ -27,6 +27,7 @@
 #include "tether/http/parse_errors.hpp"
 #include "tether/http/read_header.hpp"
 #include "tether/net/random.hpp"
+#include "tunnel.hpp"
 #include "worker.hpp"
 
 namespace tether::front {
@@ -130,13 +131,14 @@ asio::awaitable<std::unique_ptr<UpstreamConnection>> connect_upstream(
 }
 
 // The outcome of one exchange for the client connection.
-enum class After { keep_alive, close };
+enum class After { keep_alive, close, tunnel };
 
 // Phases of one request whose header `rp` has been read. Returns whether the
 // client connection can carry another request.
 asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, beast::tcp_stream& client,
                                       beast::flat_buffer& cbuf, RequestParser& rp,
-                                      const ClientSide& cs) {
+                                      const ClientSide& cs, std::optional<TunnelEnds>& tunnel,
+                                      std::shared_ptr<Instance>& tunnel_instance) {
   auto& sh = w.shared;
   const auto& cfg = sh.config;
   auto& stats = sh.stats;
@@ -160,6 +162,13 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, beast::tcp_stream&
   const std::string host(req[bhttp::field::host]);
   const std::string original_url(req.target());
   const bool is_head = req.method() == bhttp::verb::head;
+  // WebSocket upgrade: Connection names "upgrade" and Upgrade says websocket.
+  const std::string upgrade_to =
+      bhttp::token_list(req[bhttp::field::connection]).exists("upgrade") &&
+              http::iequals(req[bhttp::field::upgrade], "websocket") &&
+              req.method() == bhttp::verb::get
+          ? std::string(req[bhttp::field::upgrade])
+          : std::string();
 
   // --- decide instance: affinity first --------------------------------------
   const InstanceSnapshot& snap = w.snapshot();
@@ -182,6 +191,10 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, beast::tcp_stream&
   add_forwarding_headers(req, cs, host, original_url, log_id);
   req.version(11);
   req.keep_alive(true);
+  if (!upgrade_to.empty()) {
+    req.set(bhttp::field::connection, "Upgrade");
+    req.set(bhttp::field::upgrade, upgrade_to);
+  }
 
   // --- decide instance (balancing), connect or reuse, forward, read header --
   // Loops only while nothing of the request body has been consumed: after a
@@ -355,10 +368,40 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, beast::tcp_stream&
   const bool opt_out = Affinity::take_opt_out(res);
   if (opt_out) stats.affinity_opt_outs.fetch_add(1, std::memory_order_relaxed);
   bool upstream_reusable = res.keep_alive();
+  const std::string upgraded_to(res[bhttp::field::upgrade]);
   http::strip_hop_by_hop(res);
   if (sh.affinity.enabled() && !pinned && !opt_out) {
     sh.affinity.add_cookies(res, inst->token, host, cs.https);
     stats.affinity_cookies_set.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (res.result() == bhttp::status::switching_protocols) {
+    if (upgrade_to.empty() || !http::iequals(upgraded_to, upgrade_to)) {
+      Reply r = failure_reply(ProxyFailure::upstream_broken, " (unrequested 101)");
+      co_await send_reply(client, std::move(r), client_version, cfg.timeouts.client_header);
+      co_return After::close;
+    }
+    // --- tunnel: send the 101, then hand both sockets to run_tunnel --------
+    res.set(bhttp::field::connection, "Upgrade");
+    res.set(bhttp::field::upgrade, upgraded_to);
+    bhttp::response_serializer<bhttp::buffer_body> hs{res};
+    client.expires_after(cfg.timeouts.client_body);
+    auto [ec, n] = co_await bhttp::async_write_header(client, hs, use_nothrow);
+    stats.count_status(101);
+    if (ec) co_return After::close;
+    client.expires_never();
+    up->stream.expires_never();
+    std::string to_client(static_cast<const char*>(up->buffer.data().data()), up->buffer.size());
+    std::string to_upstream(static_cast<const char*>(cbuf.data().data()), cbuf.size());
+    cbuf.consume(cbuf.size());
+    tunnel.emplace(TunnelEnds{client.release_socket(), up->stream.release_socket(),
+                              std::move(to_upstream), std::move(to_client)});
+    for (const auto& i : snap.instances)
+      if (i.get() == inst) tunnel_instance = i;
+    if (cfg.access_log)
+      sh.log->info("conn={} log_id={} {} {} {} -> {}{} 101 (tunnel)", cs.id, log_id, cs.ip,
+                   std::string(req.method_string()), original_url, inst->id,
+                   pinned ? " (pinned)" : "");
+    co_return After::tunnel;
   }
   const bool eof_body = !upr->is_done() && upr->need_eof();
   if (eof_body) upstream_reusable = false;
@@ -451,10 +494,12 @@ asio::awaitable<void> run_proxy_connection(FrontServer::Worker* worker, tcp::soc
     socket.set_option(tcp::no_delay(true), ec);
   }
   beast::tcp_stream client(std::move(socket));
-  w.clients[cs.id] = {&client, false};
+  w.clients[cs.id] = {&client.socket(), false};
   Registration reg{w, cs.id};
   beast::flat_buffer cbuf(cfg.limits.max_header_bytes + 16 * 1024);
   bool first = true;
+  std::optional<TunnelEnds> tunnel;
+  std::shared_ptr<Instance> tunnel_instance;
 
   for (;;) {
     if (sh.stopping.load(std::memory_order_relaxed)) break;
@@ -485,7 +530,21 @@ asio::awaitable<void> run_proxy_connection(FrontServer::Worker* worker, tcp::soc
       }
       break;
     }
-    if (co_await proxy_exchange(w, client, cbuf, rp, cs) == After::close) break;
+    auto after = co_await proxy_exchange(w, client, cbuf, rp, cs, tunnel, tunnel_instance);
+    if (after != After::keep_alive) break;
+  }
+  if (tunnel) {
+    // --- tunnel (after a 101) ----------------------------------------------
+    w.clients[cs.id] = {&tunnel->client, true};  // a graceful stop closes tunnels
+    sh.stats.tunnels_open.fetch_add(1, std::memory_order_relaxed);
+    sh.stats.tunnels_total.fetch_add(1, std::memory_order_relaxed);
+    if (tunnel_instance) tunnel_instance->tunnels.fetch_add(1, std::memory_order_relaxed);
+    auto result = co_await run_tunnel(*tunnel, cfg.timeouts.tunnel_idle);
+    if (tunnel_instance) tunnel_instance->tunnels.fetch_sub(1, std::memory_order_relaxed);
+    sh.stats.tunnels_open.fetch_sub(1, std::memory_order_relaxed);
+    if (result.idle_timeout)
+      sh.stats.tunnel_idle_timeouts.fetch_add(1, std::memory_order_relaxed);
+    co_return;
   }
   beast::error_code ignored;
   client.socket().shutdown(tcp::socket::shutdown_send, ignored);

@@ -31,6 +31,9 @@ boost::json::object FrontStats::to_json() const {
   o["affinity_repinned"] = v(affinity_repinned);
   o["affinity_cookies_set"] = v(affinity_cookies_set);
   o["affinity_opt_outs"] = v(affinity_opt_outs);
+  o["tunnels_open"] = v(tunnels_open);
+  o["tunnels_total"] = v(tunnels_total);
+  o["tunnel_idle_timeouts"] = v(tunnel_idle_timeouts);
   return o;
 }
 

@@ -47,8 +47,8 @@ struct FrontServer::Worker {
   // Client connections of this worker, for stop(); `idle` marks those waiting
   // for their next request, which a graceful stop may close at once.
   struct ClientEntry {
-    boost::beast::tcp_stream* stream;
-    bool idle;
+    boost::asio::ip::tcp::socket* socket;
+    bool idle;  // waiting for a next request, or a tunnel: closed at once on stop
   };
   std::unordered_map<std::uint64_t, ClientEntry> clients;
   std::thread thread;

@@ -7,6 +7,8 @@
 //   POST /echo          the body back
 //   GET  /status/{code} an empty response with that status
 //   GET  /delay?ms=N    answers after N ms (for timeout tests)
+//   GET  /ws            WebSocket: sends "hello <instance id>", then echoes
+//                       every message back
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -15,6 +17,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "tether/host/instance_host.hpp"
+#include "tether/host/websocket.hpp"
 #include "tether/net/sha256.hpp"
 
 namespace tether::host {
@@ -105,6 +108,13 @@ asio::awaitable<void> delay(Context& c) {
   c.reply(200, "waited " + std::to_string(ms) + " ms\n");
 }
 
+asio::awaitable<void> ws_echo(WebSocket& ws) {
+  if (!co_await ws.send("hello " + ws.instance().id)) co_return;
+  while (auto message = co_await ws.receive()) {
+    if (!co_await ws.send(std::move(*message))) co_return;
+  }
+}
+
 }  // namespace
 
 void add_whoami_routes(Router& r) {
@@ -115,6 +125,7 @@ void add_whoami_routes(Router& r) {
   r.post("/echo", echo);
   r.get("/status/{code}", status);
   r.add_async(Verb::get, "/delay", delay);
+  add_websocket_route(r, "/ws", ws_echo);
 }
 
 }  // namespace tether::host

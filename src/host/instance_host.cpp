@@ -20,7 +20,7 @@ InstanceHost::InstanceHost(HostConfig config, Router router)
 InstanceHost::~InstanceHost() { stop(); }
 
 asio::awaitable<void> InstanceHost::handle(http::Exchange& ex) {
-  Context ctx{ex.request, ex.response, ex.connection, info_, {}};
+  Context ctx{ex.request, ex.response, ex.connection, info_, {}, &ex.take_over};
   co_await router_.dispatch(ctx);
   ex.response.set("X-Instance-Id", info_.id);
   bool opt_out = config_.disable_affinity;

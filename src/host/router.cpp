@@ -118,7 +118,8 @@ namespace tether::host {
 asio::awaitable<void> serve_routes(const Router* router, const InstanceInfo* instance,
                                    http::Exchange& ex) {
   static const InstanceInfo kNone{};
-  Context ctx{ex.request, ex.response, ex.connection, instance ? *instance : kNone, {}};
+  Context ctx{ex.request, ex.response, ex.connection, instance ? *instance : kNone, {},
+              &ex.take_over};
   co_await router->dispatch(ctx);
 }
 

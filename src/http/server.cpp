@@ -113,13 +113,20 @@ asio::awaitable<void> serve_connection(std::shared_ptr<Server::State> state,
     Request req = parser.release();
     Response res{bhttp::status::ok, req.version()};
     bool head = req.method() == bhttp::verb::head;
+    TakeOver ex_take_over;
     try {
       Exchange ex{req, res, info};
       co_await state->handler(ex);
+      ex_take_over = std::move(ex.take_over);
     } catch (const std::exception& e) {
       state->log->error("conn={} handler for {} {} threw: {}", info.id,
                         std::string(req.method_string()), std::string(req.target()), e.what());
       res = error_response(500, req.version());
+    }
+    if (ex_take_over) {
+      stream->expires_never();
+      co_await ex_take_over(*stream, std::move(req));
+      break;
     }
     bool keep = req.keep_alive() && res.keep_alive() && !state->stopping;
     res.version(req.version());

@@ -30,6 +30,7 @@ struct TimeoutConfig {
   Millis client_body{60'000};          // client body stalls this long -> close
   Millis upstream_idle{30'000};        // pooled upstream connection unused this long -> closed
   Millis down_period{10'000};          // an instance that refused a connection is skipped this long
+  Millis tunnel_idle{3'600'000};       // WebSocket tunnel with no traffic either way -> closed
 };
 
 struct LimitConfig {

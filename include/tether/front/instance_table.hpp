@@ -36,6 +36,7 @@ struct Instance {
   std::atomic<bool> draining{false};        // no new users; pinned users continue
   std::atomic<std::uint64_t> requests{0};   // requests forwarded (total)
   std::atomic<std::uint64_t> connect_failures{0};
+  std::atomic<int> tunnels{0};              // open WebSocket tunnels
 
   // May take users chosen by balancing.
   bool takes_new(std::int64_t now) const { return !draining.load(std::memory_order_relaxed) &&

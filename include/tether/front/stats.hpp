@@ -23,6 +23,9 @@ struct FrontStats {
   std::atomic<std::uint64_t> affinity_repinned{0};          // cookie named a gone/down instance
   std::atomic<std::uint64_t> affinity_cookies_set{0};
   std::atomic<std::uint64_t> affinity_opt_outs{0};
+  std::atomic<std::int64_t> tunnels_open{0};           // WebSocket tunnels now
+  std::atomic<std::uint64_t> tunnels_total{0};
+  std::atomic<std::uint64_t> tunnel_idle_timeouts{0};
 
   void count_status(unsigned status);
   boost::json::object to_json() const;

@@ -31,6 +31,7 @@ struct Context {
   const http::ConnectionInfo& connection;
   const InstanceInfo& instance;
   std::unordered_map<std::string, std::string> params;  // {name} segments of the route
+  http::TakeOver* take_over = nullptr;                  // set to take the connection over
 
   // Path without the query string.
   std::string_view path() const;

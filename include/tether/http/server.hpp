@@ -13,6 +13,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -29,6 +30,11 @@ struct ConnectionInfo {
   std::uint64_t requests = 0;           // requests read on this connection so far (1-based)
 };
 
+// Set by a handler to take the connection over once it returns (a WebSocket
+// upgrade): the server then awaits it with the stream and the request instead
+// of writing `response`, and closes the connection afterwards.
+using TakeOver = std::function<asio::awaitable<void>(boost::beast::tcp_stream&, Request)>;
+
 // One request/response pair handed to a handler. The handler fills `response`
 // (status, headers, body); the server sets Content-Length, keep-alive and the
 // HTTP version.
@@ -36,6 +42,7 @@ struct Exchange {
   Request& request;
   Response& response;
   const ConnectionInfo& connection;
+  TakeOver take_over = {};
 };
 
 using Handler = std::function<asio::awaitable<void>(Exchange&)>;
