@@ -64,6 +64,24 @@ class OutstandingGuard {
   Instance* inst_;
 };
 
+// Counts one exchange's outcome (status, latency, per-instance) on every
+// exit path, once.
+struct ExchangeRecord {
+  FrontStats& stats;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  unsigned status = 0;       // 0: nothing was answered (client went away)
+  Instance* inst = nullptr;  // the instance that answered, if any
+  ExchangeRecord(const ExchangeRecord&) = delete;
+  ExchangeRecord& operator=(const ExchangeRecord&) = delete;
+  ~ExchangeRecord() {
+    if (!status) return;
+    stats.count_status(status);
+    stats.latency.observe(std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - start));
+    if (inst) inst->count_status(status);
+  }
+};
+
 bool idempotent(bhttp::verb v) {
   return v == bhttp::verb::get || v == bhttp::verb::head || v == bhttp::verb::options ||
          v == bhttp::verb::put || v == bhttp::verb::delete_ || v == bhttp::verb::trace;
@@ -146,11 +164,12 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, beast::tcp_stream&
   const unsigned client_version = req.version();
   std::string log_id = net::random_guid();
   stats.requests.fetch_add(1, std::memory_order_relaxed);
+  ExchangeRecord record{stats};
 
   // --- read request (rest of the header phase) ---------------------------
   if (std::distance(req.begin(), req.end()) > static_cast<long>(cfg.limits.max_header_count)) {
     sh.log->info("conn={} log_id={} too many header fields", cs.id, log_id);
-    stats.count_status(431);
+    record.status = 431;
     Reply r{431, error_body(ProxyFailure::too_many_headers, log_id)};
     co_await send_reply(client, std::move(r), client_version, cfg.timeouts.client_header);
     co_return After::close;
@@ -216,7 +235,8 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, beast::tcp_stream&
     sh.log->warn("conn={} log_id={} {} {}{}{}: {}{}", cs.id, log_id,
                  std::string(req.method_string()), original_url, inst ? " -> instance " : "",
                  inst ? inst->id : std::string(), describe(failure), detail);
-    stats.count_status(static_cast<unsigned>(status_for(failure)));
+    record.status = static_cast<unsigned>(status_for(failure));
+    record.inst = inst;  // null when no instance was reached
     return Reply{status_for(failure), error_body(failure, log_id)};
   };
   // The current instance failed before answering: mark it down for
@@ -291,7 +311,7 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, beast::tcp_stream&
           sh.log->info("conn={} log_id={} request body from client failed: {}", cs.id, log_id,
                        ec.message());
           if (status) {
-            stats.count_status(static_cast<unsigned>(status));
+            record.status = static_cast<unsigned>(status);
             Reply r{status, status == 413 ? error_body(ProxyFailure::body_too_large, log_id)
                                           : std::string("400 Bad Request: malformed body\n")};
             co_await send_reply(client, std::move(r), client_version, cfg.timeouts.client_header);
@@ -386,7 +406,8 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, beast::tcp_stream&
     bhttp::response_serializer<bhttp::buffer_body> hs{res};
     client.expires_after(cfg.timeouts.client_body);
     auto [ec, n] = co_await bhttp::async_write_header(client, hs, use_nothrow);
-    stats.count_status(101);
+    record.status = 101;
+    record.inst = inst;
     if (ec) co_return After::close;
     client.expires_never();
     up->stream.expires_never();
@@ -433,7 +454,8 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, beast::tcp_stream&
       if (ec) {
         sh.log->warn("conn={} log_id={} response body from instance {} broke: {}", cs.id,
                      log_id, inst->id, ec.message());
-        stats.count_status(status);
+        record.status = status;
+        record.inst = inst;
         co_return After::close;  // the client sees a truncated body
       }
       res.body().size = buf.size() - res.body().size;
@@ -448,12 +470,14 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, beast::tcp_stream&
     auto [ec, n] = co_await bhttp::async_write(client, rs, use_nothrow);
     if (ec == bhttp::error::need_buffer) ec = {};
     if (ec) {
-      stats.count_status(status);
+      record.status = status;
+      record.inst = inst;
       co_return After::close;
     }
     if (upr->is_done() && rs.is_done()) break;
   }
-  stats.count_status(status);
+  record.status = status;
+  record.inst = inst;
   if (cfg.access_log)
     sh.log->info("conn={} log_id={} {} {} {} -> {}{} {}", cs.id, log_id, cs.ip,
                  std::string(req.method_string()), original_url, inst->id,

@@ -2,6 +2,15 @@
 
 namespace tether::front {
 
+void LatencyHistogram::observe(std::chrono::microseconds d) {
+  double ms = static_cast<double>(d.count()) / 1000.0;
+  std::size_t i = 0;
+  while (i < kBoundsMs.size() && ms > kBoundsMs[i]) ++i;
+  buckets[i].fetch_add(1, std::memory_order_relaxed);
+  count.fetch_add(1, std::memory_order_relaxed);
+  sum_us.fetch_add(static_cast<std::uint64_t>(d.count()), std::memory_order_relaxed);
+}
+
 void FrontStats::count_status(unsigned status) {
   auto& c = status < 200   ? responses_1xx
             : status < 300 ? responses_2xx

@@ -5,6 +5,7 @@
 // without locking (Pingora's ArcSwap pattern). Per-instance live state
 // (outstanding requests, passive down-marking, drain) lives in atomics on the
 // shared Instance objects, so it survives snapshot swaps.
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -37,6 +38,12 @@ struct Instance {
   std::atomic<std::uint64_t> requests{0};   // requests forwarded (total)
   std::atomic<std::uint64_t> connect_failures{0};
   std::atomic<int> tunnels{0};              // open WebSocket tunnels
+  std::array<std::atomic<std::uint64_t>, 5> responses{};  // by class: [0]=1xx .. [4]=5xx
+
+  void count_status(unsigned status) {
+    auto c = status / 100;
+    if (c >= 1 && c <= 5) responses[c - 1].fetch_add(1, std::memory_order_relaxed);
+  }
 
   // May take users chosen by balancing.
   bool takes_new(std::int64_t now) const { return !draining.load(std::memory_order_relaxed) &&

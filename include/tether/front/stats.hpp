@@ -1,12 +1,26 @@
 #pragma once
 // Counters operators (and tests) read from the front door. Relaxed atomics:
 // each is exact, the set is not a consistent snapshot.
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 
 #include <boost/json/object.hpp>
 
 namespace tether::front {
+
+// Request latency (first header byte read -> last response byte written),
+// in Prometheus-style cumulative buckets.
+struct LatencyHistogram {
+  static constexpr std::array<double, 14> kBoundsMs{0.5, 1,   2.5,  5,    10,   25,   50,
+                                                    100, 250, 500,  1000, 2500, 5000, 10000};
+  std::array<std::atomic<std::uint64_t>, kBoundsMs.size() + 1> buckets{};  // last: +Inf
+  std::atomic<std::uint64_t> count{0};
+  std::atomic<std::uint64_t> sum_us{0};
+
+  void observe(std::chrono::microseconds d);
+};
 
 struct FrontStats {
   std::atomic<std::uint64_t> connections_accepted{0};
@@ -26,6 +40,8 @@ struct FrontStats {
   std::atomic<std::int64_t> tunnels_open{0};           // WebSocket tunnels now
   std::atomic<std::uint64_t> tunnels_total{0};
   std::atomic<std::uint64_t> tunnel_idle_timeouts{0};
+
+  LatencyHistogram latency;
 
   void count_status(unsigned status);
   boost::json::object to_json() const;
