@@ -67,6 +67,7 @@ class OutstandingGuard {
 // Counts one exchange's outcome (status, latency, per-instance) on every
 // exit path, once.
 struct ExchangeRecord {
+  explicit ExchangeRecord(FrontStats& s) : stats(s) {}
   FrontStats& stats;
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   unsigned status = 0;       // 0: nothing was answered (client went away)
