@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages tether needs to build, run and test.
-# Idempotent and non-interactive: packages already present are skipped, so a
-# second run costs one dpkg query. Usage: scripts/install-deps.sh [--runtime-only]
+# Installs the Debian 12 packages tether needs to build, run and test, and the
+# browser test's npm package (playwright-core, which drives Debian's
+# Chromium; no browser is ever downloaded). Idempotent and non-interactive:
+# packages already present are skipped, so a second run costs one dpkg query
+# and one file-date comparison. Usage: scripts/install-deps.sh [--runtime-only]
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 build_pkgs=(
   build-essential cmake pkg-config git ca-certificates
@@ -11,7 +14,12 @@ build_pkgs=(
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   curl
+  chromium fonts-inter
 )
+# Node.js and npm for tests/browser: Debian's, unless the machine already has
+# them (NodeSource's nodejs bundles npm and conflicts with Debian's npm).
+command -v node >/dev/null 2>&1 || build_pkgs+=(nodejs)
+command -v npm >/dev/null 2>&1 || build_pkgs+=(npm)
 
 missing=()
 for p in "${build_pkgs[@]}"; do
@@ -20,13 +28,21 @@ for p in "${build_pkgs[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  echo "install-deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "install-deps: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# playwright-core for the headless Chromium test, exactly as package-lock.json
+# pins it; again only when node_modules is missing or older than the lock.
+browser=tests/browser
+if [ ! -d "$browser/node_modules/playwright-core" ] ||
+   [ "$browser/package-lock.json" -nt "$browser/node_modules" ]; then
+  echo "install-deps: npm ci in $browser" >&2
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$browser" --no-audit --no-fund >/dev/null
+  touch "$browser/node_modules"
+fi

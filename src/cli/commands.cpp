@@ -1,11 +1,17 @@
 #include "commands.hpp"
 
+#include <pthread.h>
+
 #include <csignal>
 #include <cstdio>
 
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include "tether/front/admin.hpp"
 #include "tether/front/config_load.hpp"
 #include "tether/front/front_server.hpp"
 #include "tether/host/host_config.hpp"
@@ -24,14 +30,27 @@ using net::ConfigError;
 
 namespace {
 
-// Blocks until SIGINT or SIGTERM; returns the signal.
+// Blocks SIGINT and SIGTERM in this thread and every thread it starts later,
+// so that a stop request arriving at any moment waits for
+// wait_for_stop_signal() instead of killing the process. Call first.
+void block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+// Waits for SIGINT or SIGTERM (blocked by block_stop_signals()); returns it.
 int wait_for_stop_signal() {
-  asio::io_context ctx{1};
-  asio::signal_set signals(ctx, SIGINT, SIGTERM);
-  int got = 0;
-  signals.async_wait([&](const boost::system::error_code&, int sig) { got = sig; });
-  ctx.run();
-  return got;
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  int sig = 0;
+  while (sigwait(&set, &sig) != 0) {
+  }
+  return sig;
 }
 
 toml::table load_file(const std::string& path) {
@@ -136,6 +155,7 @@ void add_serve_command(CLI::App& app) {
                   "...only on paths with this prefix (repeatable)");
   cmd->add_option("--log-level", o->log_level, "trace|debug|info|warn|error|off");
   cmd->callback([o] {
+    block_stop_signals();
     apply_log_level(o->log_level);
     host::HostConfig cfg;
     host::load_host_config(load_file(o->config), cfg);
@@ -170,29 +190,100 @@ void add_serve_command(CLI::App& app) {
   });
 }
 
+namespace {
+
+// The admin endpoint of `tether front` ([front.admin]): an http::Server on
+// its own io_context thread serving front/admin.hpp's routes.
+class FrontAdmin {
+ public:
+  // Binds admin.listen:admin.port; returns the bound port. Throws
+  // boost::system::system_error when the bind fails.
+  FrontAdmin(front::FrontServer& server, const front::AdminConfig& admin) {
+    front::add_admin_routes(router_, &server);
+    http::ServerOptions opts;
+    opts.name = "admin";
+    http_ = std::make_unique<http::Server>(ctx_.get_executor(),
+                                           front::admin_handler(&router_, admin.token), opts);
+    port_ = http_->listen(admin.listen, static_cast<std::uint16_t>(admin.port));
+    thread_ = std::thread([this] {
+      auto guard = asio::make_work_guard(ctx_);
+      ctx_.run();
+    });
+  }
+  ~FrontAdmin() {
+    http_->stop();
+    ctx_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  FrontAdmin(const FrontAdmin&) = delete;
+  FrontAdmin& operator=(const FrontAdmin&) = delete;
+  std::uint16_t port() const { return port_; }
+
+ private:
+  asio::io_context ctx_{1};
+  host::Router router_;
+  std::unique_ptr<http::Server> http_;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+// A URL host for an address we listen on (wildcards shown as loopback).
+std::string shown_host(const std::string& listen) {
+  if (listen == "0.0.0.0") return "127.0.0.1";
+  if (listen == "::") return "[::1]";
+  if (listen.find(':') != std::string::npos) return "[" + listen + "]";
+  return listen;
+}
+
+}  // namespace
+
 void add_front_command(CLI::App& app) {
   struct Opts {
-    std::string config, log_level;
+    std::string config, log_level, admin_listen, admin_token;
+    int admin_port = -2;  // -2: not given
     FrontFlags flags;
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("front", "Run the front door in front of running instances");
   cmd->add_option("--config,-c", o->config, "TOML config file ([front])");
   cmd->add_option("--log-level", o->log_level, "trace|debug|info|warn|error|off");
+  cmd->add_option("--admin-port", o->admin_port,
+                  "Admin endpoint port (dashboard, /status, /metrics; 0: the OS picks, -1: off)");
+  cmd->add_option("--admin-listen", o->admin_listen,
+                  "Admin endpoint address (default 127.0.0.1; elsewhere needs --admin-token)");
+  cmd->add_option("--admin-token", o->admin_token,
+                  "Bearer token required by the admin endpoint (default: none)");
   o->flags.add(cmd, true);
   cmd->callback([o] {
+    block_stop_signals();
     apply_log_level(o->log_level);
     front::FrontConfig cfg;
     front::load_front_config(load_file(o->config), cfg);
     o->flags.apply(cfg);
+    if (o->admin_port != -2) {
+      if (o->admin_port < -1 || o->admin_port > 65535)
+        throw ConfigError("--admin-port: must be -1 (off) or 0-65535 (got " +
+                          std::to_string(o->admin_port) + ")");
+      cfg.admin.port = o->admin_port;
+      if (o->admin_port >= 0) cfg.admin.enabled = true;
+    }
+    if (!o->admin_listen.empty()) cfg.admin.listen = o->admin_listen;
+    if (!o->admin_token.empty()) cfg.admin.token = o->admin_token;
     front::validate_front_config(cfg);
     auto table = std::make_shared<front::InstanceTable>(cfg.affinity.token);
     front::FrontServer server(cfg, table);
     auto port = server.start();
     std::printf("tether front: listening on %s:%u with %zu instance(s)\n", cfg.listen.c_str(),
                 port, cfg.instances.size());
+    std::unique_ptr<FrontAdmin> admin;
+    if (cfg.admin.on()) {
+      admin = std::make_unique<FrontAdmin>(server, cfg.admin);
+      std::printf("tether front: admin http://%s:%u/\n", shown_host(cfg.admin.listen).c_str(),
+                  admin->port());
+    }
     std::fflush(stdout);
     wait_for_stop_signal();
+    admin.reset();  // its routes use `server`
     server.stop(std::chrono::seconds(10));
   });
 }
@@ -257,7 +348,7 @@ void add_up_command(CLI::App& app) {
 void add_plan_control_commands(CLI::App& app) {
   struct Opts {
     int port = 8080;
-    std::string admin, state_dir, instance;
+    std::string admin, state_dir, instance, admin_token;
     unsigned instances = 0;
     bool json = false;
   };
@@ -293,6 +384,22 @@ void add_plan_control_commands(CLI::App& app) {
   kill->callback([o, admin] {
     if (int rc = plan::request_kill(admin(), o->instance)) throw CLI::RuntimeError(rc);
   });
+
+  // drain / undrain also reach a standalone `tether front` with --admin and
+  // --admin-token.
+  for (bool on : {true, false}) {
+    auto* cmd = app.add_subcommand(
+        on ? "drain" : "undrain",
+        on ? "Give an instance no new users; users pinned to it by cookie continue"
+           : "Let a drained instance take new users again");
+    target(cmd);
+    cmd->add_option("instance", o->instance, "Instance id or unique prefix")->required();
+    cmd->add_option("--admin-token", o->admin_token, "Bearer token of the admin endpoint");
+    cmd->callback([o, admin, on] {
+      if (int rc = plan::request_drain(admin(), o->instance, on, o->admin_token))
+        throw CLI::RuntimeError(rc);
+    });
+  }
 }
 
 }  // namespace tether::cli

@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include <boost/asio/ip/address.hpp>
+
 #include "tether/net/endpoint.hpp"
 
 namespace tether::front {
@@ -86,6 +88,30 @@ void load_front_config(const toml::table& root, FrontConfig& c) {
       l.integer("connect_attempts", c.limits.connect_attempts, 1, 100));
   l.reject_unknown();
 
+  auto h = front.table("health");
+  c.health.path = h.string("path", c.health.path);
+  if (!c.health.path.empty() && c.health.path.front() != '/')
+    h.fail("path", "must start with / (or be empty to disable checks)", "\"" + c.health.path + "\"");
+  c.health.interval = h.duration("interval", c.health.interval);
+  c.health.timeout = h.duration("timeout", c.health.timeout);
+  c.health.fall = static_cast<std::uint32_t>(h.integer("fall", c.health.fall, 1, 1000));
+  c.health.rise = static_cast<std::uint32_t>(h.integer("rise", c.health.rise, 1, 1000));
+  {
+    auto pct = h.integer("max_unhealthy_percent",
+                         static_cast<std::int64_t>(c.health.max_unhealthy_share * 100 + 0.5), 0, 100);
+    c.health.max_unhealthy_share = static_cast<double>(pct) / 100.0;
+  }
+  if (c.health.interval.count() < 10)
+    h.fail("interval", "must be at least 10ms", std::to_string(c.health.interval.count()) + "ms");
+  h.reject_unknown();
+
+  auto adm = front.table("admin");
+  c.admin.enabled = adm.boolean("enabled", c.admin.enabled);
+  c.admin.listen = adm.string("listen", c.admin.listen);
+  c.admin.port = static_cast<std::int32_t>(adm.integer("port", c.admin.port, -1, 65535));
+  c.admin.token = adm.string("token", c.admin.token);
+  adm.reject_unknown();
+
   auto instances = front.tables("instances");
   if (!instances.empty()) c.instances.clear();
   for (auto& inst : instances) {
@@ -98,6 +124,31 @@ void load_front_config(const toml::table& root, FrontConfig& c) {
   }
   front.reject_unknown();
 }
+
+namespace {
+
+// [front.admin]: `listen` is an IP address; a listen address other than
+// loopback needs a `token`; the token is printable ASCII (it travels in a
+// header). Nothing is checked when the endpoint is off.
+void validate_admin_config(const AdminConfig& a) {
+  if (!a.on()) return;
+  boost::system::error_code ec;
+  auto address = boost::asio::ip::make_address(a.listen, ec);
+  if (ec)
+    throw ConfigError("front.admin.listen: expected an IP address such as 127.0.0.1 (got \"" +
+                      a.listen + "\")");
+  for (unsigned char ch : a.token)
+    if (ch <= 32 || ch >= 127)
+      throw ConfigError(
+          "front.admin.token: must be printable ASCII without spaces (got a token of " +
+          std::to_string(a.token.size()) + " characters)");
+  if (!address.is_loopback() && a.token.empty())
+    throw ConfigError("front.admin.token: required when front.admin.listen is not loopback (got \"\"" +
+                      std::string(" with listen \"") + a.listen +
+                      "\"); set a token or listen on 127.0.0.1");
+}
+
+}  // namespace
 
 void validate_front_config(const FrontConfig& c) {
   auto bad = [](const std::string& key, const std::string& problem, const std::string& value) {
@@ -113,6 +164,7 @@ void validate_front_config(const FrontConfig& c) {
         c.affinity.samesite_cookie);
   if (!c.affinity.domain.empty() && !is_cookie_value(c.affinity.domain))
     bad("front.affinity.domain", "is not a valid cookie domain", c.affinity.domain);
+  validate_admin_config(c.admin);
   std::set<std::string> ids;
   for (std::size_t i = 0; i < c.instances.size(); ++i) {
     const auto& inst = c.instances[i];

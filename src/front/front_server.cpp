@@ -10,6 +10,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/json/array.hpp>
 
+#include "tether/front/health_checker.hpp"
 #include "tether/net/log.hpp"
 #include "worker.hpp"
 
@@ -85,6 +86,7 @@ asio::awaitable<void> sweep_loop(FrontServer::Worker* w) {
 
 FrontServer::FrontServer(FrontConfig config, std::shared_ptr<InstanceTable> table)
     : table_(std::move(table)) {
+  table_->set_check_new_instances(!config.health.path.empty());
   for (const auto& inst : config.instances) table_->add(inst.id, inst.address);
   shared_ = std::make_unique<Shared>(std::move(config), table_);
 }
@@ -115,6 +117,10 @@ std::uint16_t FrontServer::start() {
       wp->ctx.run();
     });
   }
+  if (!cfg.health.path.empty()) {
+    health_ = std::make_unique<HealthChecker>(ctx0, cfg.health, table_, shared_->stats);
+    health_->start();
+  }
   started_ = true;
   shared_->log->info("listening on {}:{} with {} worker(s), balancing {}, affinity {}",
                      cfg.listen, port, n, to_string(cfg.balancing),
@@ -126,6 +132,7 @@ void FrontServer::stop(std::chrono::milliseconds grace) {
   if (!started_ || stopped_) return;
   stopped_ = true;
   shared_->stopping = true;
+  if (health_) health_->stop();
   // Stop accepting; close connections that wait for a next request.
   asio::post(workers_[0]->ctx, [a = acceptor_.get()] {
     boost::system::error_code ignored;
@@ -168,7 +175,8 @@ boost::json::object FrontServer::status_json() const {
     o["id"] = i->id;
     o["token"] = i->token;
     o["address"] = i->address;
-    o["state"] = i->draining ? "draining" : (i->down_until.load() > now ? "down" : "up");
+    o["state"] = i->state_name(now);
+    o["draining"] = i->draining.load();
     o["outstanding"] = i->outstanding.load();
     o["requests"] = i->requests.load();
     o["connect_failures"] = i->connect_failures.load();

@@ -21,6 +21,16 @@ std::int64_t now_ms() {
 Instance::Instance(std::string i, std::string t, std::string a, asio::ip::tcp::endpoint e)
     : id(std::move(i)), token(std::move(t)), address(std::move(a)), endpoint(e) {}
 
+const char* Instance::state_name(std::int64_t now) const {
+  auto h = health.load(std::memory_order_relaxed);
+  if (h == checking) return "checking";
+  if (!in_rotation.load(std::memory_order_relaxed)) return "unhealthy";
+  if (down_until.load(std::memory_order_relaxed) > now) return "down";
+  if (draining.load(std::memory_order_relaxed)) return "draining";
+  if (h == failing) return "failing";
+  return "up";
+}
+
 Instance* InstanceSnapshot::find_token(std::string_view token) const {
   auto it = by_token.find(std::string(token));
   return it == by_token.end() ? nullptr : it->second;
@@ -52,6 +62,10 @@ std::shared_ptr<Instance> InstanceTable::add(const std::string& id, const std::s
   }
   auto inst = std::make_shared<Instance>(id, token_for(id), address, ep);
   std::lock_guard lock(mutex_);
+  if (check_new_) {
+    inst->health = Instance::checking;
+    inst->in_rotation = false;
+  }
   auto list = current_->instances;
   bool replaced = false;
   for (auto& existing : list)

@@ -201,6 +201,7 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, beast::tcp_stream&
     if (Instance* i = snap.find_token(token); i && i->takes_pinned(now)) {
       inst = i;
       pinned = true;
+      i->pinned_requests.fetch_add(1, std::memory_order_relaxed);
       break;
     }
   }

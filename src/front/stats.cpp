@@ -43,6 +43,7 @@ boost::json::object FrontStats::to_json() const {
   o["tunnels_open"] = v(tunnels_open);
   o["tunnels_total"] = v(tunnels_total);
   o["tunnel_idle_timeouts"] = v(tunnel_idle_timeouts);
+  o["health_transitions"] = v(health_transitions);
   return o;
 }
 

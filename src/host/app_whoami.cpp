@@ -1,7 +1,8 @@
 // The whoami app: the seed 002 experiment made into a test fixture.
 //   GET  /              JSON: instance id, pid, the request line and headers,
 //                       and the connection it came on (to observe keep-alive)
-//   GET  /healthz       200 "ok"
+//   GET  /healthz       "ok" with the status set by POST /healthz/status?code=N
+//                       (200 until then): lets tests make an instance sick
 //   POST /upload        JSON: byte count and SHA-256 of the body
 //   GET  /download?bytes=N   N bytes of a fixed pattern (byte i = i % 251)
 //   POST /echo          the body back
@@ -9,6 +10,8 @@
 //   GET  /delay?ms=N    answers after N ms (for timeout tests)
 //   GET  /ws            WebSocket: sends "hello <instance id>", then echoes
 //                       every message back
+#include <atomic>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -51,7 +54,23 @@ void whoami(Context& c) {
   c.reply(200, boost::json::serialize(o) + "\n", "application/json");
 }
 
-void healthz(Context& c) { c.reply(200, "ok\n"); }
+std::atomic<unsigned> g_health_status{200};
+
+void healthz(Context& c) { c.reply(g_health_status.load(), "ok\n"); }
+
+void set_health_status(Context& c) {
+  unsigned code = 0;
+  try {
+    code = static_cast<unsigned>(std::stoul(c.query("code", "0")));
+  } catch (...) {
+  }
+  if (code < 200 || code > 599) {
+    c.reply(400, "code must be 200-599\n");
+    return;
+  }
+  g_health_status = code;
+  c.reply(200, "healthz now answers " + std::to_string(code) + "\n");
+}
 
 void upload(Context& c) {
   boost::json::object o;
@@ -120,6 +139,7 @@ asio::awaitable<void> ws_echo(WebSocket& ws) {
 void add_whoami_routes(Router& r) {
   r.get("/", whoami);
   r.get("/healthz", healthz);
+  r.post("/healthz/status", set_health_status);
   r.post("/upload", upload);
   r.get("/download", download);
   r.post("/echo", echo);

@@ -4,6 +4,8 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "tether/front/admin.hpp"
+
 namespace tether::plan {
 
 namespace {
@@ -16,7 +18,7 @@ boost::json::object plan_status(const PlanView& v) {
   o["target_instances"] = v.supervisor->target();
   o["ready_instances"] = v.supervisor->ready_count();
   o["processes"] = v.supervisor->status_json();
-  o["front"] = v.front->status_json();
+  o["front"] = front::admin_status_json(*v.front);
   return o;
 }
 
@@ -27,6 +29,8 @@ void reply_json(host::Context& c, unsigned status, const boost::json::object& o)
 }  // namespace
 
 void add_admin_routes(host::Router& router, const PlanView* view) {
+  // The front door's dashboard, /metrics and drain; /status is the plan's own.
+  front::add_admin_routes(router, view->front, /*with_status=*/false);
   router.get("/status", [view](host::Context& c) { reply_json(c, 200, plan_status(*view)); });
   router.post("/scale", [view](host::Context& c) {
     auto text = c.query("instances");

@@ -111,4 +111,34 @@ int request_kill(const net::HostPort& admin, const std::string& instance) {
   return 0;
 }
 
+int request_drain(const net::HostPort& admin, const std::string& instance, bool drain,
+                  const std::string& token) {
+  const char* verb = drain ? "drain" : "undrain";
+  http::Client client(admin.host, admin.port, std::chrono::seconds(10));
+  http::Request req{boost::beast::http::verb::post,
+                    "/instances/" + boost::urls::encode(instance, boost::urls::unreserved_chars) +
+                        "/" + verb,
+                    11};
+  if (!token.empty()) req.set(boost::beast::http::field::authorization, "Bearer " + token);
+  auto res = client.send(std::move(req));
+  json::value v;
+  boost::system::error_code ec;
+  v = json::parse(res.body(), ec);
+  if (res.result_int() != 200) {
+    std::string why = !ec && v.is_object() && v.as_object().contains("error")
+                          ? std::string(v.at("error").as_string())
+                          : std::to_string(res.result_int()) + " " + res.body();
+    std::fprintf(stderr, "tether %s: %s\n", verb, why.c_str());
+    return 1;
+  }
+  std::string id = !ec && v.is_object() && v.as_object().contains("instance")
+                       ? std::string(v.at("instance").as_string())
+                       : instance;
+  if (drain)
+    std::printf("draining %s: no new users; clients pinned to it continue\n", id.c_str());
+  else
+    std::printf("undrained %s: it takes new users again\n", id.c_str());
+  return 0;
+}
+
 }  // namespace tether::plan

@@ -8,6 +8,14 @@
 
 namespace tether::plan {
 
+front::FrontConfig plan_front_defaults() {
+  front::FrontConfig c;
+  c.listen = "127.0.0.1";
+  c.health.path = "/healthz";
+  c.health.interval = std::chrono::seconds(1);
+  return c;
+}
+
 void load_plan_config(const toml::table& root, PlanConfig& c) {
   net::ConfigReader up(root.get_as<toml::table>("up"), "up");
   c.instances = static_cast<unsigned>(up.integer("instances", c.instances, 0, 256));

@@ -14,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "tether/front/admin.hpp"
 #include "tether/front/front_server.hpp"
 #include "tether/http/server.hpp"
 #include "tether/net/log.hpp"
@@ -51,6 +52,7 @@ asio::awaitable<void> announce_when_ready(Plan* p) {
               p->config.instances, p->view.front_url.c_str());
   std::printf("tether up: admin %s (try: tether status --port %s)\n", p->view.admin_url.c_str(),
               p->view.front_url.substr(p->view.front_url.rfind(':') + 1).c_str());
+  std::printf("tether up: dashboard %s/\n", p->view.admin_url.c_str());
   std::fflush(stdout);
 }
 
@@ -86,10 +88,9 @@ int run_plan(PlanConfig config) {
   add_admin_routes(router, &plan.view);
   http::ServerOptions admin_opts;
   admin_opts.name = "admin";
-  http::Server admin(
-      ctx.get_executor(),
-      [&router](http::Exchange& ex) { return host::serve_routes(&router, nullptr, ex); },
-      admin_opts);
+  // No token: the plan's admin endpoint is loopback-only. The handler still
+  // refuses cross-origin POSTs and non-IP Host names (browser attacks).
+  http::Server admin(ctx.get_executor(), front::admin_handler(&router, {}), admin_opts);
   auto admin_port = admin.listen(config.admin_listen, config.admin_port);
   plan.view.admin_url = "http://" + config.admin_listen + ":" + std::to_string(admin_port);
 

@@ -207,8 +207,11 @@ std::string Supervisor::kill(const std::string& id_prefix) {
 
 unsigned Supervisor::ready_count() const {
   unsigned n = 0;
-  for (const auto& [pid, c] : children_)
-    if (c.state == "up") ++n;
+  for (const auto& [pid, c] : children_) {
+    if (c.state != "up") continue;
+    auto inst = table_->find(c.id);
+    if (inst && inst->in_rotation.load()) ++n;  // health-checked, taking traffic
+  }
   return n;
 }
 

@@ -74,7 +74,10 @@ void PlanProc::wait_ready(unsigned ready) const {
     unsigned up = 0;
     for (const auto& p : s.at("processes").as_array())
       if (p.at("state").as_string() == "up") ++up;
-    if (up == ready && s.at("front").at("instances").as_array().size() == ready &&
+    unsigned routed = 0;
+    for (const auto& i : s.at("front").at("instances").as_array())
+      if (i.at("state").as_string() == "up") ++routed;
+    if (up == ready && routed == ready && s.at("front").at("instances").as_array().size() == ready &&
         s.at("processes").as_array().size() == ready)
       return;
     if (std::chrono::steady_clock::now() > deadline)

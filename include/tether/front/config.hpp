@@ -42,9 +42,30 @@ struct LimitConfig {
   std::uint32_t connect_attempts = 3;          // instances tried when connects fail
 };
 
+struct HealthConfig {
+  std::string path;                  // GET this on every instance; "" = no active checks
+  Millis interval{2'000};            // between checks of one instance
+  Millis timeout{1'000};             // connect + response header
+  std::uint32_t fall = 3;            // consecutive failures -> out of rotation
+  std::uint32_t rise = 2;            // consecutive successes -> back in
+  double max_unhealthy_share = 0.5;  // never remove more than this share; none if all fail
+};
+
 struct InstanceConfig {
   std::string id;       // instance id (WEBSITE_INSTANCE_ID); default: the address
   std::string address;  // host:port of the instance
+};
+
+// [front.admin]: the admin endpoint of `tether front` (dashboard, /status,
+// /metrics, drain). `tether up` serves the same routes on its own admin
+// endpoint ([up] admin_listen/admin_port) and ignores this table.
+struct AdminConfig {
+  bool enabled = true;               // false = no admin endpoint
+  std::string listen = "127.0.0.1";  // elsewhere than loopback requires `token`
+  std::int32_t port = 0;             // 0 = the OS picks (printed); -1 = off
+  std::string token;                 // "" = none; else every request needs it (Bearer or ?token=)
+
+  bool on() const { return enabled && port >= 0; }
 };
 
 struct FrontConfig {
@@ -55,7 +76,9 @@ struct FrontConfig {
   AffinityConfig affinity;
   TimeoutConfig timeouts;
   LimitConfig limits;
+  HealthConfig health;
   bool access_log = false;
+  AdminConfig admin;
   std::vector<InstanceConfig> instances;
 };
 

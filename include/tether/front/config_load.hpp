@@ -12,7 +12,8 @@ namespace tether::front {
 void load_front_config(const toml::table& root, FrontConfig& config);
 
 // Checks cross-field rules (cookie names are valid tokens, instance ids are
-// unique and cookie-safe, addresses parse). Throws net::ConfigError.
+// unique and cookie-safe, addresses parse, a non-loopback admin endpoint has
+// a token). Throws net::ConfigError.
 void validate_front_config(const FrontConfig& config);
 
 }  // namespace tether::front

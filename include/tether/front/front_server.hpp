@@ -51,6 +51,7 @@ class FrontServer {
   std::unique_ptr<Shared> shared_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::unique_ptr<class HealthChecker> health_;
   bool started_ = false;
   bool stopped_ = false;
 };

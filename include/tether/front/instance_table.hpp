@@ -38,6 +38,7 @@ struct Instance {
   std::atomic<std::uint64_t> requests{0};   // requests forwarded (total)
   std::atomic<std::uint64_t> connect_failures{0};
   std::atomic<int> tunnels{0};              // open WebSocket tunnels
+  std::atomic<std::uint64_t> pinned_requests{0};  // routed here by a valid affinity cookie
   std::array<std::atomic<std::uint64_t>, 5> responses{};  // by class: [0]=1xx .. [4]=5xx
 
   void count_status(unsigned status) {
@@ -45,13 +46,29 @@ struct Instance {
     if (c >= 1 && c <= 5) responses[c - 1].fetch_add(1, std::memory_order_relaxed);
   }
 
+  // Active health (front/health_checker.hpp). `in_rotation` is what routing
+  // reads; only the checker writes these.
+  enum Health : std::uint8_t { checking = 0, healthy = 1, failing = 2 };
+  std::atomic<std::uint8_t> health{healthy};
+  std::atomic<bool> in_rotation{true};
+  std::atomic<std::uint64_t> health_transitions{0};
+  int consecutive_ok = 0;    // checker thread only
+  int consecutive_fail = 0;  // checker thread only
+  std::int64_t last_check = 0;
+  bool check_in_flight = false;
+
   // May take users chosen by balancing.
-  bool takes_new(std::int64_t now) const { return !draining.load(std::memory_order_relaxed) &&
-                                                   down_until.load(std::memory_order_relaxed) <= now; }
-  // May take users pinned to it by cookie.
-  bool takes_pinned(std::int64_t now) const {
-    return down_until.load(std::memory_order_relaxed) <= now;
+  bool takes_new(std::int64_t now) const {
+    return !draining.load(std::memory_order_relaxed) && takes_pinned(now);
   }
+  // May take users pinned to it by cookie (a draining instance still does).
+  bool takes_pinned(std::int64_t now) const {
+    return in_rotation.load(std::memory_order_relaxed) &&
+           down_until.load(std::memory_order_relaxed) <= now;
+  }
+  // "up", "down", "draining", "checking", "unhealthy" or "failing" (failing
+  // checks but kept in rotation by the max_unhealthy_share cap).
+  const char* state_name(std::int64_t now) const;
 };
 
 struct InstanceSnapshot {
@@ -75,6 +92,10 @@ class InstanceTable {
   // bad address.
   std::shared_ptr<Instance> add(const std::string& id, const std::string& address);
 
+  // New instances start out of rotation until their first passing health
+  // check (App Service checks new instances before they get traffic).
+  void set_check_new_instances(bool on) { check_new_ = on; }
+
   // Removes the instance `id`; false when absent.
   bool remove(const std::string& id);
 
@@ -90,6 +111,7 @@ class InstanceTable {
   void publish(std::vector<std::shared_ptr<Instance>> instances);
 
   TokenMode mode_;
+  bool check_new_ = false;
   mutable std::mutex mutex_;
   std::shared_ptr<const InstanceSnapshot> current_;
   std::atomic<std::uint64_t> version_{0};

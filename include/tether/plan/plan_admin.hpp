@@ -4,6 +4,9 @@
 //   GET  /status                 plan, front door and instances as JSON
 //   POST /scale?instances=N      set the number of instances
 //   POST /kill?instance=ID       SIGKILL an instance (id or unique prefix)
+// plus the front door's admin routes (front/admin.hpp): the dashboard at /,
+// /metrics, POST /instances/{id}/drain and /undrain. The front door's status
+// (front::admin_status_json) is under "front" in /status.
 #include "tether/front/front_server.hpp"
 #include "tether/host/router.hpp"
 #include "tether/plan/supervisor.hpp"

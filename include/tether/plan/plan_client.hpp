@@ -1,5 +1,5 @@
 #pragma once
-// The client side of `tether status`, `tether scale` and `tether kill`: finds
+// The client side of `tether status|scale|kill|drain|undrain`: finds
 // a running plan's admin endpoint and calls it.
 #include <cstdint>
 #include <string>
@@ -18,5 +18,9 @@ net::HostPort find_admin(const std::string& admin, std::uint16_t front_port,
 int print_status(const net::HostPort& admin, bool json);
 int request_scale(const net::HostPort& admin, unsigned instances);
 int request_kill(const net::HostPort& admin, const std::string& instance);
+// POST /instances/<instance>/drain (or /undrain when `drain` is false), with
+// `Authorization: Bearer <token>` when `token` is not empty.
+int request_drain(const net::HostPort& admin, const std::string& instance, bool drain,
+                  const std::string& token = {});
 
 }  // namespace tether::plan

@@ -13,6 +13,10 @@
 
 namespace tether::plan {
 
+// The front door of a local plan: loopback only, and health-checking the
+// instances' /healthz, so a new instance gets traffic once it answers.
+front::FrontConfig plan_front_defaults();
+
 struct PlanConfig {
   unsigned instances = 3;
   std::string app = "whoami";
@@ -23,7 +27,7 @@ struct PlanConfig {
   std::chrono::milliseconds start_timeout{30'000};  // an instance must report its port by then
   std::vector<std::string> serve_args;     // extra arguments for every `tether serve` child
   std::string config_file;                 // passed on to children (--config)
-  front::FrontConfig front;                // listen defaults to 127.0.0.1 for a local plan
+  front::FrontConfig front = plan_front_defaults();
 };
 
 // Reads [up] from `root`. Throws net::ConfigError.

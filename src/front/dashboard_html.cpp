@@ -1,0 +1,390 @@
+#include "dashboard_html.hpp"
+
+namespace tether::front {
+
+namespace {
+
+// Plain HTML, CSS and JS; no external assets (the endpoint may run offline
+// and the CSP allows nothing else). Text from /status is only ever set with
+// textContent, never parsed as HTML.
+constexpr std::string_view kPage = R"TETHER_HTML(<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>tether · front door</title>
+<style>
+:root {
+  --bg: #f4f5f7; --panel: #ffffff; --line: #e3e6eb; --text: #1d2430; --muted: #6b7384;
+  --soft: #f7f8fa;
+  --up: #2e9a68; --up-bg: #e5f4ec;
+  --warn: #b5771c; --warn-bg: #fbf0dc;
+  --bad: #c6443c; --bad-bg: #fbe8e6;
+  --idle: #6a7898; --idle-bg: #eceff5;
+}
+@media (prefers-color-scheme: dark) {
+  :root {
+    --bg: #14171c; --panel: #1b1f26; --line: #2a3039; --text: #e5e8ed; --muted: #98a1b0;
+    --soft: #20252d; --up-bg: #163226; --warn-bg: #382b13; --bad-bg: #3a1d1b; --idle-bg: #242a35;
+  }
+}
+* { box-sizing: border-box; }
+body {
+  margin: 0; background: var(--bg); color: var(--text);
+  font: 14px/1.45 Inter, system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
+        sans-serif;
+  font-feature-settings: "tnum" 1, "cv11" 1;
+}
+header {
+  display: flex; align-items: center; gap: 18px; padding: 16px 28px;
+  background: var(--panel); border-bottom: 1px solid var(--line);
+}
+.brand { font-weight: 650; font-size: 18px; letter-spacing: -0.01em; white-space: nowrap; }
+.brand span { color: var(--muted); font-weight: 450; }
+.meta { color: var(--muted); font-size: 13px; flex: 1; white-space: nowrap; overflow: hidden;
+        text-overflow: ellipsis; }
+.live { display: flex; align-items: center; gap: 8px; color: var(--muted); font-size: 13px;
+        white-space: nowrap; }
+.dot { width: 8px; height: 8px; border-radius: 50%; background: var(--up);
+       box-shadow: 0 0 0 3px var(--up-bg); }
+.live.stale .dot { background: var(--bad); box-shadow: 0 0 0 3px var(--bad-bg); }
+.live.stale { color: var(--bad); }
+main { padding: 24px 28px 36px; max-width: 1360px; margin: 0 auto; }
+.summary { display: grid; grid-template-columns: repeat(auto-fit, minmax(160px, 1fr)); gap: 12px;
+           margin-bottom: 28px; }
+.tile { background: var(--panel); border: 1px solid var(--line); border-radius: 10px;
+        padding: 12px 16px; }
+.label, h2 { color: var(--muted); font-size: 11.5px; text-transform: uppercase;
+             letter-spacing: .06em; font-weight: 600; }
+.tile .value { font-size: 22px; font-weight: 620; font-variant-numeric: tabular-nums;
+               margin-top: 2px; white-space: nowrap; }
+.tile .value small { font-size: 13px; color: var(--muted); font-weight: 450; }
+h2 { margin: 0 0 12px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 16px; }
+.instance { background: var(--panel); border: 1px solid var(--line); border-radius: 12px;
+            padding: 16px 18px 14px 20px; position: relative; overflow: hidden; }
+.instance::before { content: ""; position: absolute; left: 0; top: 0; bottom: 0; width: 4px;
+                    background: var(--state-color); }
+.top { display: flex; justify-content: space-between; align-items: center; gap: 8px; }
+.id { font: 600 14px/1.2 ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace; }
+.pill { font-size: 12px; font-weight: 600; padding: 2px 10px; border-radius: 999px;
+        color: var(--state-color); background: var(--state-bg); }
+.rate { margin-top: 10px; display: flex; align-items: baseline; gap: 6px; }
+.rate .big { font-size: 30px; font-weight: 650; font-variant-numeric: tabular-nums;
+             letter-spacing: -0.02em; }
+.rate .unit { color: var(--muted); }
+svg.spark { display: block; width: 100%; height: 34px; margin: 4px 0 12px; }
+svg.spark polyline { fill: none; stroke: var(--state-color); stroke-width: 1.5;
+                     vector-effect: non-scaling-stroke; stroke-linejoin: round; }
+svg.spark polygon { fill: var(--state-bg); stroke: none; }
+dl { display: grid; grid-template-columns: repeat(3, 1fr); gap: 8px; margin: 0; }
+dl div { background: var(--soft); border-radius: 8px; padding: 6px 10px; }
+dt { color: var(--muted); font-size: 11.5px; }
+dd { margin: 0; font-weight: 600; font-variant-numeric: tabular-nums; font-size: 15px; }
+dd.bad { color: var(--bad); }
+.foot { display: flex; justify-content: space-between; align-items: center; gap: 8px;
+        margin-top: 12px; color: var(--muted); font-size: 12px; min-height: 24px; }
+.where { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+button { font: inherit; font-size: 12px; color: var(--text); background: var(--panel);
+         border: 1px solid var(--line); border-radius: 6px; padding: 2px 10px; cursor: pointer; }
+button:hover { border-color: var(--muted); }
+button:disabled { opacity: .5; cursor: default; }
+.state-up { --state-color: var(--up); --state-bg: var(--up-bg); }
+.state-warn { --state-color: var(--warn); --state-bg: var(--warn-bg); }
+.state-bad { --state-color: var(--bad); --state-bg: var(--bad-bg); }
+.state-other { --state-color: var(--idle); --state-bg: var(--idle-bg); }
+.empty { color: var(--muted); padding: 40px; text-align: center; border: 1px dashed var(--line);
+         border-radius: 12px; }
+footer { color: var(--muted); font-size: 12px; margin-top: 28px; display: flex; gap: 16px; }
+footer a { color: inherit; }
+</style>
+</head>
+<body>
+<header>
+  <div class="brand">tether <span>front door</span></div>
+  <div class="meta" id="meta">connecting…</div>
+  <div class="live" id="live"><span class="dot"></span><span id="updated">connecting…</span></div>
+</header>
+<main>
+  <section class="summary">
+    <div class="tile"><div class="label">Instances</div><div class="value" id="s-instances">—</div></div>
+    <div class="tile"><div class="label">Requests / s</div><div class="value" id="s-rate">—</div></div>
+    <div class="tile"><div class="label">Open connections</div><div class="value" id="s-conns">—</div></div>
+    <div class="tile"><div class="label">Tunnels</div><div class="value" id="s-tunnels">—</div></div>
+    <div class="tile"><div class="label">Latency p50 · p99</div><div class="value" id="s-latency">—</div></div>
+    <div class="tile"><div class="label">Requests · 5xx</div><div class="value" id="s-total">—</div></div>
+  </section>
+  <h2>Instances</h2>
+  <section class="grid" id="grid"><div class="empty" id="empty">No instances yet.</div></section>
+  <footer>
+    <a id="link-status" href="/status">/status</a>
+    <a id="link-metrics" href="/metrics">/metrics</a>
+    <span>refreshes every second</span>
+  </footer>
+</main>
+<script>
+(() => {
+  'use strict';
+  const token = new URLSearchParams(location.search).get('token');
+  const headers = token ? { 'Authorization': 'Bearer ' + token } : {};
+  const HISTORY = 60;            // sparkline points (one per poll)
+  const LATENCY_WINDOW = 10000;  // ms of histogram deltas for p50/p99
+  const last = new Map();        // id -> {t, requests}
+  const rates = new Map();       // id -> [req/s ...]
+  const boxes = new Map();       // id -> {root, fields...}
+  const samples = [];            // [{t, counts}] for the latency window
+  let lastTotal = null;
+  let busy = false;
+  let timer = 0;
+
+  if (token) {
+    for (const id of ['link-status', 'link-metrics']) {
+      const a = document.getElementById(id);
+      a.href = a.getAttribute('href') + '?token=' + encodeURIComponent(token);
+    }
+  }
+
+  const $ = (id) => document.getElementById(id);
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  const num = (v) => (typeof v === 'number' && isFinite(v) ? v : 0);
+  const int = (v) => num(v).toLocaleString('en-US');
+  const rate = (r) => (r == null ? '—' : r >= 100 ? Math.round(r).toLocaleString('en-US') : r.toFixed(1));
+  function ms(v) {
+    if (v == null) return '—';
+    if (v < 1) return v.toFixed(2) + ' ms';
+    if (v < 10) return v.toFixed(1) + ' ms';
+    if (v < 1000) return Math.round(v) + ' ms';
+    return (v / 1000).toFixed(1) + ' s';
+  }
+  function stateClass(s) {
+    if (s === 'up') return 'state-up';
+    if (s === 'draining' || s === 'failing') return 'state-warn';
+    if (s === 'down' || s === 'unhealthy') return 'state-bad';
+    return 'state-other';
+  }
+  const short = (id) => (id.length > 12 ? id.slice(0, 12) : id);
+
+  // Interpolated quantile of per-bucket counts (last bucket: +Inf).
+  function quantile(counts, bounds, q) {
+    const total = counts.reduce((a, b) => a + b, 0);
+    if (!total) return null;
+    const rank = q * total;
+    let seen = 0;
+    for (let i = 0; i < counts.length; i++) {
+      if (counts[i] > 0 && seen + counts[i] >= rank) {
+        if (i >= bounds.length) return bounds[bounds.length - 1];
+        const lo = i === 0 ? 0 : bounds[i - 1];
+        return lo + (bounds[i] - lo) * ((rank - seen) / counts[i]);
+      }
+      seen += counts[i];
+    }
+    return bounds[bounds.length - 1];
+  }
+
+  function makeBox(id) {
+    const root = el('article', 'instance state-other');
+    root.dataset.instanceId = id;
+    const top = el('div', 'top');
+    const name = el('span', 'id', short(id));
+    name.title = id;
+    const pill = el('span', 'pill', '…');
+    top.append(name, pill);
+    const rateRow = el('div', 'rate');
+    const big = el('span', 'big', '—');
+    rateRow.append(big, el('span', 'unit', 'req/s'));
+    const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+    svg.setAttribute('class', 'spark');
+    svg.setAttribute('viewBox', '0 0 100 34');
+    svg.setAttribute('preserveAspectRatio', 'none');
+    const area = document.createElementNS(svg.namespaceURI, 'polygon');
+    const line = document.createElementNS(svg.namespaceURI, 'polyline');
+    svg.append(area, line);
+    const dl = el('dl');
+    const fields = {};
+    for (const [key, label] of [['inflight', 'in flight'], ['tunnels', 'tunnels'],
+                                ['pinned', 'pinned'], ['requests', 'requests'],
+                                ['ok', '2xx'], ['err', '5xx']]) {
+      const d = el('div');
+      const dd = el('dd', '', '0');
+      dd.dataset.field = key;
+      d.append(el('dt', '', label), dd);
+      dl.append(d);
+      fields[key] = dd;
+    }
+    const foot = el('div', 'foot');
+    const where = el('span', 'where', '');
+    const button = el('button', '', 'Drain');
+    button.type = 'button';
+    button.addEventListener('click', () => toggleDrain(id, button));
+    foot.append(where, button);
+    root.append(top, rateRow, svg, dl, foot);
+    return { root, pill, big, area, line, fields, where, button };
+  }
+
+  async function toggleDrain(id, button) {
+    const action = button.dataset.draining === 'true' ? 'undrain' : 'drain';
+    button.disabled = true;
+    try {
+      const res = await fetch('/instances/' + encodeURIComponent(id) + '/' + action,
+                              { method: 'POST', headers });
+      if (!res.ok) alert((await res.json().catch(() => ({}))).error || res.statusText);
+    } catch (e) {
+      alert(String(e));
+    }
+    button.disabled = false;
+    pollNow();
+  }
+
+  function spark(box, points) {
+    const max = Math.max(1, ...points);
+    const n = HISTORY - 1;
+    const xy = points.map((v, i) => {
+      const x = ((HISTORY - points.length + i) / n) * 100;
+      return x.toFixed(2) + ',' + (32 - (v / max) * 29).toFixed(2);
+    });
+    box.line.setAttribute('points', xy.join(' '));
+    if (xy.length > 1) {
+      const x0 = xy[0].split(',')[0], x1 = xy[xy.length - 1].split(',')[0];
+      box.area.setAttribute('points', x0 + ',34 ' + xy.join(' ') + ' ' + x1 + ',34');
+    } else {
+      box.area.setAttribute('points', '');
+    }
+  }
+
+  function render(data, t) {
+    const front = data.front && typeof data.front === 'object' ? data.front : data;
+    const instances = Array.isArray(front.instances) ? front.instances.slice() : [];
+    const processes = Array.isArray(data.processes) ? data.processes : [];
+    const byProcess = new Map(processes.map((p) => [p.id, p]));
+    // Plan processes not routed yet (starting) get a box too.
+    const routed = new Set(instances.map((i) => i.id));
+    for (const p of processes)
+      if (!routed.has(p.id)) instances.push({ id: p.id, state: p.state || 'starting' });
+
+    const counters = front.counters || {};
+    const meta = [];
+    if (data.front_url) meta.push('plan · ' + data.front_url);
+    else meta.push('standalone');
+    if (front.balancing) meta.push(front.balancing);
+    if (typeof front.affinity === 'boolean') meta.push('affinity ' + (front.affinity ? 'on' : 'off'));
+    if (data.pid) meta.push('pid ' + data.pid);
+    $('meta').textContent = meta.join(' · ');
+
+    const up = instances.filter((i) => i.state === 'up').length;
+    const wanted = typeof data.target_instances === 'number' ? data.target_instances : instances.length;
+    $('s-instances').replaceChildren(String(up), el('small', '', ' up of ' + wanted));
+    if (lastTotal && t > lastTotal.t)
+      $('s-rate').textContent = rate(Math.max(0, num(counters.requests) - lastTotal.requests) / ((t - lastTotal.t) / 1000));
+    lastTotal = { t, requests: num(counters.requests) };
+    $('s-conns').textContent = int(counters.connections_open);
+    $('s-tunnels').textContent = int(counters.tunnels_open);
+    $('s-total').replaceChildren(int(counters.requests), el('small', '', ' · ' + int(counters.responses_5xx)));
+
+    const lat = front.latency;
+    if (lat && Array.isArray(lat.counts) && Array.isArray(lat.bounds_ms)) {
+      samples.push({ t, counts: lat.counts.map(num) });
+      while (samples.length > 2 && t - samples[1].t >= LATENCY_WINDOW) samples.shift();
+      const first = samples[0];
+      const recent = lat.counts.map((c, i) => num(c) - (first === samples[samples.length - 1] ? 0 : first.counts[i] || 0));
+      const p50 = quantile(recent, lat.bounds_ms, 0.5), p99 = quantile(recent, lat.bounds_ms, 0.99);
+      if (p50 == null) $('s-latency').replaceChildren(el('small', '', 'idle'));
+      else $('s-latency').replaceChildren(ms(p50), el('small', '', ' · ' + ms(p99)));
+    }
+
+    const grid = $('grid');
+    $('empty').style.display = instances.length ? 'none' : '';
+    const seen = new Set();
+    for (const inst of instances) {
+      if (typeof inst.id !== 'string') continue;
+      seen.add(inst.id);
+      let box = boxes.get(inst.id);
+      if (!box) {
+        box = makeBox(inst.id);
+        boxes.set(inst.id, box);
+        grid.append(box.root);
+      }
+      const state = String(inst.state || 'unknown');
+      box.root.className = 'instance ' + stateClass(state);
+      box.root.dataset.state = state;
+      box.pill.textContent = inst.health && inst.health !== state ? state + ' · ' + inst.health : state;
+      const requests = num(inst.requests);
+      box.root.dataset.requests = String(requests);
+      const prev = last.get(inst.id);
+      let r = null;
+      if (prev && t > prev.t) r = Math.max(0, requests - prev.requests) / ((t - prev.t) / 1000);
+      last.set(inst.id, { t, requests });
+      const hist = rates.get(inst.id) || [];
+      if (r != null) {
+        hist.push(r);
+        if (hist.length > HISTORY) hist.shift();
+      }
+      rates.set(inst.id, hist);
+      box.big.textContent = rate(r);
+      spark(box, hist);
+      const responses = inst.responses || {};
+      box.fields.inflight.textContent = int(inst.outstanding);
+      box.fields.tunnels.textContent = int(inst.tunnels);
+      box.fields.pinned.textContent = int(inst.pinned_requests);
+      box.fields.requests.textContent = int(requests);
+      box.fields.ok.textContent = int(responses['2xx']);
+      box.fields.err.textContent = int(responses['5xx']);
+      box.fields.err.classList.toggle('bad', num(responses['5xx']) > 0);
+      const p = byProcess.get(inst.id);
+      const where = [];
+      if (p && p.pid) where.push('pid ' + p.pid);
+      if (p && p.port) where.push('port ' + p.port);
+      else if (inst.address) where.push(inst.address);
+      box.where.textContent = where.join(' · ');
+      box.where.title = inst.id;
+      const draining = inst.draining === true || state === 'draining';
+      box.button.dataset.draining = String(draining);
+      box.button.textContent = draining ? 'Undrain' : 'Drain';
+      box.button.style.visibility = routed.has(inst.id) ? '' : 'hidden';
+    }
+    for (const [id, box] of boxes) {
+      if (seen.has(id)) continue;
+      box.root.remove();
+      boxes.delete(id);
+      last.delete(id);
+      rates.delete(id);
+    }
+  }
+
+  async function poll() {
+    if (busy) return;
+    busy = true;
+    clearTimeout(timer);
+    try {
+      const res = await fetch('/status', { headers, cache: 'no-store' });
+      if (!res.ok) throw new Error('HTTP ' + res.status);
+      const data = await res.json();
+      render(data, performance.now());
+      $('live').classList.remove('stale');
+      $('updated').textContent = 'live · ' + new Date().toLocaleTimeString('en-GB');
+    } catch (e) {
+      $('live').classList.add('stale');
+      $('updated').textContent = 'unreachable (' + e.message + '), retrying';
+    } finally {
+      busy = false;
+      timer = setTimeout(poll, 1000);
+    }
+  }
+  function pollNow() { poll(); }
+
+  poll();
+})();
+</script>
+</body>
+</html>
+)TETHER_HTML";
+
+}  // namespace
+
+std::string_view dashboard_html() { return kPage; }
+
+}  // namespace tether::front
