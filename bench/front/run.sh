@@ -2,12 +2,15 @@
 # bench/front/run.sh: tether front beside HAProxy 2.6 and nginx 1.22, in one run,
 # with the same nginx backends (issue 3, item 8). Results: docs/benchmarks.md.
 #
-#   bench/front/run.sh [--quick] [--profile] [--no-ws]
+#   bench/front/run.sh [--quick] [--profile] [--no-ws] [--commit REV]
 #
 #   --quick    wrk runs 3 s instead of 10 s and 500 tunnels instead of 5,000 (smoke test)
 #   --profile  also record a CPU profile of `tether front --threads 1` under wrk load
 #              (perf, cpu-clock sampling) and print the top symbols
 #   --no-ws    skip the idle WebSocket tunnel memory rows
+#   --commit REV  build tether from commit REV (a `git archive` snapshot, read-only for the
+#              repository) into build-bench/rev-<sha>/ instead of the working tree: a
+#              reproducible run while the working tree is being edited
 #
 # What it does (bench/README.md explains every number):
 #   1. installs haproxy, nginx, wrk (and curl) with apt-get, only those missing;
@@ -42,12 +45,15 @@ WARMUP=2
 WS_N=5000
 PROFILE=0
 WS=1
-for arg in "$@"; do
+COMMIT=""
+while [ $# -gt 0 ]; do
+  arg=$1; shift
   case "$arg" in
+    --commit) COMMIT=${1:?--commit needs a revision}; shift ;;
     --quick) DURATION=3; WARMUP=1; WS_N=500 ;;
     --profile) PROFILE=1 ;;
     --no-ws) WS=0 ;;
-    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -79,12 +85,27 @@ HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 command -v python3 >/dev/null || die "python3 is needed (free-port helper)"
 
-log "building tether (Release) in $BUILD"
-cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DTETHER_BUILD_TESTS=OFF >/dev/null
-cmake --build "$BUILD" -j2 --target tether >/dev/null
+SRC=$ROOT
+TETHER_BUILD=$BUILD
+VERSION="working tree of $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(
+  git -C "$ROOT" --no-optional-locks diff --quiet HEAD -- src include CMakeLists.txt 2>/dev/null \
+  || echo ' + local changes')"  # read-only: --no-optional-locks never writes the index
+if [ -n "$COMMIT" ]; then
+  sha=$(git -C "$ROOT" rev-parse --short "$COMMIT^{commit}") || die "no commit $COMMIT"
+  SRC=$BUILD/rev-$sha-src
+  TETHER_BUILD=$BUILD/rev-$sha
+  VERSION="commit $sha"
+  if [ ! -f "$SRC/CMakeLists.txt" ]; then
+    mkdir -p "$SRC"
+    git -C "$ROOT" archive "$sha" | tar -x -C "$SRC"
+  fi
+fi
+log "building tether (Release, $VERSION) in $TETHER_BUILD"
+cmake -S "$SRC" -B "$TETHER_BUILD" -DCMAKE_BUILD_TYPE=Release -DTETHER_BUILD_TESTS=OFF >/dev/null
+cmake --build "$TETHER_BUILD" -j2 --target tether >/dev/null
 cmake -S "$ROOT/bench" -B "$BUILD/bench" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD/bench" -j2 --target ws_idle >/dev/null
-TETHER=$BUILD/tether
+TETHER=$TETHER_BUILD/tether
 WS_IDLE=$BUILD/bench/ws_idle
 
 # --- processes: started here, stopped by PID -------------------------------
@@ -94,13 +115,11 @@ cleanup() {
   local rc=$?
   set +e
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  for _ in $(seq 50); do
-    local alive=0
-    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    [ $alive -eq 0 ] && break
-    sleep 0.1
-  done
-  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
+  # Reap them (no zombies left behind); anything still up after 6 s gets SIGKILL.
+  ( sleep 6; for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; done ) &
+  local killer=$!
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+  kill "$killer" 2>/dev/null; wait "$killer" 2>/dev/null
   if [ "${KEEP_TMP:-0}" = 1 ] || [ $rc -ne 0 ]; then log "logs kept in $TMP"; else rm -rf "$TMP"; fi
   exit $rc
 }
@@ -362,27 +381,89 @@ for c in 50 200; do
 done
 
 # --- profile (optional) --------------------------------------------------------
+# shorten: perf report lines with C++ template arguments and parameter lists removed.
+shorten() {
+  python3 -c 'import re,sys
+for l in sys.stdin:
+    out, d = "", 0
+    for ch in l.rstrip():
+        if ch == "<": d += 1
+        if d == 0: out += ch
+        if ch == ">" and d: d -= 1
+    out = re.sub(r"\([^()]*\)", "()", out)
+    print(re.sub(r"\s+", " ", out).strip()[:150])'
+}
+# syscalls_per_request LABEL PORT PID [wrk args]: kernel entries and context switches of PID
+# per request over one wrk -c50 run (needs perf and syscall tracepoints).
+syscalls_per_request() {
+  local label=$1 port=$2 pid=$3; shift 3
+  local d=5 ev="context-switches" s
+  for s in sendmsg recvmsg sendto recvfrom read write readv writev epoll_wait epoll_ctl \
+           timerfd_settime; do ev="$ev,syscalls:sys_enter_$s"; done
+  perf stat -x, -e "$ev" -p "$pid" -o "$TMP/stat-$port.txt" -- sleep $((d + 1)) 2>/dev/null &
+  local stat_pid=$!; PIDS+=("$stat_pid")
+  sleep 0.5
+  local out; out=$(taskset -c 0 wrk -t1 -c50 -d${d}s "$@" "http://127.0.0.1:$port/")
+  wait "$stat_pid" || { log "perf stat failed (no syscall tracepoints?)"; return 0; }
+  local reqs; reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
+  awk -F, -v r="$reqs" -v label="$label" '
+    /^[0-9]/ { n = $3; sub(/^syscalls:sys_enter_/, "", n); if ($1 > 0) s = s sprintf(" %s %.2f", n, $1 / r);
+               if ($3 != "context-switches") t += $1 }
+    END { printf "| %s | %.2f |%s |\n", label, t / r, s }' "$TMP/stat-$port.txt"
+}
+PROFILE_MD=""
 if [ $PROFILE = 1 ]; then
-  if command -v perf >/dev/null; then
+  if command -v perf >/dev/null && perf record -q -e cpu-clock -o /dev/null -- true 2>/dev/null; then
     wait_quiet
-    log "profiling tether front (no cookie sent, 50 connections) with perf, cpu-clock ($QUIET)"
-    taskset -c 0 wrk -t1 -c50 -d$((DURATION + 2))s "http://127.0.0.1:$TF_PORT/" >/dev/null &
+    log "profile: syscalls per request ($QUIET)"
+    SYSCALLS_MD=$(
+      echo "| proxy (50 connections, no cookie) | syscalls per request | by kind, and context switches, per request |"
+      echo "|---|---|---|"
+      syscalls_per_request "tether front" "$TF_PORT" "$TF_PID"
+      syscalls_per_request "HAProxy (cookie insert)" "$P_HA_CK" "$HAPROXY_PID"
+      syscalls_per_request "nginx proxy" "$P_NG" "$NGINX_PROXY_WORKER")
+    echo "$SYSCALLS_MD" >&2
+    wait_quiet
+    log "profile: perf record of tether front (no cookie sent, 50 connections), cpu-clock ($QUIET)"
+    taskset -c 0 wrk -t1 -c50 -d8s "http://127.0.0.1:$TF_PORT/" >/dev/null &
     WRK_PID=$!; PIDS+=("$WRK_PID")
     sleep 1
-    perf record -q -e cpu-clock -F 2000 --call-graph dwarf,16384 -p "$TF_PID" -o "$TMP/perf.data" \
+    perf record -q -e cpu-clock -F 1000 --call-graph dwarf,16384 -p "$TF_PID" -o "$TMP/perf.data" \
       -- sleep 5 2>/dev/null || log "perf record failed"
+    log "profile: perf record of HAProxy (cookie insert, 50 connections), for the user/kernel split"
     wait "$WRK_PID" || true
-    if [ -s "$TMP/perf.data" ]; then
-      mkdir -p "$BUILD"
-      perf report -i "$TMP/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null \
-        | grep -E '^ +[0-9]' | head -40 >"$BUILD/bench-front-profile-self.txt" || true
-      perf report -i "$TMP/perf.data" --children --sort symbol --stdio -g none 2>/dev/null \
-        | grep -E '^ +[0-9]' | head -60 >"$BUILD/bench-front-profile-children.txt" || true
-      log "profile (self time, top 25; full lists in $BUILD/bench-front-profile-*.txt):"
-      head -25 "$BUILD/bench-front-profile-self.txt" >&2
-    fi
+    taskset -c 0 wrk -t1 -c50 -d7s "http://127.0.0.1:$P_HA_CK/" >/dev/null &
+    WRK_PID=$!; PIDS+=("$WRK_PID")
+    sleep 1
+    perf record -q -e cpu-clock -F 1000 -p "$HAPROXY_PID" -o "$TMP/perf-haproxy.data" -- sleep 5 \
+      2>/dev/null || log "perf record failed"
+    wait "$WRK_PID" || true
+    log "profile: reporting (takes a minute)"
+    P="$BUILD/bench-front-profile"
+    perf report -i "$TMP/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null \
+      | grep -E '^ +[0-9]' | shorten >"$P-dso.txt" || true
+    perf report -i "$TMP/perf-haproxy.data" --no-children --sort dso --stdio -g none 2>/dev/null \
+      | grep -E '^ +[0-9]' | shorten >"$P-haproxy-dso.txt" || true
+    perf report -i "$TMP/perf.data" --no-children --sort dso,symbol --stdio -g none 2>/dev/null \
+      | grep -E '^ +[0-9]' | shorten | head -40 >"$P-self.txt" || true
+    perf report -i "$TMP/perf.data" --children --sort symbol --stdio -g none 2>/dev/null \
+      | grep -E '^ +[0-9]' | shorten >"$P-children-all.txt" || true
+    grep -E 'tether::|malloc|free|__libc_(send|recv)msg|recvfrom|clock_gettime|timer|any_io_executor|basic_parser|serializer|finish_task_switch|epoll_wait' \
+      "$P-children-all.txt" | head -50 >"$P-children.txt" || true
+    PROFILE_MD=$(
+      echo "tether front: share of samples by binary: $(tr '\n' ';' <"$P-dso.txt")"
+      echo "HAProxy: share of samples by binary: $(tr '\n' ';' <"$P-haproxy-dso.txt")"
+      echo
+      echo "tether front, top self time (perf report --no-children), first 25:"
+      echo '```'; head -25 "$P-self.txt"; echo '```'
+      echo
+      echo "tether front, inclusive time (children) of tether functions and named costs:"
+      echo '```'; cat "$P-children.txt"; echo '```'
+      echo
+      echo "$SYSCALLS_MD")
+    log "profile written to $P-*.txt"
   else
-    log "perf not installed: no profile"
+    log "perf is not usable here: no profile"
   fi
 fi
 
@@ -516,8 +597,28 @@ commas() { printf "%'d" "$1" 2>/dev/null || echo "$1"; }
     done
   fi
   echo
+  echo "Targets (tether against HAProxy of the same kind; tunnels against 4.5 KB):"
+  echo
+  for r in "${ROWS[@]}"; do
+    IFS='|' read -r key label conns rps p50 p99 cpu bcpu errs quiet <<<"$r"
+    case $key in tf_*) ;; *) continue ;; esac
+    b=$(base_of "$key"); rr=$(ratio "$rps" "${RPS[$b-$conns]}"); cr=$(ratio "$cpu" "${CPU[$b-$conns]}")
+    echo "- $label, $conns conns: req/s ratio $rr ($(awk -v x="$rr" 'BEGIN { print (x >= 1.0 ? "met" : "MISSED") }')," \
+         "target >= 1.00), CPU ratio $cr ($(awk -v x="$cr" 'BEGIN { print (x <= 1.0 ? "met" : "MISSED") }'), target <= 1.00)"
+  done
+  for r in "${WS_ROWS[@]}"; do
+    IFS='|' read -r label opened before after per quiet <<<"$r"
+    case $label in tether*) echo "- idle tunnel: $per KB ($(awk -v x="$per" 'BEGIN { print (x <= 4.5 ? "met" : "MISSED") }'), target <= 4.5 KB)" ;; esac
+  done
+  if [ -n "$PROFILE_MD" ]; then
+    echo
+    echo "Profile (--profile):"
+    echo
+    echo "$PROFILE_MD"
+  fi
+  echo
   echo "Versions: $("$HAPROXY" -v | head -1 | cut -d' ' -f1-3); $("$NGINX" -v 2>&1 | cut -d' ' -f3);" \
-       "$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); tether $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')" \
-       "(Release, $BUILD). CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')."
+       "$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); tether $VERSION" \
+       "(Release, $TETHER_BUILD). CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')."
 } | tee "$RESULTS"
 log "results written to $RESULTS"

@@ -2,7 +2,10 @@
 
 #include <pthread.h>
 
+#include <unistd.h>
+
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 
 #include <thread>
@@ -19,6 +22,7 @@
 #include "tether/net/config_reader.hpp"
 #include "tether/net/endpoint.hpp"
 #include "tether/net/log.hpp"
+#include "tether/net/self_signed.hpp"
 #include "tether/plan/plan_client.hpp"
 #include "tether/plan/plan_config.hpp"
 #include "tether/plan/plan_runner.hpp"
@@ -77,6 +81,8 @@ struct FrontFlags {
   std::string token;
   std::vector<std::string> instances;
   bool access_log = false;
+  std::string tls_cert, tls_key;
+  int tls_port = -1;
 
   void add(CLI::App* cmd, bool with_instances) {
     cmd->add_option("--listen", listen, "Address to listen on");
@@ -87,6 +93,9 @@ struct FrontFlags {
     cmd->add_option("--cookie-name", cookie, "Affinity cookie name (default ARRAffinity)");
     cmd->add_option("--token", token, "Cookie value: instance-id | sha256");
     cmd->add_flag("--access-log", access_log, "Log one line per request");
+    cmd->add_option("--tls-cert", tls_cert, "PEM certificate chain: also serve HTTPS");
+    cmd->add_option("--tls-key", tls_key, "PEM private key for --tls-cert");
+    cmd->add_option("--tls-port", tls_port, "HTTPS port (default 8443; 0: the OS picks)");
     if (with_instances)
       cmd->add_option("--instance", instances, "An instance: [id=]host:port (repeatable)");
   }
@@ -118,6 +127,16 @@ struct FrontFlags {
       else throw ConfigError("--token: must be instance-id or sha256 (got \"" + token + "\")");
     }
     if (access_log) c.access_log = true;
+    if (!tls_cert.empty()) c.tls.cert = tls_cert;
+    if (!tls_key.empty()) c.tls.key = tls_key;
+    if (tls_port >= 0) {
+      if (tls_port > 65535)
+        throw ConfigError("--tls-port: must be 0-65535 (got " + std::to_string(tls_port) + ")");
+      c.tls.port = static_cast<std::uint16_t>(tls_port);
+    }
+    if (c.tls.cert.empty() != c.tls.key.empty())
+      throw ConfigError(std::string(c.tls.cert.empty() ? "--tls-cert" : "--tls-key") +
+                        ": --tls-cert and --tls-key go together (got only one)");
     if (!instances.empty()) {
       c.instances.clear();
       for (const auto& spec : instances) {
@@ -275,6 +294,9 @@ void add_front_command(CLI::App& app) {
     auto port = server.start();
     std::printf("tether front: listening on %s:%u with %zu instance(s)\n", cfg.listen.c_str(),
                 port, cfg.instances.size());
+    if (server.tls_port())
+      std::printf("tether front: listening on https %s:%u\n", cfg.listen.c_str(),
+                  server.tls_port());
     std::unique_ptr<FrontAdmin> admin;
     if (cfg.admin.on()) {
       admin = std::make_unique<FrontAdmin>(server, cfg.admin);
@@ -294,10 +316,13 @@ void add_up_command(CLI::App& app) {
     int instances = -1;
     int admin_port = -1;
     bool disable_affinity = false;
+    bool tls = false;
     FrontFlags flags;
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("up", "Run a local plan: a front door and N instances");
+  cmd->add_flag("--tls", o->tls,
+                "Also serve HTTPS (self-signed certificate for localhost unless --tls-cert)");
   cmd->add_option("--config,-c", o->config, "TOML config file ([up], [front], [serve])");
   cmd->add_option("--instances,-n", o->instances, "Number of instances (default 3)");
   cmd->add_option("--admin-port", o->admin_port, "Admin port on 127.0.0.1 (default: OS picks)");
@@ -331,6 +356,15 @@ void add_up_command(CLI::App& app) {
       cfg.admin_port = static_cast<std::uint16_t>(o->admin_port);
     }
     if (!o->state_dir.empty()) cfg.state_dir = o->state_dir;
+    if (o->tls && cfg.front.tls.cert.empty()) {
+      // A fresh self-signed certificate for localhost in the state directory.
+      auto dir = plan::resolve_state_dir(cfg.state_dir);
+      std::filesystem::create_directories(dir);
+      auto stem = dir + "/self-signed-" + std::to_string(::getpid());
+      net::write_self_signed(stem + ".crt", stem + ".key", {"localhost"}, {"127.0.0.1", "::1"});
+      cfg.front.tls.cert = stem + ".crt";
+      cfg.front.tls.key = stem + ".key";
+    }
     if (!o->app.empty()) {
       if (o->app != "whoami") throw ConfigError("--app: must be whoami (got \"" + o->app + "\")");
       cfg.app = o->app;

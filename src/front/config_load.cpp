@@ -112,6 +112,15 @@ void load_front_config(const toml::table& root, FrontConfig& c) {
   c.admin.token = adm.string("token", c.admin.token);
   adm.reject_unknown();
 
+  auto tls = front.table("tls");
+  c.tls.cert = tls.string("cert", c.tls.cert);
+  c.tls.key = tls.string("key", c.tls.key);
+  c.tls.port = static_cast<std::uint16_t>(tls.integer("port", c.tls.port, 0, 65535));
+  if (c.tls.cert.empty() != c.tls.key.empty())
+    tls.fail(c.tls.cert.empty() ? "cert" : "key", "cert and key go together",
+             "\"" + (c.tls.cert.empty() ? c.tls.cert : c.tls.key) + "\"");
+  tls.reject_unknown();
+
   auto instances = front.tables("instances");
   if (!instances.empty()) c.instances.clear();
   for (auto& inst : instances) {

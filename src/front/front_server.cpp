@@ -1,6 +1,7 @@
 #include "tether/front/front_server.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -11,6 +12,7 @@
 #include <boost/json/array.hpp>
 
 #include "tether/front/health_checker.hpp"
+#include "tether/net/config_reader.hpp"
 #include "tether/net/log.hpp"
 #include "worker.hpp"
 
@@ -34,7 +36,7 @@ namespace {
 // The accept loop: hands each connection to the next worker in turn, or
 // refuses it with a 503 when limits.max_connections are open.
 asio::awaitable<void> accept_loop(FrontServer::Shared* sh, tcp::acceptor* acceptor,
-                                  std::vector<FrontServer::Worker*> workers) {
+                                  std::vector<FrontServer::Worker*> workers, bool tls) {
   std::size_t next = 0;
   for (;;) {
     auto& target = *workers[next++ % workers.size()];
@@ -64,8 +66,13 @@ asio::awaitable<void> accept_loop(FrontServer::Shared* sh, tcp::acceptor* accept
       continue;
     }
     sh->stats.connections_open.fetch_add(1, std::memory_order_relaxed);
-    asio::co_spawn(target.ctx, run_proxy_connection(&target, std::move(socket), id),
-                   asio::detached);
+    if (tls)
+      asio::co_spawn(target.ctx,
+                     run_proxy_connection_tls(&target, std::move(socket), id, sh->tls.get()),
+                     asio::detached);
+    else
+      asio::co_spawn(target.ctx, run_proxy_connection(&target, std::move(socket), id),
+                     asio::detached);
   }
 }
 
@@ -80,6 +87,25 @@ asio::awaitable<void> sweep_loop(FrontServer::Worker* w) {
     if (ec) co_return;
     w->pool.sweep(now_ms());
   }
+}
+
+// The server-side TLS context from [front.tls]. Throws net::ConfigError
+// naming the key when a file cannot be used.
+std::unique_ptr<asio::ssl::context> make_tls_context(const TlsConfig& cfg) {
+  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                   asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+  boost::system::error_code ec;
+  ctx->use_certificate_chain_file(cfg.cert, ec);
+  if (ec)
+    throw net::ConfigError("front.tls.cert: cannot load certificate chain: " + ec.message() +
+                           " (got \"" + cfg.cert + "\")");
+  ctx->use_private_key_file(cfg.key, asio::ssl::context::pem, ec);
+  if (ec)
+    throw net::ConfigError("front.tls.key: cannot load private key: " + ec.message() +
+                           " (got \"" + cfg.key + "\")");
+  return ctx;
 }
 
 }  // namespace
@@ -98,18 +124,30 @@ std::uint16_t FrontServer::start() {
   unsigned n = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(*shared_, i));
 
-  auto& ctx0 = workers_[0]->ctx;  // the acceptor lives on worker 0
-  acceptor_ = std::make_unique<tcp::acceptor>(ctx0);
-  tcp::endpoint ep{asio::ip::make_address(cfg.listen), cfg.port};
-  acceptor_->open(ep.protocol());
-  acceptor_->set_option(tcp::acceptor::reuse_address(true));
-  acceptor_->bind(ep);
-  acceptor_->listen(asio::socket_base::max_listen_connections);
+  auto& ctx0 = workers_[0]->ctx;  // the acceptors live on worker 0
+  auto listen_on = [&](std::uint16_t p) {
+    auto a = std::make_unique<tcp::acceptor>(ctx0);
+    tcp::endpoint ep{asio::ip::make_address(cfg.listen), p};
+    a->open(ep.protocol());
+    a->set_option(tcp::acceptor::reuse_address(true));
+    a->bind(ep);
+    a->listen(asio::socket_base::max_listen_connections);
+    return a;
+  };
+  acceptor_ = listen_on(cfg.port);
   auto port = acceptor_->local_endpoint().port();
+  if (!cfg.tls.cert.empty()) {
+    shared_->tls = make_tls_context(cfg.tls);
+    tls_acceptor_ = listen_on(cfg.tls.port);
+    tls_port_ = tls_acceptor_->local_endpoint().port();
+  }
 
   std::vector<Worker*> raw;
   for (auto& w : workers_) raw.push_back(w.get());
-  asio::co_spawn(ctx0, accept_loop(shared_.get(), acceptor_.get(), raw), asio::detached);
+  asio::co_spawn(ctx0, accept_loop(shared_.get(), acceptor_.get(), raw, false), asio::detached);
+  if (tls_acceptor_)
+    asio::co_spawn(ctx0, accept_loop(shared_.get(), tls_acceptor_.get(), raw, true),
+                   asio::detached);
   for (auto& w : workers_) {
     asio::co_spawn(w->ctx, sweep_loop(w.get()), asio::detached);
     w->thread = std::thread([wp = w.get()] {
@@ -134,9 +172,10 @@ void FrontServer::stop(std::chrono::milliseconds grace) {
   shared_->stopping = true;
   if (health_) health_->stop();
   // Stop accepting; close connections that wait for a next request.
-  asio::post(workers_[0]->ctx, [a = acceptor_.get()] {
+  asio::post(workers_[0]->ctx, [a = acceptor_.get(), t = tls_acceptor_.get()] {
     boost::system::error_code ignored;
     a->close(ignored);
+    if (t) t->close(ignored);
   });
   for (auto& w : workers_)
     asio::post(w->ctx, [wp = w.get()] {

@@ -8,6 +8,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <spdlog/logger.h>
 
@@ -28,6 +29,7 @@ struct FrontServer::Shared {
   FrontStats stats;
   std::shared_ptr<spdlog::logger> log;
   std::atomic<bool> stopping{false};
+  std::unique_ptr<boost::asio::ssl::context> tls;  // set when [front.tls] is configured
 };
 
 struct FrontServer::Worker {
@@ -58,5 +60,11 @@ struct FrontServer::Worker {
 boost::asio::awaitable<void> run_proxy_connection(FrontServer::Worker* worker,
                                                   boost::asio::ip::tcp::socket socket,
                                                   std::uint64_t connection_id);
+
+// The same for a client of the HTTPS listener: TLS handshake first.
+boost::asio::awaitable<void> run_proxy_connection_tls(FrontServer::Worker* worker,
+                                                      boost::asio::ip::tcp::socket socket,
+                                                      std::uint64_t connection_id,
+                                                      boost::asio::ssl::context* tls);
 
 }  // namespace tether::front

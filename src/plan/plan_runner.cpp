@@ -53,6 +53,9 @@ asio::awaitable<void> announce_when_ready(Plan* p) {
   std::printf("tether up: admin %s (try: tether status --port %s)\n", p->view.admin_url.c_str(),
               p->view.front_url.substr(p->view.front_url.rfind(':') + 1).c_str());
   std::printf("tether up: dashboard %s/\n", p->view.admin_url.c_str());
+  if (p->view.front->tls_port())
+    std::printf("tether up: https https://127.0.0.1:%u (self-signed unless you gave --tls-cert)\n",
+                p->view.front->tls_port());
   std::fflush(stdout);
 }
 

@@ -51,6 +51,12 @@ struct HealthConfig {
   double max_unhealthy_share = 0.5;  // never remove more than this share; none if all fail
 };
 
+struct TlsConfig {
+  std::string cert;             // PEM certificate chain; "" = no HTTPS listener
+  std::string key;              // PEM private key
+  std::uint16_t port = 8443;    // HTTPS listener port (same address as `listen`); 0 = OS picks
+};
+
 struct InstanceConfig {
   std::string id;       // instance id (WEBSITE_INSTANCE_ID); default: the address
   std::string address;  // host:port of the instance
@@ -77,6 +83,7 @@ struct FrontConfig {
   TimeoutConfig timeouts;
   LimitConfig limits;
   HealthConfig health;
+  TlsConfig tls;
   bool access_log = false;
   AdminConfig admin;
   std::vector<InstanceConfig> instances;

@@ -36,6 +36,9 @@ class FrontServer {
   // joins the workers. Safe to call twice; not from a worker thread.
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
 
+  // The HTTPS listener's port (after start()); 0 when TLS is not configured.
+  std::uint16_t tls_port() const { return tls_port_; }
+
   InstanceTable& instances() { return *table_; }
   const FrontStats& stats() const;
   const FrontConfig& config() const;
@@ -51,6 +54,8 @@ class FrontServer {
   std::unique_ptr<Shared> shared_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::unique_ptr<boost::asio::ip::tcp::acceptor> tls_acceptor_;
+  std::uint16_t tls_port_ = 0;
   std::unique_ptr<class HealthChecker> health_;
   bool started_ = false;
   bool stopped_ = false;

@@ -20,9 +20,9 @@ namespace tether::http {
 // Reads the header of `parser` from `stream` into `buffer`. Returns the read's
 // error, or beast::error::timeout when `limit` passed first (the socket stays
 // open). Leaves the stream with no expiry set.
-template <class Parser>
+template <class Stream, class Parser>
 boost::asio::awaitable<boost::beast::error_code> read_header_within(
-    boost::beast::tcp_stream& stream, boost::beast::flat_buffer& buffer, Parser& parser,
+    Stream& stream, boost::beast::flat_buffer& buffer, Parser& parser,
     std::chrono::milliseconds limit) {
   namespace asio = boost::asio;
   struct Deadline {
@@ -30,13 +30,14 @@ boost::asio::awaitable<boost::beast::error_code> read_header_within(
     bool fired = false;
   };
   auto state = std::make_shared<Deadline>();
-  stream.expires_never();
+  auto& lowest = boost::beast::get_lowest_layer(stream);
+  lowest.expires_never();
   asio::steady_timer timer(co_await asio::this_coro::executor, limit);
-  timer.async_wait([state, &stream](const boost::system::error_code& ec) {
+  timer.async_wait([state, &lowest](const boost::system::error_code& ec) {
     if (ec || state->done) return;  // read finished first: `stream` may be gone
     state->fired = true;
     boost::system::error_code ignored;
-    stream.socket().cancel(ignored);
+    lowest.socket().cancel(ignored);
   });
   auto [ec, n] = co_await boost::beast::http::async_read_header(
       stream, buffer, parser, asio::as_tuple(asio::use_awaitable));

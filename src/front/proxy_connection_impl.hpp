@@ -1,3 +1,8 @@
+#pragma once
+// Private to src/front: the proxy path as templates over the client stream
+// (plain beast::tcp_stream or TLS beast::ssl_stream), instantiated in
+// proxy_connection_plain.cpp and proxy_connection_tls.cpp.
+//
 // One client connection through the front door, as a flat sequence of named
 // phases per request (docs/architecture.md draws them):
 //
@@ -27,6 +32,9 @@
 #include "tether/http/parse_errors.hpp"
 #include "tether/http/read_header.hpp"
 #include "tether/net/random.hpp"
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/ssl.hpp>
+
 #include "tunnel.hpp"
 #include "worker.hpp"
 
@@ -89,7 +97,8 @@ bool idempotent(bhttp::verb v) {
 }
 
 // Writes a short error response. Returns false when the write failed.
-asio::awaitable<bool> send_error(beast::tcp_stream& client, int status, std::string body,
+template <class Stream>
+asio::awaitable<bool> send_error(Stream& client, int status, std::string body,
                                  unsigned version, bool keep_alive,
                                  std::chrono::milliseconds timeout) {
   bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), version};
@@ -98,7 +107,7 @@ asio::awaitable<bool> send_error(beast::tcp_stream& client, int status, std::str
   res.body() = std::move(body);
   res.keep_alive(keep_alive);
   res.prepare_payload();
-  client.expires_after(timeout);
+  beast::get_lowest_layer(client).expires_after(timeout);
   auto [ec, n] = co_await bhttp::async_write(client, res, use_nothrow);
   co_return !ec;
 }
@@ -109,7 +118,8 @@ struct Reply {
 };
 
 // send_error for a Reply; the connection is closed afterwards.
-asio::awaitable<bool> send_reply(beast::tcp_stream& client, Reply r, unsigned version,
+template <class Stream>
+asio::awaitable<bool> send_reply(Stream& client, Reply r, unsigned version,
                                  std::chrono::milliseconds timeout) {
   co_return co_await send_error(client, r.status, std::move(r.body), version, false, timeout);
 }
@@ -154,9 +164,10 @@ enum class After { keep_alive, close, tunnel };
 
 // Phases of one request whose header `rp` has been read. Returns whether the
 // client connection can carry another request.
-asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, beast::tcp_stream& client,
+template <class Stream>
+asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
                                       beast::flat_buffer& cbuf, RequestParser& rp,
-                                      const ClientSide& cs, std::optional<TunnelEnds>& tunnel,
+                                      const ClientSide& cs, std::optional<TunnelHandoff>& tunnel,
                                       std::shared_ptr<Instance>& tunnel_instance) {
   auto& sh = w.shared;
   const auto& cfg = sh.config;
@@ -290,7 +301,7 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, beast::tcp_stream&
     bhttp::request_serializer<bhttp::buffer_body> sr{req};
     if (!rp.is_done() && expect_continue && !sent_continue) {
       static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
-      client.expires_after(cfg.timeouts.client_body);
+      beast::get_lowest_layer(client).expires_after(cfg.timeouts.client_body);
       auto [ec, n] = co_await asio::async_write(
           client, asio::buffer(kContinue, sizeof(kContinue) - 1), use_nothrow);
       if (ec) co_return After::close;
@@ -303,7 +314,7 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, beast::tcp_stream&
       if (!rp.is_done()) {
         req.body().data = buf.data();
         req.body().size = buf.size();
-        client.expires_after(cfg.timeouts.client_body);
+        beast::get_lowest_layer(client).expires_after(cfg.timeouts.client_body);
         auto [ec, n] = co_await bhttp::async_read(client, cbuf, rp, use_nothrow);
         if (ec == bhttp::error::need_buffer) ec = {};
         if (ec) {
@@ -406,18 +417,18 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, beast::tcp_stream&
     res.set(bhttp::field::connection, "Upgrade");
     res.set(bhttp::field::upgrade, upgraded_to);
     bhttp::response_serializer<bhttp::buffer_body> hs{res};
-    client.expires_after(cfg.timeouts.client_body);
+    beast::get_lowest_layer(client).expires_after(cfg.timeouts.client_body);
     auto [ec, n] = co_await bhttp::async_write_header(client, hs, use_nothrow);
     record.status = 101;
     record.inst = inst;
     if (ec) co_return After::close;
-    client.expires_never();
+    beast::get_lowest_layer(client).expires_never();
     up->stream.expires_never();
     std::string to_client(static_cast<const char*>(up->buffer.data().data()), up->buffer.size());
     std::string to_upstream(static_cast<const char*>(cbuf.data().data()), cbuf.size());
     cbuf.consume(cbuf.size());
-    tunnel.emplace(TunnelEnds{client.release_socket(), up->stream.release_socket(),
-                              std::move(to_upstream), std::move(to_client)});
+    tunnel.emplace(TunnelHandoff{up->stream.release_socket(), std::move(to_upstream),
+                                 std::move(to_client)});
     for (const auto& i : snap.instances)
       if (i.get() == inst) tunnel_instance = i;
     if (cfg.access_log)
@@ -468,7 +479,7 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, beast::tcp_stream&
       res.body().size = 0;
       res.body().more = false;
     }
-    client.expires_after(cfg.timeouts.client_body);
+    beast::get_lowest_layer(client).expires_after(cfg.timeouts.client_body);
     auto [ec, n] = co_await bhttp::async_write(client, rs, use_nothrow);
     if (ec == bhttp::error::need_buffer) ec = {};
     if (ec) {
@@ -503,28 +514,44 @@ struct Registration {
   }
 };
 
-}  // namespace
-
-asio::awaitable<void> run_proxy_connection(FrontServer::Worker* worker, tcp::socket socket,
-                                           std::uint64_t connection_id) {
-  auto& w = *worker;
-  auto& sh = w.shared;
-  const auto& cfg = sh.config;
+// Who the client is, read once from its socket.
+inline ClientSide client_side(tcp::socket& socket, std::uint64_t connection_id, bool https) {
   ClientSide cs;
   cs.id = connection_id;
-  {
-    beast::error_code ec;
-    auto remote = socket.remote_endpoint(ec);
-    cs.ip = remote.address().to_string();
-    cs.port = std::to_string(remote.port());
-    socket.set_option(tcp::no_delay(true), ec);
-  }
-  beast::tcp_stream client(std::move(socket));
-  w.clients[cs.id] = {&client.socket(), false};
+  cs.https = https;
+  beast::error_code ec;
+  auto remote = socket.remote_endpoint(ec);
+  cs.ip = remote.address().to_string();
+  cs.port = std::to_string(remote.port());
+  socket.set_option(tcp::no_delay(true), ec);
+  return cs;
+}
+
+template <class Stream>
+constexpr bool kIsTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+// Serves one client connection until it closes: (TLS handshake,) requests
+// one after another, and possibly a tunnel at the end.
+template <class Stream>
+asio::awaitable<void> serve_client(FrontServer::Worker& w, Stream& client, ClientSide cs) {
+  auto& sh = w.shared;
+  const auto& cfg = sh.config;
+  auto& lowest = beast::get_lowest_layer(client);
+  w.clients[cs.id] = {&lowest.socket(), false};
   Registration reg{w, cs.id};
+  if constexpr (kIsTls<Stream>) {
+    lowest.expires_after(cfg.timeouts.client_header);
+    auto [hec] = co_await client.async_handshake(asio::ssl::stream_base::server, use_nothrow);
+    if (hec) {
+      sh.log->debug("conn={} TLS handshake from {}:{} failed: {}", cs.id, cs.ip, cs.port,
+                    hec.message());
+      sh.stats.tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+      co_return;
+    }
+  }
   beast::flat_buffer cbuf(cfg.limits.max_header_bytes + 16 * 1024);
   bool first = true;
-  std::optional<TunnelEnds> tunnel;
+  std::optional<TunnelHandoff> tunnel;
   std::shared_ptr<Instance> tunnel_instance;
 
   for (;;) {
@@ -532,7 +559,7 @@ asio::awaitable<void> run_proxy_connection(FrontServer::Worker* worker, tcp::soc
     if (!first && cbuf.size() == 0) {
       // Keep-alive: wait for the next request's first byte.
       w.clients[cs.id].idle = true;
-      client.expires_after(cfg.timeouts.client_idle);
+      beast::get_lowest_layer(client).expires_after(cfg.timeouts.client_idle);
       auto [ec, n] = co_await client.async_read_some(cbuf.prepare(4096), use_nothrow);
       w.clients[cs.id].idle = false;
       if (ec) break;
@@ -561,11 +588,19 @@ asio::awaitable<void> run_proxy_connection(FrontServer::Worker* worker, tcp::soc
   }
   if (tunnel) {
     // --- tunnel (after a 101) ----------------------------------------------
-    w.clients[cs.id] = {&tunnel->client, true};  // a graceful stop closes tunnels
     sh.stats.tunnels_open.fetch_add(1, std::memory_order_relaxed);
     sh.stats.tunnels_total.fetch_add(1, std::memory_order_relaxed);
     if (tunnel_instance) tunnel_instance->tunnels.fetch_add(1, std::memory_order_relaxed);
-    auto result = co_await run_tunnel(*tunnel, cfg.timeouts.tunnel_idle);
+    TunnelResult result;
+    w.clients[cs.id].idle = true;  // a graceful stop closes tunnels
+    if constexpr (kIsTls<Stream>) {
+      result = co_await run_tunnel_tls(client, std::move(*tunnel), cfg.timeouts.tunnel_idle);
+    } else {
+      TunnelEnds ends{client.release_socket(), std::move(tunnel->upstream),
+                      std::move(tunnel->to_upstream), std::move(tunnel->to_client)};
+      w.clients[cs.id] = {&ends.client, true};
+      result = co_await run_tunnel(ends, cfg.timeouts.tunnel_idle);
+    }
     if (tunnel_instance) tunnel_instance->tunnels.fetch_sub(1, std::memory_order_relaxed);
     sh.stats.tunnels_open.fetch_sub(1, std::memory_order_relaxed);
     if (result.idle_timeout)
@@ -573,8 +608,13 @@ asio::awaitable<void> run_proxy_connection(FrontServer::Worker* worker, tcp::soc
     co_return;
   }
   beast::error_code ignored;
-  client.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  client.socket().close(ignored);
+  if constexpr (kIsTls<Stream>) {
+    lowest.expires_after(std::chrono::seconds(1));
+    co_await client.async_shutdown(use_nothrow);
+  }
+  lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  lowest.socket().close(ignored);
 }
 
+}  // namespace
 }  // namespace tether::front
