@@ -34,7 +34,7 @@ using net::ConfigError;
 
 namespace {
 
-// Blocks SIGINT and SIGTERM in this thread and every thread it starts later,
+// Blocks SIGINT, SIGTERM and SIGHUP in this thread and every thread it starts later,
 // so that a stop request arriving at any moment waits for
 // wait_for_stop_signal() instead of killing the process. Call first.
 void block_stop_signals() {
@@ -42,15 +42,18 @@ void block_stop_signals() {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-// Waits for SIGINT or SIGTERM (blocked by block_stop_signals()); returns it.
-int wait_for_stop_signal() {
+// Waits for SIGINT, SIGTERM or SIGHUP (blocked by block_stop_signals());
+// returns it.
+int wait_for_signal() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   int sig = 0;
   while (sigwait(&set, &sig) != 0) {
   }
@@ -204,7 +207,8 @@ void add_serve_command(CLI::App& app) {
     std::printf("tether serve: instance %s listening on %s:%u\n", instance.instance().id.c_str(),
                 cfg.listen.c_str(), port);
     std::fflush(stdout);
-    wait_for_stop_signal();
+    while (wait_for_signal() == SIGHUP) {
+    }
     instance.stop();
   });
 }
@@ -276,6 +280,8 @@ void add_front_command(CLI::App& app) {
   cmd->callback([o] {
     block_stop_signals();
     apply_log_level(o->log_level);
+    // The configuration from the file and the flags; run again on SIGHUP.
+    auto build = [o] {
     front::FrontConfig cfg;
     front::load_front_config(load_file(o->config), cfg);
     o->flags.apply(cfg);
@@ -289,6 +295,9 @@ void add_front_command(CLI::App& app) {
     if (!o->admin_listen.empty()) cfg.admin.listen = o->admin_listen;
     if (!o->admin_token.empty()) cfg.admin.token = o->admin_token;
     front::validate_front_config(cfg);
+    return cfg;
+    };
+    auto cfg = build();
     auto table = std::make_shared<front::InstanceTable>(cfg.affinity.token);
     front::FrontServer server(cfg, table);
     auto port = server.start();
@@ -304,7 +313,15 @@ void add_front_command(CLI::App& app) {
                   admin->port());
     }
     std::fflush(stdout);
-    wait_for_stop_signal();
+    while (wait_for_signal() == SIGHUP) {
+      // Reload: instances change in place; connections are not dropped.
+      auto log = net::logger("front");
+      try {
+        log->info("SIGHUP: {}", server.reload(build()));
+      } catch (const std::exception& e) {
+        log->error("SIGHUP: reload failed, keeping the running configuration: {}", e.what());
+      }
+    }
     admin.reset();  // its routes use `server`
     server.stop(std::chrono::seconds(10));
   });

@@ -201,6 +201,45 @@ void FrontServer::stop(std::chrono::milliseconds grace) {
   shared_->log->info("stopped");
 }
 
+std::string FrontServer::reload(const FrontConfig& next) {
+  const auto& cur = shared_->config;
+  std::size_t added = 0, removed = 0, changed = 0;
+  auto snap = table_->snapshot();
+  for (const auto& want : next.instances) {
+    auto have = table_->find(want.id);
+    if (!have) ++added;
+    else if (have->address != want.address) ++changed;
+    else continue;
+    table_->add(want.id, want.address);
+  }
+  for (const auto& have : snap->instances) {
+    bool kept = false;
+    for (const auto& want : next.instances) kept = kept || want.id == have->id;
+    if (!kept && table_->remove(have->id)) ++removed;
+  }
+  std::vector<std::string> restart;
+  if (next.listen != cur.listen || next.port != cur.port) restart.push_back("front.listen/port");
+  if (next.threads != cur.threads) restart.push_back("front.threads");
+  if (next.balancing != cur.balancing) restart.push_back("front.balancing");
+  if (next.affinity.enabled != cur.affinity.enabled || next.affinity.cookie != cur.affinity.cookie ||
+      next.affinity.samesite_cookie != cur.affinity.samesite_cookie ||
+      next.affinity.token != cur.affinity.token || next.affinity.domain != cur.affinity.domain ||
+      next.affinity.set_domain != cur.affinity.set_domain)
+    restart.push_back("front.affinity");
+  if (next.tls.cert != cur.tls.cert || next.tls.key != cur.tls.key || next.tls.port != cur.tls.port)
+    restart.push_back("front.tls");
+  if (next.health.path != cur.health.path || next.health.interval != cur.health.interval)
+    restart.push_back("front.health");
+  std::string out = "instances: " + std::to_string(added) + " added, " +
+                    std::to_string(removed) + " removed, " + std::to_string(changed) +
+                    " re-addressed";
+  if (!restart.empty()) {
+    out += "; changed but applied only after a restart:";
+    for (const auto& r : restart) out += " " + r;
+  }
+  return out;
+}
+
 const FrontStats& FrontServer::stats() const { return shared_->stats; }
 const FrontConfig& FrontServer::config() const { return shared_->config; }
 

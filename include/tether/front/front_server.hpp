@@ -36,6 +36,12 @@ class FrontServer {
   // joins the workers. Safe to call twice; not from a worker thread.
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
 
+  // Applies a re-read configuration: instances are added, removed or
+  // re-addressed in place (in-flight exchanges and tunnels continue; users
+  // pinned to a removed instance re-pin). Other changed keys are named in the
+  // returned summary as needing a restart. Thread-safe.
+  std::string reload(const FrontConfig& next);
+
   // The HTTPS listener's port (after start()); 0 when TLS is not configured.
   std::uint16_t tls_port() const { return tls_port_; }
 

@@ -1,0 +1,100 @@
+// Front-door lifecycle: SIGHUP reloads the instance list without dropping
+// connections; a bad file on reload keeps the running configuration;
+// SIGTERM lets an in-flight request finish.
+#include <signal.h>
+
+#include <fstream>
+#include <thread>
+
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+
+#include "support/tether_fixtures.hpp"
+
+namespace tether::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+void write_instances(const std::string& path, const std::vector<InstanceProc*>& list) {
+  std::ofstream f(path);
+  for (auto* i : list)
+    f << "[[front.instances]]\nid = \"" << i->id << "\"\naddress = \"" << i->address() << "\"\n";
+}
+
+template <class Pred>
+bool eventually(Pred pred) {
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+TEST(Lifecycle, SighupReloadsInstancesWithoutDroppingConnections) {
+  // Scenario: the config names A; a client holds a keep-alive connection;
+  // the file is changed to name only B and SIGHUP sent: new requests go to
+  // B, and the client's connection keeps working.
+  auto a = start_instance(), b = start_instance();
+  auto path = temp_dir() + "/reload.toml";
+  write_instances(path, {&a});
+  auto front = start_front({"--config", path});
+  http::Client client("127.0.0.1", front.port);
+  ASSERT_EQ(client.get("/")["X-Instance-Id"], a.id);
+  auto local_port = client.local_port();
+
+  write_instances(path, {&b});
+  front.proc->signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return get(front.port, "/")["X-Instance-Id"] == b.id; }));
+  // Same client connection, still open, now served by B (A's cookie re-pins).
+  http::Request req{boost::beast::http::verb::get, "/", 11};
+  req.set(boost::beast::http::field::cookie, "ARRAffinity=" + a.id);
+  auto res = client.send(req);
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res["X-Instance-Id"], b.id);
+  EXPECT_EQ(set_cookie_value(res, "ARRAffinity"), b.id);
+  EXPECT_EQ(client.local_port(), local_port);
+  EXPECT_TRUE(front.proc->running());
+}
+
+TEST(Lifecycle, BadConfigOnReloadKeepsTheRunningOne) {
+  // Scenario: the file is broken, then SIGHUP: the front door logs the error
+  // naming the key and keeps serving with the old instance list.
+  auto a = start_instance();
+  auto path = temp_dir() + "/reload-bad.toml";
+  write_instances(path, {&a});
+  auto front = start_front({"--config", path});
+  ASSERT_EQ(get(front.port, "/")["X-Instance-Id"], a.id);
+  std::ofstream(path) << "[front]\nport = \"eighty\"\n";
+  front.proc->signal(SIGHUP);
+  ASSERT_TRUE(eventually(
+      [&] { return front.proc->stderr_text().find("reload failed") != std::string::npos; }));
+  EXPECT_NE(front.proc->stderr_text().find("front.port"), std::string::npos);
+  EXPECT_EQ(get(front.port, "/")["X-Instance-Id"], a.id);
+}
+
+TEST(Lifecycle, SigtermFinishesInFlightRequests) {
+  // Scenario: SIGTERM arrives while a slow request is in flight: the request
+  // still completes with 200, then the process exits 0.
+  auto a = start_instance();
+  auto front = start_front_for({&a}, {"--admin-port", "0"});
+  auto m = front.proc->wait_for_line(R"(admin http://127\.0\.0\.1:(\d+))");
+  auto admin_port = static_cast<std::uint16_t>(std::stoi(m[1]));
+  std::thread slow([&] {
+    auto res = get(front.port, "/delay?ms=1500");
+    EXPECT_EQ(res.result_int(), 200);
+  });
+  // Poll the admin endpoint until the request is in flight at the instance.
+  ASSERT_TRUE(eventually([&] {
+    http::Client c("127.0.0.1", admin_port);
+    auto status = boost::json::parse(c.get("/status").body());
+    return status.at("instances").at(0).at("outstanding").as_int64() == 1;
+  }));
+  front.proc->signal(SIGTERM);
+  slow.join();
+  EXPECT_EQ(front.proc->wait(), 0);
+}
+
+}  // namespace
+}  // namespace tether::test
