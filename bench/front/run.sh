@@ -186,6 +186,7 @@ cpu_busy_pct() {  # whole-machine busy % over one second
   [ $total -gt 0 ] || total=1
   echo $(( 100 * (total - idle) / total ))
 }
+compiler_note() { if pgrep -x cc1plus >/dev/null; then echo ", compiler running"; fi; }
 # wait_quiet: waits (bounded) for no compiler and <20% busy; sets QUIET to a note.
 wait_quiet() {
   local waited=0 busy
@@ -195,14 +196,14 @@ wait_quiet() {
       QUIET="yes"; break
     fi
     if [ $waited -ge "$QUIET_WAIT_MAX" ] || [ $QUIET_SPENT -ge "$QUIET_WAIT_BUDGET" ]; then
-      QUIET="NO (busy ${busy}%$(pgrep -x cc1plus >/dev/null && echo ', compiler running'))"
+      QUIET="NO (busy ${busy}%$(compiler_note))"
       log "machine not quiet after ${waited}s: measuring anyway ($QUIET)"
       break
     fi
-    [ $waited -eq 0 ] && log "waiting for a quiet machine (busy ${busy}%$(pgrep -x cc1plus >/dev/null && echo ', cc1plus running'))"
+    if [ $waited -eq 0 ]; then log "waiting for a quiet machine (busy ${busy}%$(compiler_note))"; fi
     sleep 4; waited=$((waited + 5)); QUIET_SPENT=$((QUIET_SPENT + 5))
   done
-  [ $waited -gt 0 ] && QUIET="$QUIET after ${waited}s wait"
+  if [ $waited -gt 0 ]; then QUIET="$QUIET after ${waited}s wait"; fi
   QUIET="$QUIET, load1 $(cut -d' ' -f1 /proc/loadavg)"
 }
 
@@ -307,6 +308,15 @@ start_front() {  # start_front NAME ARGS...: sets FRONT_PID and FRONT_PORT
   start "$name" "$TETHER" front --listen 127.0.0.1 --port 0 --threads 1 --log-level warn "$@"
   FRONT_PID=$PID
   FRONT_PORT=$(wait_line "$TMP/$name.log" 'listening on' | sed -E 's/.*:([0-9]+) with.*/\1/')
+  sleep 0.2  # the admin line (if any) follows the listening line
+  ADMIN_OF[$FRONT_PID]=$(sed -nE 's#^tether front: admin http://([^/]+)/.*#\1#p' "$TMP/$name.log" | head -1)
+}
+declare -A ADMIN_OF
+# upstream_connects PID: tether's counter of new instance connections ("" without an admin endpoint).
+upstream_connects() {
+  local a=${ADMIN_OF[$1]:-}
+  [ -n "$a" ] || return 0
+  curl -s --max-time 2 "http://$a/metrics" | awk '/^tether_front_upstream_connects_total / { print $2 }'
 }
 start_front tether-front --balancing round-robin \
   --instance "b1=127.0.0.1:$P_B1" --instance "b2=127.0.0.1:$P_B2"
@@ -346,11 +356,13 @@ run_row() {
   wait_quiet
   log "$label, $conns connections ($QUIET)"
   taskset -c 0 wrk -t1 -c"$conns" -d"${WARMUP}s" "$@" "http://127.0.0.1:$port/" >/dev/null
-  local t0 b0 t1 b1 out
+  local t0 b0 t1 b1 out u0="" u1=""
+  [ "$pid" = - ] || u0=$(upstream_connects "$pid")  # read outside the CPU window
   t0=$([ "$pid" = - ] || cpu_ticks "$pid"); b0=$(cpu_ticks "$BACKEND_WORKER")
   out=$(taskset -c 0 timeout $((DURATION + 20)) wrk -t1 -c"$conns" -d"${DURATION}s" --latency "$@" \
         "http://127.0.0.1:$port/")
   t1=$([ "$pid" = - ] || cpu_ticks "$pid"); b1=$(cpu_ticks "$BACKEND_WORKER")
+  [ "$pid" = - ] || u1=$(upstream_connects "$pid")
   echo "$out" >"$TMP/wrk-$key-$conns.txt"
   local reqs rps p50 p99 errs cpu bcpu
   reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
@@ -363,8 +375,12 @@ run_row() {
   cpu=-; [ "$pid" = - ] || cpu=$(awk -v d=$((t1 - t0)) -v r="$reqs" -v hz="$CLK_TCK" \
                                'BEGIN { printf "%.1f", d / hz * 1e6 / r }')
   bcpu=$(awk -v d=$((b1 - b0)) -v r="$reqs" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", d / hz * 1e6 / r }')
-  ROWS+=("$key|$label|$conns|$rps|$p50|$p99|$cpu|$bcpu|$errs|$QUIET")
-  log "  -> $rps req/s, p50 $p50 us, p99 $p99 us, proxy $cpu us/req, backend $bcpu us/req, errors $errs"
+  local upc=-  # new upstream connections per 1,000 requests (tether only: from its admin /metrics)
+  if [ -n "$u0" ] && [ -n "$u1" ]; then
+    upc=$(awk -v a="$u0" -v b="$u1" -v r="$reqs" 'BEGIN { printf "%.1f", (b - a) * 1000 / r }')
+  fi
+  ROWS+=("$key|$label|$conns|$rps|$p50|$p99|$cpu|$bcpu|$errs|$QUIET|$upc")
+  log "  -> $rps req/s, p50 $p50 us, p99 $p99 us, proxy $cpu us/req, backend $bcpu us/req, errors $errs, upstream connects/1k $upc"
 }
 
 CK_TF=(-H 'Cookie: ARRAffinity=b1')
@@ -494,7 +510,7 @@ if [ $WS = 1 ]; then
     exec 7>&-  # EOF: ws_idle closes everything and exits
     wait "$ws_pid" 2>/dev/null || true
     local opened=${ready#ready }
-    grep -q '^failed' "$out" && log "  $(grep '^failed' "$out")"
+    if grep -q '^failed' "$out"; then log "  $(grep '^failed' "$out")"; fi
     local per; per=$(awk -v a="$after" -v b="$before" -v n="$opened" \
                        'BEGIN { if (n > 0) printf "%.2f", (a - b) / n; else print "-" }')
     WS_ROWS+=("$label|$opened ($open)|$before|$after|$per|$QUIET")
@@ -560,7 +576,7 @@ fi
 # --- 6. tables -----------------------------------------------------------------
 declare -A RPS CPU
 for r in "${ROWS[@]}"; do
-  IFS='|' read -r key label conns rps p50 p99 cpu bcpu errs quiet <<<"$r"
+  IFS='|' read -r key label conns rps p50 p99 cpu bcpu errs quiet upc <<<"$r"
   RPS[$key-$conns]=$rps; CPU[$key-$conns]=$cpu
 done
 base_of() {  # the HAProxy row of the same kind
@@ -578,12 +594,12 @@ commas() { printf "%'d" "$1" 2>/dev/null || echo "$1"; }
   echo "Ratios are to the HAProxy row of the same kind and connection count (cookie rows to the"
   echo "cookie rows, the rest to roundrobin). CPU = proxy utime+stime per request."
   echo
-  echo "| path, all on one core | conns | req/s | p50 / p99 µs | req/s ratio to HAProxy | proxy CPU µs/req | CPU ratio to HAProxy | backend CPU µs/req | errors | quiet |"
-  echo "|---|---|---|---|---|---|---|---|---|---|"
+  echo "| path, all on one core | conns | req/s | p50 / p99 µs | req/s ratio to HAProxy | proxy CPU µs/req | CPU ratio to HAProxy | backend CPU µs/req | new upstream conns per 1k req | errors | quiet |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
   for r in "${ROWS[@]}"; do
-    IFS='|' read -r key label conns rps p50 p99 cpu bcpu errs quiet <<<"$r"
+    IFS='|' read -r key label conns rps p50 p99 cpu bcpu errs quiet upc <<<"$r"
     b=$(base_of "$key")
-    echo "| $label | $conns | $(commas "$rps") | $p50 / $p99 | $(ratio "$rps" "${RPS[$b-$conns]}") | $cpu | $(ratio "$cpu" "${CPU[$b-$conns]}") | $bcpu | $errs | $quiet |"
+    echo "| $label | $conns | $(commas "$rps") | $p50 / $p99 | $(ratio "$rps" "${RPS[$b-$conns]}") | $cpu | $(ratio "$cpu" "${CPU[$b-$conns]}") | $bcpu | $upc | $errs | $quiet |"
   done
   if [ ${#WS_ROWS[@]} -gt 0 ]; then
     echo
@@ -600,7 +616,7 @@ commas() { printf "%'d" "$1" 2>/dev/null || echo "$1"; }
   echo "Targets (tether against HAProxy of the same kind; tunnels against 4.5 KB):"
   echo
   for r in "${ROWS[@]}"; do
-    IFS='|' read -r key label conns rps p50 p99 cpu bcpu errs quiet <<<"$r"
+    IFS='|' read -r key label conns rps p50 p99 cpu bcpu errs quiet upc <<<"$r"
     case $key in tf_*) ;; *) continue ;; esac
     b=$(base_of "$key"); rr=$(ratio "$rps" "${RPS[$b-$conns]}"); cr=$(ratio "$cpu" "${CPU[$b-$conns]}")
     echo "- $label, $conns conns: req/s ratio $rr ($(awk -v x="$rr" 'BEGIN { print (x >= 1.0 ? "met" : "MISSED") }')," \

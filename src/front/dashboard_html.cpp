@@ -50,7 +50,7 @@ header {
 .live.stale .dot { background: var(--bad); box-shadow: 0 0 0 3px var(--bad-bg); }
 .live.stale { color: var(--bad); }
 main { padding: 24px 28px 36px; max-width: 1360px; margin: 0 auto; }
-.summary { display: grid; grid-template-columns: repeat(auto-fit, minmax(160px, 1fr)); gap: 12px;
+.summary { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 12px;
            margin-bottom: 28px; }
 .tile { background: var(--panel); border: 1px solid var(--line); border-radius: 10px;
         padding: 12px 16px; }
@@ -58,6 +58,7 @@ main { padding: 24px 28px 36px; max-width: 1360px; margin: 0 auto; }
              letter-spacing: .06em; font-weight: 600; }
 .tile .value { font-size: 22px; font-weight: 620; font-variant-numeric: tabular-nums;
                margin-top: 2px; white-space: nowrap; }
+.tile .value.bad { color: var(--bad); }
 .tile .value small { font-size: 13px; color: var(--muted); font-weight: 450; }
 h2 { margin: 0 0 12px; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 16px; }
@@ -73,10 +74,11 @@ h2 { margin: 0 0 12px; }
 .rate .big { font-size: 30px; font-weight: 650; font-variant-numeric: tabular-nums;
              letter-spacing: -0.02em; }
 .rate .unit { color: var(--muted); }
-svg.spark { display: block; width: 100%; height: 34px; margin: 4px 0 12px; }
+svg.spark { display: block; width: 100%; height: 40px; margin: 6px 0 14px; }
 svg.spark polyline { fill: none; stroke: var(--state-color); stroke-width: 1.5;
                      vector-effect: non-scaling-stroke; stroke-linejoin: round; }
 svg.spark polygon { fill: var(--state-bg); stroke: none; }
+svg.spark line { stroke: var(--line); stroke-width: 1; vector-effect: non-scaling-stroke; }
 dl { display: grid; grid-template-columns: repeat(3, 1fr); gap: 8px; margin: 0; }
 dl div { background: var(--soft); border-radius: 8px; padding: 6px 10px; }
 dt { color: var(--muted); font-size: 11.5px; }
@@ -109,10 +111,11 @@ footer a { color: inherit; }
   <section class="summary">
     <div class="tile"><div class="label">Instances</div><div class="value" id="s-instances">—</div></div>
     <div class="tile"><div class="label">Requests / s</div><div class="value" id="s-rate">—</div></div>
-    <div class="tile"><div class="label">Open connections</div><div class="value" id="s-conns">—</div></div>
-    <div class="tile"><div class="label">Tunnels</div><div class="value" id="s-tunnels">—</div></div>
     <div class="tile"><div class="label">Latency p50 · p99</div><div class="value" id="s-latency">—</div></div>
-    <div class="tile"><div class="label">Requests · 5xx</div><div class="value" id="s-total">—</div></div>
+    <div class="tile"><div class="label">Connections</div><div class="value" id="s-conns">—</div></div>
+    <div class="tile"><div class="label">Tunnels</div><div class="value" id="s-tunnels">—</div></div>
+    <div class="tile"><div class="label">Requests</div><div class="value" id="s-total">—</div></div>
+    <div class="tile"><div class="label">Errors 5xx</div><div class="value" id="s-errors">—</div></div>
   </section>
   <h2>Instances</h2>
   <section class="grid" id="grid"><div class="empty" id="empty">No instances yet.</div></section>
@@ -201,9 +204,11 @@ footer a { color: inherit; }
     svg.setAttribute('class', 'spark');
     svg.setAttribute('viewBox', '0 0 100 34');
     svg.setAttribute('preserveAspectRatio', 'none');
+    const base = document.createElementNS(svg.namespaceURI, 'line');
+    for (const [k, v] of [['x1', 0], ['y1', 33.5], ['x2', 100], ['y2', 33.5]]) base.setAttribute(k, v);
     const area = document.createElementNS(svg.namespaceURI, 'polygon');
     const line = document.createElementNS(svg.namespaceURI, 'polyline');
-    svg.append(area, line);
+    svg.append(base, area, line);
     const dl = el('dl');
     const fields = {};
     for (const [key, label] of [['inflight', 'in flight'], ['tunnels', 'tunnels'],
@@ -240,12 +245,14 @@ footer a { color: inherit; }
     pollNow();
   }
 
+  // The last HISTORY rates across the full width (the time axis is
+  // compressed until HISTORY polls have been seen), with headroom on top.
   function spark(box, points) {
-    const max = Math.max(1, ...points);
-    const n = HISTORY - 1;
+    const max = Math.max(1, ...points) * 1.25;
+    const n = Math.max(1, points.length - 1);
     const xy = points.map((v, i) => {
-      const x = ((HISTORY - points.length + i) / n) * 100;
-      return x.toFixed(2) + ',' + (32 - (v / max) * 29).toFixed(2);
+      const x = (i / n) * 100;
+      return x.toFixed(2) + ',' + (33 - (v / max) * 31).toFixed(2);
     });
     box.line.setAttribute('points', xy.join(' '));
     if (xy.length > 1) {
@@ -283,7 +290,9 @@ footer a { color: inherit; }
     lastTotal = { t, requests: num(counters.requests) };
     $('s-conns').textContent = int(counters.connections_open);
     $('s-tunnels').textContent = int(counters.tunnels_open);
-    $('s-total').replaceChildren(int(counters.requests), el('small', '', ' · ' + int(counters.responses_5xx)));
+    $('s-total').textContent = int(counters.requests);
+    $('s-errors').textContent = int(counters.responses_5xx);
+    $('s-errors').classList.toggle('bad', num(counters.responses_5xx) > 0);
 
     const lat = front.latency;
     if (lat && Array.isArray(lat.counts) && Array.isArray(lat.bounds_ms)) {

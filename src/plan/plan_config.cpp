@@ -24,6 +24,7 @@ void load_plan_config(const toml::table& root, PlanConfig& c) {
   c.admin_port = static_cast<std::uint16_t>(up.integer("admin_port", c.admin_port, 0, 65535));
   c.state_dir = up.string("state_dir", c.state_dir);
   c.stop_grace = up.duration("stop_grace", c.stop_grace);
+  c.drain_grace = up.duration("drain_grace", c.drain_grace);
   c.start_timeout = up.duration("start_timeout", c.start_timeout);
   up.reject_unknown();
 }

@@ -183,11 +183,36 @@ void Supervisor::scale(unsigned instances) {
   for (std::size_t i = 0; i < live.size() - target_; ++i) {
     Child& c = *live[i];
     c.stop_on_purpose = true;
-    c.state = "stopping";
-    table_->remove(c.id);
-    log_->info("scaling in: stopping instance {} (pid {})", c.id, c.pid);
-    signal_child(c.pid, SIGTERM);
+    c.state = "draining";
+    log_->info("scaling in: draining instance {} (pid {})", c.id, c.pid);
+    asio::co_spawn(ctx_, drain_and_stop(this, c.pid), asio::detached);
   }
+}
+
+asio::awaitable<void> Supervisor::drain_and_stop(Supervisor* self, pid_t pid) {
+  // Drain: no new users; in-flight requests and tunnels get up to drain_grace.
+  auto it = self->children_.find(pid);
+  if (it == self->children_.end()) co_return;
+  std::string id = it->second.id;
+  if (auto inst = self->table_->find(id)) {
+    inst->draining = true;
+    asio::steady_timer timer(self->ctx_);
+    auto deadline = std::chrono::steady_clock::now() + self->config_.drain_grace;
+    while (std::chrono::steady_clock::now() < deadline &&
+           (inst->outstanding.load() > 0 || inst->tunnels.load() > 0)) {
+      timer.expires_after(std::chrono::milliseconds(20));
+      co_await timer.async_wait(use_nothrow);
+    }
+    if (inst->outstanding.load() > 0 || inst->tunnels.load() > 0)
+      self->log_->warn("instance {}: drain grace over with {} request(s) and {} tunnel(s) open",
+                       id, inst->outstanding.load(), inst->tunnels.load());
+  }
+  self->table_->remove(id);  // users still pinned to it re-pin
+  it = self->children_.find(pid);
+  if (it == self->children_.end()) co_return;
+  it->second.state = "stopping";
+  self->log_->info("scaling in: stopping instance {} (pid {})", id, pid);
+  signal_child(pid, SIGTERM);
 }
 
 std::string Supervisor::kill(const std::string& id_prefix) {

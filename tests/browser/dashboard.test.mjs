@@ -139,7 +139,7 @@ before(async () => {
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
            '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 800 },
+    viewport: { width: 1280, height: 640 },
     deviceScaleFactor: 1,
     colorScheme: 'light',
   });

@@ -96,6 +96,32 @@ TEST_F(FrontBadInput, SmugglingShapesGet400) {
   expect_still_serving();
 }
 
+TEST(FrontLimits, ConnectionsOverTheLimitAreRefusedClearly) {
+  // Scenario: max_connections = 2; two clients hold keep-alive connections;
+  // a third is answered 503 "too busy" at once and closed. When one client
+  // leaves, new connections are served again.
+  auto a = start_instance();
+  auto cfg = write_temp_file("conns.toml", "[front.limits]\nmax_connections = 2\n");
+  auto front = start_front_for({&a}, {"--config", cfg});
+  auto c1 = std::make_unique<http::Client>("127.0.0.1", front.port);
+  http::Client c2("127.0.0.1", front.port);
+  ASSERT_EQ(c1->get("/").result_int(), 200);
+  ASSERT_EQ(c2.get("/").result_int(), 200);
+  auto refused = parse_first_response(raw_exchange(front.port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_EQ(refused.result_int(), 503);
+  EXPECT_NE(refused.body().find("too busy"), std::string::npos);
+  c1.reset();  // closes its connection
+  bool served = false;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!served && std::chrono::steady_clock::now() < deadline) {
+    auto out = parse_first_response(raw_exchange(front.port,
+                                                 "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    served = out.result_int() == 200;
+  }
+  EXPECT_TRUE(served);
+  EXPECT_EQ(c2.get("/").result_int(), 200);
+}
+
 TEST(InstanceBadInput, MalformedAndOversizedRequestsToAnInstance) {
   // Scenario: `tether serve` itself answers 400 and 431 and keeps serving.
   auto a = start_instance();

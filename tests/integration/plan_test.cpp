@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -42,6 +43,41 @@ TEST(Plan, ScaleOutAndIn) {
   plan.wait_ready(1);
   auto only = *process_ids(plan).begin();
   for (int i = 0; i < 5; ++i) EXPECT_EQ(get(plan.port, "/")["X-Instance-Id"], only);
+}
+
+TEST(Plan, ScaleInDrainsInFlightRequestsFirst) {
+  // Scenario: a slow request is in flight on the newest instance when the
+  // plan is scaled in: the instance is drained, the request completes 200,
+  // and only then does the instance go away.
+  auto plan = start_plan({"--instances", "1"});
+  plan.wait_ready(1);
+  auto first = process_ids(plan);
+  plan.cli({"scale", "2"});
+  plan.wait_ready(2);
+  std::string newest;
+  for (const auto& id : process_ids(plan))
+    if (!first.count(id)) newest = id;
+  ASSERT_FALSE(newest.empty());
+  std::thread slow([&] {
+    auto res = get(plan.port, "/delay?ms=1500", "ARRAffinity=" + newest);
+    EXPECT_EQ(res.result_int(), 200);
+    EXPECT_EQ(res["X-Instance-Id"], newest);
+  });
+  // Wait until the request is in flight at the newest instance.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  bool in_flight = false;
+  while (!in_flight && std::chrono::steady_clock::now() < deadline) {
+    auto status = plan.status();
+    for (const auto& i : status.at("front").at("instances").as_array())
+      if (i.at("id").as_string() == newest && i.at("outstanding").as_int64() == 1) in_flight = true;
+    if (!in_flight) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(in_flight);
+  auto [rc, out] = plan.cli({"scale", "1"});
+  ASSERT_EQ(rc, 0) << out;
+  slow.join();
+  plan.wait_ready(1);
+  EXPECT_EQ(process_ids(plan), first);
 }
 
 TEST(Plan, KillReplacesTheInstanceWithANewId) {

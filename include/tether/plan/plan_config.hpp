@@ -24,6 +24,7 @@ struct PlanConfig {
   std::uint16_t admin_port = 0;            // 0 = the OS picks (written to the state file)
   std::string state_dir;                   // empty: $TETHER_STATE_DIR, $XDG_RUNTIME_DIR/tether, /tmp/tether-$UID
   std::chrono::milliseconds stop_grace{5'000};  // SIGTERM -> SIGKILL for instances
+  std::chrono::milliseconds drain_grace{10'000};  // scale-in: in-flight requests finish first
   std::chrono::milliseconds start_timeout{30'000};  // an instance must report its port by then
   std::vector<std::string> serve_args;     // extra arguments for every `tether serve` child
   std::string config_file;                 // passed on to children (--config)

@@ -28,7 +28,8 @@ class Supervisor {
   Supervisor(boost::asio::io_context& ctx, const PlanConfig& config,
              std::shared_ptr<front::InstanceTable> table, std::string executable);
 
-  // Sets the number of instances: starts new ones, or stops the newest.
+  // Sets the number of instances: starts new ones, or drains and stops the
+  // newest.
   void scale(unsigned instances);
 
   // SIGKILLs the instance whose id starts with `id_prefix` (at least 4
@@ -63,6 +64,10 @@ class Supervisor {
   void wait_for_sigchld();
   void reap(pid_t pid, int status);
   static boost::asio::awaitable<void> read_ready_line(Supervisor* self, pid_t pid);
+  // Scale-in of one child: drain it in the front door (no new users, up to
+  // config.drain_grace for in-flight requests and tunnels), then remove it
+  // and SIGTERM it.
+  static boost::asio::awaitable<void> drain_and_stop(Supervisor* self, pid_t pid);
 
   boost::asio::io_context& ctx_;
   const PlanConfig& config_;
