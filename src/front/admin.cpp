@@ -175,6 +175,7 @@ json::object admin_status_json(FrontServer& front) {
       for (std::size_t k = 0; k < inst.responses.size(); ++k)
         by_class[kClass[k]] = load(inst.responses[k]);
       o["responses"] = std::move(by_class);
+      o["health_transitions"] = load(inst.health_transitions);
       std::int64_t open = load(inst.outstanding) + load(inst.tunnels);
       o["open_connections"] = open < 0 ? 0 : open;
     }

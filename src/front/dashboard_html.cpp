@@ -56,10 +56,10 @@ main { padding: 24px 28px 36px; max-width: 1360px; margin: 0 auto; }
         padding: 12px 16px; }
 .label, h2 { color: var(--muted); font-size: 11.5px; text-transform: uppercase;
              letter-spacing: .06em; font-weight: 600; }
-.tile .value { font-size: 22px; font-weight: 620; font-variant-numeric: tabular-nums;
+.tile .value { font-size: 21px; font-weight: 620; font-variant-numeric: tabular-nums;
                margin-top: 2px; white-space: nowrap; }
 .tile .value.bad { color: var(--bad); }
-.tile .value small { font-size: 13px; color: var(--muted); font-weight: 450; }
+.tile .value small { font-size: 12px; color: var(--muted); font-weight: 450; }
 h2 { margin: 0 0 12px; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 16px; }
 .instance { background: var(--panel); border: 1px solid var(--line); border-radius: 12px;

@@ -230,6 +230,9 @@ std::string FrontServer::reload(const FrontConfig& next) {
     restart.push_back("front.tls");
   if (next.health.path != cur.health.path || next.health.interval != cur.health.interval)
     restart.push_back("front.health");
+  if (next.admin.listen != cur.admin.listen || next.admin.port != cur.admin.port ||
+      next.admin.token != cur.admin.token || next.admin.enabled != cur.admin.enabled)
+    restart.push_back("front.admin");
   std::string out = "instances: " + std::to_string(added) + " added, " +
                     std::to_string(removed) + " removed, " + std::to_string(changed) +
                     " re-addressed";

@@ -27,8 +27,8 @@ namespace tether::front {
 void add_admin_routes(host::Router& router, FrontServer* front, bool with_status = true);
 
 // front.status_json() with what the dashboard and /metrics also need: per
-// instance `pinned_requests`, `responses` ({"1xx": n, ... "5xx": n}) and
-// `open_connections` (in flight + tunnels); and `latency` (`bounds_ms`,
+// instance `pinned_requests`, `responses` ({"1xx": n, ... "5xx": n}),
+// `health_transitions` and `open_connections` (in flight + tunnels); and `latency` (`bounds_ms`,
 // per-bucket `counts` with +Inf last, `count`, `sum_ms`). Fields the front
 // door adds later pass through unchanged.
 boost::json::object admin_status_json(FrontServer& front);
