@@ -3,9 +3,12 @@
 # browser test's npm package (playwright-core, which drives Debian's
 # Chromium; no browser is ever downloaded). Idempotent and non-interactive:
 # packages already present are skipped, so a second run costs one dpkg query
-# and one file-date comparison. Usage: scripts/install-deps.sh [--runtime-only]
+# and one file-date comparison.
+# Usage: scripts/install-deps.sh [--build-only]   (--build-only: no browser test deps)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+build_only=false
+[ "${1:-}" = "--build-only" ] && build_only=true
 
 build_pkgs=(
   build-essential cmake pkg-config git ca-certificates
@@ -14,12 +17,14 @@ build_pkgs=(
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   curl
-  chromium fonts-inter
 )
-# Node.js and npm for tests/browser: Debian's, unless the machine already has
-# them (NodeSource's nodejs bundles npm and conflicts with Debian's npm).
-command -v node >/dev/null 2>&1 || build_pkgs+=(nodejs)
-command -v npm >/dev/null 2>&1 || build_pkgs+=(npm)
+if ! $build_only; then
+  build_pkgs+=(chromium fonts-inter)
+  # Node.js and npm for tests/browser: Debian's, unless the machine already has
+  # them (NodeSource's nodejs bundles npm and conflicts with Debian's npm).
+  command -v node >/dev/null 2>&1 || build_pkgs+=(nodejs)
+  command -v npm >/dev/null 2>&1 || build_pkgs+=(npm)
+fi
 
 missing=()
 for p in "${build_pkgs[@]}"; do
@@ -40,6 +45,7 @@ fi
 # playwright-core for the headless Chromium test, exactly as package-lock.json
 # pins it; again only when node_modules is missing or older than the lock.
 browser=tests/browser
+if $build_only; then exit 0; fi
 if [ ! -d "$browser/node_modules/playwright-core" ] ||
    [ "$browser/package-lock.json" -nt "$browser/node_modules" ]; then
   echo "install-deps: npm ci in $browser" >&2

@@ -4,7 +4,7 @@
 # Arguments go to `tether up`, e.g. scripts/up.sh --instances 5 --port 9000
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh --build-only
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j2 --target tether
 exec build/tether up "$@"
