@@ -60,6 +60,13 @@ int wait_for_signal() {
   return sig;
 }
 
+// A port given on the command line; `flag` names it in the error.
+std::uint16_t checked_port(const char* flag, int value) {
+  if (value < 0 || value > 65535)
+    throw ConfigError(std::string(flag) + ": must be 0-65535 (got " + std::to_string(value) + ")");
+  return static_cast<std::uint16_t>(value);
+}
+
 toml::table load_file(const std::string& path) {
   if (path.empty()) return {};
   auto root = net::parse_config_file(path);
@@ -105,10 +112,7 @@ struct FrontFlags {
 
   void apply(front::FrontConfig& c) const {
     if (!listen.empty()) c.listen = listen;
-    if (port >= 0) {
-      if (port > 65535) throw ConfigError("--port: must be 0-65535 (got " + std::to_string(port) + ")");
-      c.port = static_cast<std::uint16_t>(port);
-    }
+    if (port >= 0) c.port = checked_port("--port", port);
     if (threads >= 0) c.threads = static_cast<unsigned>(threads);
     if (!balancing.empty()) {
       if (balancing == "least-requests") c.balancing = front::Balancing::least_requests;
@@ -132,11 +136,7 @@ struct FrontFlags {
     if (access_log) c.access_log = true;
     if (!tls_cert.empty()) c.tls.cert = tls_cert;
     if (!tls_key.empty()) c.tls.key = tls_key;
-    if (tls_port >= 0) {
-      if (tls_port > 65535)
-        throw ConfigError("--tls-port: must be 0-65535 (got " + std::to_string(tls_port) + ")");
-      c.tls.port = static_cast<std::uint16_t>(tls_port);
-    }
+    if (tls_port >= 0) c.tls.port = checked_port("--tls-port", tls_port);
     if (c.tls.cert.empty() != c.tls.key.empty())
       throw ConfigError(std::string(c.tls.cert.empty() ? "--tls-cert" : "--tls-key") +
                         ": --tls-cert and --tls-key go together (got only one)");
@@ -183,11 +183,7 @@ void add_serve_command(CLI::App& app) {
     host::load_host_config(load_file(o->config), cfg);
     host::apply_host_environment(cfg);
     if (!o->listen.empty()) cfg.listen = o->listen;
-    if (o->port >= 0) {
-      if (o->port > 65535)
-        throw ConfigError("--port: must be 0-65535 (got " + std::to_string(o->port) + ")");
-      cfg.port = static_cast<std::uint16_t>(o->port);
-    }
+    if (o->port >= 0) cfg.port = checked_port("--port", o->port);
     if (!o->app.empty()) {
       if (o->app != "whoami") throw ConfigError("--app: must be whoami (got \"" + o->app + "\")");
       cfg.app = o->app;
@@ -367,11 +363,7 @@ void add_up_command(CLI::App& app) {
         throw ConfigError("--instances: must be 0-256 (got " + std::to_string(o->instances) + ")");
       cfg.instances = static_cast<unsigned>(o->instances);
     }
-    if (o->admin_port >= 0) {
-      if (o->admin_port > 65535)
-        throw ConfigError("--admin-port: must be 0-65535 (got " + std::to_string(o->admin_port) + ")");
-      cfg.admin_port = static_cast<std::uint16_t>(o->admin_port);
-    }
+    if (o->admin_port >= 0) cfg.admin_port = checked_port("--admin-port", o->admin_port);
     if (!o->state_dir.empty()) cfg.state_dir = o->state_dir;
     if (o->tls && cfg.front.tls.cert.empty()) {
       // A fresh self-signed certificate for localhost in the state directory.
@@ -410,9 +402,7 @@ void add_plan_control_commands(CLI::App& app) {
     cmd->add_option("--state-dir", o->state_dir, "Where plan-<port>.json is read");
   };
   auto admin = [o] {
-    if (o->port < 0 || o->port > 65535)
-      throw ConfigError("--port: must be 0-65535 (got " + std::to_string(o->port) + ")");
-    return plan::find_admin(o->admin, static_cast<std::uint16_t>(o->port), o->state_dir);
+    return plan::find_admin(o->admin, checked_port("--port", o->port), o->state_dir);
   };
 
   auto* status = app.add_subcommand("status", "Show a running plan's instances");

@@ -37,17 +37,6 @@ std::set<std::string> spread(std::uint16_t port, int n) {
   return seen;
 }
 
-// Polls until `pred` holds (bounded; the bound only turns a hang into a failure).
-template <class Pred>
-bool eventually(Pred pred) {
-  auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return false;
-}
-
 TEST(Health, NewInstanceThatNeverPassesGetsNoTraffic) {
   // Scenario: instance B fails its checks from the start; A is healthy.
   // Every request lands on A; B never gets a user.

@@ -22,16 +22,6 @@ void write_instances(const std::string& path, const std::vector<InstanceProc*>& 
     f << "[[front.instances]]\nid = \"" << i->id << "\"\naddress = \"" << i->address() << "\"\n";
 }
 
-template <class Pred>
-bool eventually(Pred pred) {
-  auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return false;
-}
-
 TEST(Lifecycle, SighupReloadsInstancesWithoutDroppingConnections) {
   // Scenario: the config names A; a client holds a keep-alive connection;
   // the file is changed to name only B and SIGHUP sent: new requests go to

@@ -1,7 +1,9 @@
 #pragma once
 // Starting real tether processes on ports the OS picks, and reading what
 // they answer: the building blocks of the loopback integration tests.
+#include <chrono>
 #include <cstdint>
+#include <thread>
 #include <memory>
 #include <string>
 #include <vector>
@@ -70,5 +72,17 @@ boost::json::object whoami(const http::Response& res);
 // connection each call).
 http::Response get(std::uint16_t port, const std::string& target,
                    const std::string& cookie = {});
+
+// Polls `pred` every 20 ms until it holds; false after `limit` (a bound that
+// only turns a hang into a failure, never a timing assertion).
+template <class Pred>
+bool eventually(Pred pred, std::chrono::seconds limit = std::chrono::seconds(60)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
 
 }  // namespace tether::test
