@@ -5,8 +5,9 @@
 #   bench/front/run.sh [--quick] [--profile] [--no-ws] [--commit REV]
 #
 #   --quick    wrk runs 3 s instead of 10 s and 500 tunnels instead of 5,000 (smoke test)
-#   --profile  also record a CPU profile of `tether front --threads 1` under wrk load
-#              (perf, cpu-clock sampling) and print the top symbols
+#   --profile  also count syscalls and context switches per request of each proxy
+#              (perf stat) and profile `tether front --threads 1` and HAProxy under wrk
+#              load (perf record, cpu-clock sampling); installs linux-perf if missing
 #   --no-ws    skip the idle WebSocket tunnel memory rows
 #   --commit REV  build tether from commit REV (a `git archive` snapshot, read-only for the
 #              repository) into build-bench/rev-<sha>/ instead of the working tree: a
@@ -14,8 +15,8 @@
 #
 # What it does (bench/README.md explains every number):
 #   1. installs haproxy, nginx, wrk (and curl) with apt-get, only those missing;
-#   2. builds tether Release into build-bench/ and the bench tools (ws_idle) into
-#      build-bench/bench/, with these two standalone commands:
+#   2. builds tether Release into build-bench/ (build-bench/rev-<sha>/ with --commit)
+#      and the bench tool ws_idle into build-bench/bench/, with:
 #        cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DTETHER_BUILD_TESTS=OFF
 #        cmake --build build-bench -j2 --target tether
 #        cmake -S bench -B build-bench/bench -DCMAKE_BUILD_TYPE=Release
@@ -29,13 +30,15 @@
 #      reading the proxy's utime+stime from /proc/PID/stat around every run;
 #   5. opens 5,000 idle WebSocket tunnels through fresh tether / HAProxy / nginx
 #      processes to `tether serve`'s /ws and reads each proxy's VmRSS growth;
-#   6. prints Markdown tables (also written to build-bench/bench-front-results.md).
+#   6. prints Markdown tables and the targets met or missed (also written to
+#      build-bench/bench-front-results.md); progress and errors go to stderr.
 #
 # Before each measured segment it waits (bounded) for the machine to be quiet:
 # no compiler (cc1plus) running and under 20% CPU busy over one second. Every
 # row records whether that held. Only 127.0.0.1 is contacted. Every process is
 # started here, its PID recorded, and stopped by that PID on exit. Runs in
-# about 6 minutes when tether is already built (at most ~15 with waits).
+# about 5 minutes once tether is built (6 with --profile; the quiet waits add at
+# most 6 more). KEEP_TMP=1 keeps configs, logs and raw wrk output.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -53,7 +56,7 @@ while [ $# -gt 0 ]; do
     --quick) DURATION=3; WARMUP=1; WS_N=500 ;;
     --profile) PROFILE=1 ;;
     --no-ws) WS=0 ;;
-    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -71,7 +74,9 @@ NOFILE=$(ulimit -n)  # 65536 where allowed; containers may cap it (20000 is plen
 HA_MAXCONN=$(( (NOFILE - 200) / 2 ))  # HAProxy needs 2 fds per connection
 
 need=()
-for p in haproxy nginx wrk curl; do
+wanted=(haproxy nginx wrk curl)
+[ $PROFILE = 1 ] && ! command -v perf >/dev/null && wanted+=(linux-perf)
+for p in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -407,6 +412,7 @@ for l in sys.stdin:
         if d == 0: out += ch
         if ch == ">" and d: d -= 1
     out = re.sub(r"\([^()]*\)", "()", out)
+    out = re.sub(r"(\s+-)+\s*$", "", out)  # empty trailing columns of perf
     print(re.sub(r"\s+", " ", out).strip()[:150])'
 }
 # syscalls_per_request LABEL PORT PID [wrk args]: kernel entries and context switches of PID

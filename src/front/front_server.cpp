@@ -14,6 +14,7 @@
 #include "tether/front/health_checker.hpp"
 #include "tether/net/config_reader.hpp"
 #include "tether/net/log.hpp"
+#include "tunnel.hpp"
 #include "worker.hpp"
 
 namespace tether::front {
@@ -89,6 +90,20 @@ asio::awaitable<void> sweep_loop(FrontServer::Worker* w) {
   }
 }
 
+// Closes idle plain tunnels, several times per tunnel_idle.
+asio::awaitable<void> tunnel_sweep_loop(FrontServer::Worker* w) {
+  asio::steady_timer timer(w->ctx);
+  auto idle = w->shared.config.timeouts.tunnel_idle;
+  auto period = std::clamp<std::chrono::milliseconds>(idle / 4, std::chrono::milliseconds(50),
+                                                      std::chrono::milliseconds(60'000));
+  while (!w->shared.stopping.load()) {
+    timer.expires_after(period);
+    auto [ec] = co_await timer.async_wait(use_nothrow);
+    if (ec) co_return;
+    sweep_idle_tunnels(*w, now_ms(), idle.count());
+  }
+}
+
 // The server-side TLS context from [front.tls]. Throws net::ConfigError
 // naming the key when a file cannot be used.
 std::unique_ptr<asio::ssl::context> make_tls_context(const TlsConfig& cfg) {
@@ -150,6 +165,7 @@ std::uint16_t FrontServer::start() {
                    asio::detached);
   for (auto& w : workers_) {
     asio::co_spawn(w->ctx, sweep_loop(w.get()), asio::detached);
+    asio::co_spawn(w->ctx, tunnel_sweep_loop(w.get()), asio::detached);
     w->thread = std::thread([wp = w.get()] {
       auto guard = asio::make_work_guard(wp->ctx);
       wp->ctx.run();

@@ -508,7 +508,9 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
 struct Registration {
   FrontServer::Worker& w;
   std::uint64_t id;
+  bool handed_off = false;  // a plain tunnel took the connection over
   ~Registration() {
+    if (handed_off) return;
     w.clients.erase(id);
     w.shared.stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
   }
@@ -588,23 +590,24 @@ asio::awaitable<void> serve_client(FrontServer::Worker& w, Stream& client, Clien
   }
   if (tunnel) {
     // --- tunnel (after a 101) ----------------------------------------------
-    sh.stats.tunnels_open.fetch_add(1, std::memory_order_relaxed);
-    sh.stats.tunnels_total.fetch_add(1, std::memory_order_relaxed);
-    if (tunnel_instance) tunnel_instance->tunnels.fetch_add(1, std::memory_order_relaxed);
-    TunnelResult result;
-    w.clients[cs.id].idle = true;  // a graceful stop closes tunnels
     if constexpr (kIsTls<Stream>) {
-      result = co_await run_tunnel_tls(client, std::move(*tunnel), cfg.timeouts.tunnel_idle);
+      sh.stats.tunnels_open.fetch_add(1, std::memory_order_relaxed);
+      sh.stats.tunnels_total.fetch_add(1, std::memory_order_relaxed);
+      if (tunnel_instance) tunnel_instance->tunnels.fetch_add(1, std::memory_order_relaxed);
+      w.clients[cs.id].idle = true;  // a graceful stop closes tunnels
+      auto result = co_await run_tunnel_tls(client, std::move(*tunnel), cfg.timeouts.tunnel_idle);
+      if (tunnel_instance) tunnel_instance->tunnels.fetch_sub(1, std::memory_order_relaxed);
+      sh.stats.tunnels_open.fetch_sub(1, std::memory_order_relaxed);
+      if (result.idle_timeout)
+        sh.stats.tunnel_idle_timeouts.fetch_add(1, std::memory_order_relaxed);
     } else {
-      TunnelEnds ends{client.release_socket(), std::move(tunnel->upstream),
-                      std::move(tunnel->to_upstream), std::move(tunnel->to_client)};
-      w.clients[cs.id] = {&ends.client, true};
-      result = co_await run_tunnel(ends, cfg.timeouts.tunnel_idle);
+      // The tunnel lives on its own; this coroutine (and its buffers) ends.
+      reg.handed_off = true;
+      start_tunnel(w, cs.id,
+                   TunnelEnds{client.release_socket(), std::move(tunnel->upstream),
+                              std::move(tunnel->to_upstream), std::move(tunnel->to_client)},
+                   std::move(tunnel_instance));
     }
-    if (tunnel_instance) tunnel_instance->tunnels.fetch_sub(1, std::memory_order_relaxed);
-    sh.stats.tunnels_open.fetch_sub(1, std::memory_order_relaxed);
-    if (result.idle_timeout)
-      sh.stats.tunnel_idle_timeouts.fetch_add(1, std::memory_order_relaxed);
     co_return;
   }
   beast::error_code ignored;

@@ -2,115 +2,144 @@
 
 #include <memory>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+
+#include "worker.hpp"
 
 namespace tether::front {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-using namespace asio::experimental::awaitable_operators;
-constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
 constexpr std::size_t kChunk = 16 * 1024;
 
-struct Shared {
-  std::chrono::steady_clock::time_point last_activity = std::chrono::steady_clock::now();
-  bool failed = false;
-  bool idle_timeout = false;
-  int open_directions = 2;
-};
+// One plain tunnel. Owned by its pending operations (shared_from_this in
+// every handler): no coroutine frame, no timer, no buffer while idle. The
+// worker's tunnel sweep closes it when idle too long. Runs on the worker's
+// single-threaded io_context.
+class PlainTunnel : public std::enable_shared_from_this<PlainTunnel> {
+ public:
+  PlainTunnel(FrontServer::Worker& w, std::uint64_t id, TunnelEnds ends,
+              std::shared_ptr<Instance> inst)
+      : w_(w), id_(id), client_(std::move(ends.client)), upstream_(std::move(ends.upstream)),
+        to_upstream_(std::move(ends.to_upstream)), to_client_(std::move(ends.to_client)),
+        inst_(std::move(inst)), last_activity_(now_ms()) {}
 
-void close_both(TunnelEnds& e) {
-  boost::system::error_code ignored;
-  e.client.close(ignored);
-  e.upstream.close(ignored);
-}
-
-// One direction: wait until `from` is readable, read what is there into a
-// short-lived buffer, write it all to `to`. EOF half-closes `to`.
-asio::awaitable<void> pump(TunnelEnds& ends, tcp::socket& from, tcp::socket& to,
-                           std::string pending, Shared& shared, std::uint64_t& counter) {
-  if (!pending.empty()) {
-    auto [ec, n] = co_await asio::async_write(to, asio::buffer(pending), use_nothrow);
-    if (ec) {
-      shared.failed = true;
-      close_both(ends);
-      co_return;
-    }
-    counter += n;
-    pending = std::string();
+  ~PlainTunnel() {
+    w_.tunnels.erase(this);
+    w_.clients.erase(id_);
+    auto& st = w_.shared.stats;
+    st.connections_open.fetch_sub(1, std::memory_order_relaxed);
+    st.tunnels_open.fetch_sub(1, std::memory_order_relaxed);
+    if (idle_timeout_) st.tunnel_idle_timeouts.fetch_add(1, std::memory_order_relaxed);
+    if (inst_) inst_->tunnels.fetch_sub(1, std::memory_order_relaxed);
   }
-  for (;;) {
-    auto [wec] = co_await from.async_wait(tcp::socket::wait_read, use_nothrow);
-    if (wec) {  // closed under us (stop, idle, the other direction failed)
-      close_both(ends);
-      break;
+
+  void start() {
+    auto& st = w_.shared.stats;
+    st.tunnels_open.fetch_add(1, std::memory_order_relaxed);
+    st.tunnels_total.fetch_add(1, std::memory_order_relaxed);
+    if (inst_) inst_->tunnels.fetch_add(1, std::memory_order_relaxed);
+    w_.tunnels.insert(this);
+    w_.clients[id_] = {&client_, true};  // a graceful stop closes tunnels at once
+    boost::system::error_code ignored;
+    client_.non_blocking(true, ignored);
+    upstream_.non_blocking(true, ignored);
+    flush_pending(Side::to_upstream);
+    flush_pending(Side::to_client);
+  }
+
+  // Called by the worker's sweep: closes the tunnel when quiet for `idle`.
+  void close_if_idle(std::int64_t now, std::int64_t idle_ms) {
+    if (now - last_activity_ < idle_ms) return;
+    idle_timeout_ = true;
+    close_both();
+  }
+
+ private:
+  enum class Side { to_upstream, to_client };
+
+  tcp::socket& from(Side s) { return s == Side::to_upstream ? client_ : upstream_; }
+  tcp::socket& to(Side s) { return s == Side::to_upstream ? upstream_ : client_; }
+
+  void flush_pending(Side s) {
+    auto& pending = s == Side::to_upstream ? to_upstream_ : to_client_;
+    if (pending.empty()) {
+      wait(s);
+      return;
     }
+    asio::async_write(to(s), asio::buffer(pending),
+                      [self = shared_from_this(), s](boost::system::error_code ec, std::size_t) {
+                        auto& p = s == Side::to_upstream ? self->to_upstream_ : self->to_client_;
+                        std::string().swap(p);
+                        if (ec) return self->close_both();
+                        self->wait(s);
+                      });
+  }
+
+  void wait(Side s) {
+    from(s).async_wait(tcp::socket::wait_read,
+                       [self = shared_from_this(), s](boost::system::error_code ec) {
+                         self->on_readable(s, ec);
+                       });
+  }
+
+  void on_readable(Side s, boost::system::error_code ec) {
+    if (ec) return close_both();  // closed under us: stop, idle, the other side failed
     auto buf = std::make_unique<char[]>(kChunk);
-    boost::system::error_code rec;
-    std::size_t n = from.read_some(asio::buffer(buf.get(), kChunk), rec);
-    if (rec == asio::error::would_block || rec == asio::error::try_again) continue;
-    if (rec == asio::error::eof) {
+    std::size_t n = from(s).read_some(asio::buffer(buf.get(), kChunk), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) return wait(s);
+    if (ec == asio::error::eof) {
+      // Half-close: pass the EOF on; the other direction keeps going.
       boost::system::error_code ignored;
-      to.shutdown(tcp::socket::shutdown_send, ignored);
-      break;
+      to(s).shutdown(tcp::socket::shutdown_send, ignored);
+      if (++directions_done_ == 2) close_both();
+      return;
     }
-    if (rec) {
-      shared.failed = true;
-      close_both(ends);
-      break;
-    }
-    shared.last_activity = std::chrono::steady_clock::now();
-    auto [ec, written] = co_await asio::async_write(to, asio::buffer(buf.get(), n), use_nothrow);
-    if (ec) {
-      shared.failed = true;
-      close_both(ends);
-      break;
-    }
-    counter += written;
-    shared.last_activity = std::chrono::steady_clock::now();
+    if (ec) return close_both();
+    last_activity_ = now_ms();
+    auto* data = buf.get();
+    asio::async_write(to(s), asio::buffer(data, n),
+                      [self = shared_from_this(), s, buf = std::move(buf)](
+                          boost::system::error_code wec, std::size_t) {
+                        if (wec) return self->close_both();
+                        self->last_activity_ = now_ms();
+                        self->wait(s);
+                      });
   }
-  if (--shared.open_directions == 0) close_both(ends);
-}
 
-// Closes both ends after `idle` without traffic; ends when the tunnel does.
-asio::awaitable<void> watchdog(TunnelEnds& ends, Shared& shared, std::chrono::milliseconds idle) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  for (;;) {
-    auto quiet = std::chrono::steady_clock::now() - shared.last_activity;
-    if (quiet >= idle) {
-      shared.idle_timeout = true;
-      close_both(ends);
-      co_return;
-    }
-    timer.expires_after(idle - quiet);
-    auto [ec] = co_await timer.async_wait(use_nothrow);
-    if (ec) co_return;
+  void close_both() {
+    boost::system::error_code ignored;
+    client_.close(ignored);
+    upstream_.close(ignored);
   }
-}
+
+  FrontServer::Worker& w_;
+  std::uint64_t id_;
+  tcp::socket client_;
+  tcp::socket upstream_;
+  std::string to_upstream_;
+  std::string to_client_;
+  std::shared_ptr<Instance> inst_;
+  std::int64_t last_activity_;
+  int directions_done_ = 0;
+  bool idle_timeout_ = false;
+};
 
 }  // namespace
 
-asio::awaitable<TunnelResult> run_tunnel(TunnelEnds& ends, std::chrono::milliseconds idle) {
-  Shared shared;
-  TunnelResult result;
-  ends.client.non_blocking(true);
-  ends.upstream.non_blocking(true);
-  co_await ((pump(ends, ends.client, ends.upstream, std::move(ends.to_upstream), shared,
-                  result.bytes_to_upstream) &&
-             pump(ends, ends.upstream, ends.client, std::move(ends.to_client), shared,
-                  result.bytes_to_client)) ||
-            watchdog(ends, shared, idle));
-  close_both(ends);
-  result.idle_timeout = shared.idle_timeout;
-  co_return result;
+void start_tunnel(FrontServer::Worker& w, std::uint64_t connection_id, TunnelEnds ends,
+                  std::shared_ptr<Instance> inst) {
+  auto t = std::make_shared<PlainTunnel>(w, connection_id, std::move(ends), std::move(inst));
+  t->start();
+}
+
+void sweep_idle_tunnels(FrontServer::Worker& w, std::int64_t now, std::int64_t idle_ms) {
+  // close_if_idle may not erase from w.tunnels synchronously (destruction
+  // happens when the aborted operations complete), so iterating is safe.
+  for (auto* t : w.tunnels) static_cast<PlainTunnel*>(t)->close_if_idle(now, idle_ms);
 }
 
 }  // namespace tether::front

@@ -1,16 +1,21 @@
 #pragma once
 // Private to src/front: after a 101 Switching Protocols, the client and the
 // instance talk directly; the front door copies bytes both ways without
-// parsing frames. Idle tunnels hold no buffers (a buffer exists only while
-// bytes are in flight), so thousands of them cost little.
+// parsing frames. Idle plain tunnels hold no buffers, no timer and no
+// coroutine frame (a buffer exists only while bytes are in flight), so
+// thousands of them cost little.
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+
+#include "tether/front/front_server.hpp"
+#include "tether/front/instance_table.hpp"
 
 namespace tether::front {
 
@@ -35,11 +40,17 @@ struct TunnelResult {
   bool idle_timeout = false;
 };
 
-// Copies bytes both ways until both directions are closed. EOF on one side
-// half-closes the other (shutdown of its send side); an error on either side
-// closes both; no traffic either way for `idle` closes both. `register_sockets`
-// lets the caller know the sockets to close on a hard stop.
-boost::asio::awaitable<TunnelResult> run_tunnel(TunnelEnds& ends, std::chrono::milliseconds idle);
+// Starts a plain tunnel: copies bytes both ways until both directions are
+// closed. EOF on one side half-closes the other (shutdown of its send side);
+// an error on either side closes both. The tunnel owns itself (its pending
+// operations hold it) and, when it ends, deregisters connection
+// `connection_id` from `w` and updates the counters. Runs on w's thread.
+void start_tunnel(FrontServer::Worker& w, std::uint64_t connection_id, TunnelEnds ends,
+                  std::shared_ptr<Instance> inst);
+
+// Closes `w`'s plain tunnels that saw no traffic for `idle_ms` (called by the
+// worker's periodic sweep).
+void sweep_idle_tunnels(FrontServer::Worker& w, std::int64_t now, std::int64_t idle_ms);
 
 // The same for a TLS client (tunnel_tls.cpp). Each direction keeps a 16 KiB
 // buffer while the tunnel lives (TLS records cannot be peeked at), and EOF

@@ -7,6 +7,8 @@
 namespace tether::front {
 
 namespace {
+constexpr std::int64_t kPeekAfterMs = 1000;
+
 // True when the peer has not closed the connection and sent nothing.
 bool still_open(UpstreamConnection& c) {
   auto fd = c.stream.socket().native_handle();
@@ -37,7 +39,10 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take(const Instance& inst, std
   while (!slot.idle.empty()) {
     auto conn = std::move(slot.idle.back());
     slot.idle.pop_back();
-    if (now - conn->idle_since <= max_idle_ms_ && still_open(*conn)) return conn;
+    // Peek (a syscall) only at connections idle for a while: a fresh one the
+    // instance closed is caught by the proxy path's retry instead.
+    auto idle = now - conn->idle_since;
+    if (idle <= max_idle_ms_ && (idle < kPeekAfterMs || still_open(*conn))) return conn;
     close_quietly(*conn);
   }
   return nullptr;

@@ -5,6 +5,7 @@
 #include <memory>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -43,16 +44,19 @@ struct FrontServer::Worker {
 
   Shared& shared;
   const unsigned index;
-  boost::asio::io_context ctx{1};
-  UpstreamPool pool;
-  std::shared_ptr<const InstanceSnapshot> snap;
   // Client connections of this worker, for stop(); `idle` marks those waiting
   // for their next request, which a graceful stop may close at once.
+  // Declared before `ctx`: handlers destroyed with ctx still deregister here.
   struct ClientEntry {
     boost::asio::ip::tcp::socket* socket;
     bool idle;  // waiting for a next request, or a tunnel: closed at once on stop
   };
   std::unordered_map<std::uint64_t, ClientEntry> clients;
+  // Live plain tunnels (front/tunnel.cpp), for the idle sweep.
+  std::unordered_set<void*> tunnels;
+  boost::asio::io_context ctx{1};
+  UpstreamPool pool;
+  std::shared_ptr<const InstanceSnapshot> snap;
   std::thread thread;
 };
 

@@ -38,7 +38,7 @@ struct LimitConfig {
   std::uint32_t max_header_count = 100;        // request header fields -> 431
   std::uint64_t max_body_bytes = 0;            // request body -> 413; 0 = unlimited (streamed)
   std::uint32_t max_connections = 10'000;      // client connections; beyond: refused
-  std::uint32_t max_idle_per_instance = 64;    // pooled upstream connections per instance/thread
+  std::uint32_t max_idle_per_instance = 512;   // pooled upstream connections per instance/thread
   std::uint32_t connect_attempts = 3;          // instances tried when connects fail
 };
 

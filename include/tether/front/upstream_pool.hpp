@@ -29,8 +29,9 @@ class UpstreamPool {
  public:
   UpstreamPool(std::uint32_t max_idle_per_instance, std::int64_t max_idle_ms);
 
-  // A live idle connection to `inst`, or null. Peeks at the socket: a
-  // connection the peer has closed (or that sent unexpected bytes) is dropped.
+  // A live idle connection to `inst`, or null. A connection idle for over a
+  // second is peeked at first: if the peer closed it (or sent unexpected
+  // bytes) it is dropped.
   std::unique_ptr<UpstreamConnection> take(const Instance& inst, std::int64_t now);
 
   // Returns a connection after a complete exchange. Closes it instead when the

@@ -62,7 +62,7 @@ TEST(LoadFrontConfig, EmptyFileKeepsDefaults) {
   EXPECT_EQ(c.limits.max_header_count, 100u);
   EXPECT_EQ(c.limits.max_body_bytes, 0u);
   EXPECT_EQ(c.limits.max_connections, 10'000u);
-  EXPECT_EQ(c.limits.max_idle_per_instance, 64u);
+  EXPECT_EQ(c.limits.max_idle_per_instance, 512u);
   EXPECT_EQ(c.limits.connect_attempts, 3u);
   EXPECT_TRUE(c.instances.empty());
   EXPECT_NO_THROW(validate_front_config(c));
