@@ -96,6 +96,77 @@ bool idempotent(bhttp::verb v) {
          v == bhttp::verb::put || v == bhttp::verb::delete_ || v == bhttp::verb::trace;
 }
 
+// The header of `m` as one flat buffer (one iovec instead of one per field).
+template <bool isRequest>
+std::string flat_header(const bhttp::message<isRequest, bhttp::buffer_body>& m) {
+  std::string out;
+  out.reserve(512);
+  if constexpr (isRequest) {
+    out += m.method_string();
+    out += ' ';
+    out += m.target();
+    out += m.version() == 10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n";
+  } else {
+    out += m.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+    out += std::to_string(m.result_int());
+    out += ' ';
+    out += m.reason();
+    out += "\r\n";
+  }
+  for (const auto& f : m) {
+    out += f.name_string();
+    out += ": ";
+    out += f.value();
+    out += "\r\n";
+  }
+  out += "\r\n";
+  return out;
+}
+
+// Writes a relayed message part by part: the header with the first part,
+// then body bytes as they come. Unless the message is chunked (then Beast's
+// serializer frames the chunks), the header is one flat buffer and body bytes
+// go out raw, header and first bytes in one gather write.
+template <bool isRequest>
+class MessageWriter {
+ public:
+  explicit MessageWriter(bhttp::message<isRequest, bhttp::buffer_body>& m)
+      : m_(m), chunked_(m.chunked()) {
+    if (chunked_) serializer_.emplace(m);
+    else head_ = flat_header(m);
+  }
+
+  // Writes the header (first call) and `n` bytes at `data`; `more` = more
+  // body follows. Returns the write's error.
+  template <class Stream>
+  asio::awaitable<beast::error_code> write(Stream& s, char* data, std::size_t n, bool more) {
+    if (chunked_) {
+      m_.body().data = n ? data : nullptr;
+      m_.body().size = n;
+      m_.body().more = more;
+      auto [ec, w] = co_await bhttp::async_write(s, *serializer_, use_nothrow);
+      if (ec == bhttp::error::need_buffer) ec = {};
+      co_return ec;
+    }
+    std::array<asio::const_buffer, 2> parts{
+        asio::buffer(head_.data(), head_sent_ ? 0 : head_.size()), asio::buffer(data, n)};
+    head_sent_ = true;
+    if (asio::buffer_size(parts) == 0) co_return beast::error_code{};
+    auto [ec, w] = co_await asio::async_write(s, parts, use_nothrow);
+    co_return ec;
+  }
+
+  // Everything written (chunked: the last chunk too) once the body ended.
+  bool finished() const { return chunked_ ? serializer_->is_done() : head_sent_; }
+
+ private:
+  bhttp::message<isRequest, bhttp::buffer_body>& m_;
+  bool chunked_;
+  bool head_sent_ = false;
+  std::string head_;
+  std::optional<bhttp::serializer<isRequest, bhttp::buffer_body>> serializer_;
+};
+
 // Writes a short error response. Returns false when the write failed.
 template <class Stream>
 asio::awaitable<bool> send_error(Stream& client, int status, std::string body,
@@ -298,7 +369,7 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
     inst->requests.fetch_add(1, std::memory_order_relaxed);
 
     // --- forward request: header and (streamed) body -----------------------
-    bhttp::request_serializer<bhttp::buffer_body> sr{req};
+    MessageWriter<true> out{req};
     if (!rp.is_done() && expect_continue && !sent_continue) {
       static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
       beast::get_lowest_layer(client).expires_after(cfg.timeouts.client_body);
@@ -311,6 +382,7 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
     // and before it answered: the request can still go elsewhere.
     beast::error_code failed_before_response;
     for (;;) {
+      std::size_t part = 0;
       if (!rp.is_done()) {
         req.body().data = buf.data();
         req.body().size = buf.size();
@@ -331,18 +403,11 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
           }
           co_return After::close;  // the upstream connection is dropped with `up`
         }
-        req.body().size = buf.size() - req.body().size;
-        req.body().data = buf.data();
-        req.body().more = !rp.is_done();
+        part = buf.size() - req.body().size;
         body_started = true;
-      } else {
-        req.body().data = nullptr;
-        req.body().size = 0;
-        req.body().more = false;
       }
       up->stream.expires_after(cfg.timeouts.upstream_response);
-      auto [ec, n] = co_await bhttp::async_write(up->stream, sr, use_nothrow);
-      if (ec == bhttp::error::need_buffer) ec = {};
+      auto ec = co_await out.write(up->stream, buf.data(), part, !rp.is_done());
       if (ec) {
         if (!body_started) {
           failed_before_response = ec;
@@ -352,7 +417,7 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
         co_await send_reply(client, std::move(r), client_version, cfg.timeouts.client_header);
         co_return After::close;
       }
-      if (rp.is_done() && sr.is_done()) break;
+      if (rp.is_done() && out.finished()) break;
     }
 
     // --- read response header (1xx interim responses are dropped) ----------
@@ -455,8 +520,9 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
   const unsigned status = res.result_int();
 
   // --- relay response --------------------------------------------------------
-  bhttp::response_serializer<bhttp::buffer_body> rs{res};
+  MessageWriter<false> out{res};
   for (;;) {
+    std::size_t part = 0;
     if (!upr->is_done()) {
       res.body().data = buf.data();
       res.body().size = buf.size();
@@ -471,23 +537,16 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
         record.inst = inst;
         co_return After::close;  // the client sees a truncated body
       }
-      res.body().size = buf.size() - res.body().size;
-      res.body().data = buf.data();
-      res.body().more = !upr->is_done();
-    } else {
-      res.body().data = nullptr;
-      res.body().size = 0;
-      res.body().more = false;
+      part = buf.size() - res.body().size;
     }
     beast::get_lowest_layer(client).expires_after(cfg.timeouts.client_body);
-    auto [ec, n] = co_await bhttp::async_write(client, rs, use_nothrow);
-    if (ec == bhttp::error::need_buffer) ec = {};
+    auto ec = co_await out.write(client, buf.data(), part, !upr->is_done());
     if (ec) {
       record.status = status;
       record.inst = inst;
       co_return After::close;
     }
-    if (upr->is_done() && rs.is_done()) break;
+    if (upr->is_done() && out.finished()) break;
   }
   record.status = status;
   record.inst = inst;
