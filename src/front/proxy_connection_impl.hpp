@@ -631,7 +631,15 @@ asio::awaitable<void> serve_client(FrontServer::Worker& w, Stream& client, Clien
     rp.header_limit(cfg.limits.max_header_bytes);
     if (cfg.limits.max_body_bytes) rp.body_limit(cfg.limits.max_body_bytes);
     else rp.body_limit(boost::none);
-    auto ec = co_await http::read_header_within(client, cbuf, rp, cfg.timeouts.client_header);
+    // Usually the whole header is already buffered: parse it in place, and
+    // only read (under the slowloris deadline) when more is needed.
+    beast::error_code ec;
+    if (cbuf.size() > 0) {
+      cbuf.consume(rp.put(cbuf.data(), ec));
+      if (ec == bhttp::error::need_more) ec = {};
+    }
+    if (!ec && !rp.is_header_done())
+      ec = co_await http::read_header_within(client, cbuf, rp, cfg.timeouts.client_header);
     if (ec) {
       int status = http::status_for_read_error(ec, cbuf.size() > 0 || rp.got_some());
       if (status) {
