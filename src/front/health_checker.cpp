@@ -112,8 +112,7 @@ asio::awaitable<void> check_one(std::shared_ptr<HealthChecker::State> st,
   inst->last_check = now_ms();
   if (st->stopped) co_return;
   record(*st, *inst, ok, why);
-  HealthChecker::apply_rotation(*st->table->snapshot(), st->config.max_unhealthy_share,
-                                nullptr);
+  HealthChecker::apply_rotation(*st->table->snapshot(), st->config.max_unhealthy_share);
 }
 
 // Every tick: start a check for each instance that is due (new instances at
@@ -138,8 +137,7 @@ asio::awaitable<void> check_loop(std::shared_ptr<HealthChecker::State> st) {
 
 }  // namespace
 
-std::size_t HealthChecker::apply_rotation(const InstanceSnapshot& snap, double share,
-                                          FrontStats*) {
+std::size_t HealthChecker::apply_rotation(const InstanceSnapshot& snap, double share) {
   std::size_t total = snap.instances.size();
   std::size_t failing = 0;
   for (const auto& i : snap.instances)

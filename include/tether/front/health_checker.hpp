@@ -33,8 +33,7 @@ class HealthChecker {
   // Decides, from each instance's check state, which instances are in
   // rotation, honouring max_unhealthy_share. Pure over the snapshot; exposed
   // for unit tests. Returns the number of instances removed.
-  static std::size_t apply_rotation(const InstanceSnapshot& snap, double max_unhealthy_share,
-                                    FrontStats* stats);
+  static std::size_t apply_rotation(const InstanceSnapshot& snap, double max_unhealthy_share);
 
   struct State;
 
