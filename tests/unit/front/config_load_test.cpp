@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "config_error.hpp"
+
 namespace tether::front {
 namespace {
 
@@ -18,16 +20,7 @@ FrontConfig load(std::string_view toml_text) {
   return c;
 }
 
-template <class F>
-std::string config_error(F&& f) {
-  try {
-    f();
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no ConfigError thrown";
-  return {};
-}
+using tether::test::config_error;
 
 std::string load_error(std::string_view toml_text) {
   return config_error([&] { load(toml_text); });

@@ -9,6 +9,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "config_error.hpp"
+
 namespace tether::net {
 namespace {
 
@@ -16,17 +18,7 @@ using std::chrono::milliseconds;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-// Runs `f` and returns the ConfigError message; fails the test if none is thrown.
-template <class F>
-std::string config_error(F&& f) {
-  try {
-    f();
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no ConfigError thrown";
-  return {};
-}
+using tether::test::config_error;
 
 TEST(ConfigReader, AbsentTableGivesDefaults) {
   ConfigReader r(nullptr, "front");

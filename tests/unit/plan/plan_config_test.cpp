@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "config_error.hpp"
+
 #include "tether/net/config_reader.hpp"
 
 namespace tether::plan {
@@ -20,13 +22,7 @@ PlanConfig load(std::string_view text) {
 }
 
 std::string load_error(std::string_view text) {
-  try {
-    load(text);
-  } catch (const net::ConfigError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no ConfigError thrown";
-  return {};
+  return test::config_error([&] { load(text); });
 }
 
 TEST(LoadPlanConfig, Defaults) {
