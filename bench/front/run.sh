@@ -256,8 +256,9 @@ wait_http "$P_B1"; wait_http "$P_B2"
 len=$(curl -s "http://127.0.0.1:$P_B1/" | wc -c)
 [ "$len" -eq 95 ] || die "backend body is $len bytes, expected 95"
 
-log "starting HAProxy on :$P_HA_RR (roundrobin) and :$P_HA_CK (cookie SERVERID)"
-cat >"$TMP/haproxy.cfg" <<EOF
+# The global and defaults sections shared by every HAProxy config here.
+haproxy_head() {
+  cat <<EOF
 global
   nbthread 1
   maxconn $HA_MAXCONN
@@ -267,6 +268,11 @@ defaults
   timeout client 60s
   timeout server 60s
   timeout tunnel 1h
+EOF
+}
+
+log "starting HAProxy on :$P_HA_RR (roundrobin) and :$P_HA_CK (cookie SERVERID)"
+{ haproxy_head; cat <<EOF
 frontend fe_rr
   bind 127.0.0.1:$P_HA_RR
   default_backend be_rr
@@ -283,6 +289,7 @@ backend be_ck
   server b1 127.0.0.1:$P_B1 cookie b1
   server b2 127.0.0.1:$P_B2 cookie b2
 EOF
+} >"$TMP/haproxy.cfg"
 start haproxy "$HAPROXY" -db -f "$TMP/haproxy.cfg"
 HAPROXY_PID=$PID
 wait_http "$P_HA_RR"; wait_http "$P_HA_CK"
@@ -534,22 +541,14 @@ if [ $WS = 1 ]; then
   # Fresh proxy processes, used for nothing else.
   start_front tether-front-ws --instance "ws1=127.0.0.1:$WS_PORT"
   TW_PID=$FRONT_PID; TW_PORT=$FRONT_PORT
-  cat >"$TMP/haproxy-ws.cfg" <<EOF
-global
-  nbthread 1
-  maxconn $HA_MAXCONN
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  timeout tunnel 1h
+  { haproxy_head; cat <<EOF
 frontend fe_ws
   bind 127.0.0.1:$P_HA_WS
   default_backend be_ws
 backend be_ws
   server ws1 127.0.0.1:$WS_PORT
 EOF
+  } >"$TMP/haproxy-ws.cfg"
   start haproxy-ws "$HAPROXY" -db -f "$TMP/haproxy-ws.cfg"
   HW_PID=$PID
   nginx_conf "$TMP/proxy-ws" "

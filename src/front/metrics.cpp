@@ -96,6 +96,8 @@ constexpr CounterSpec kCounters[] = {
      "WebSocket tunnels closed by timeouts.tunnel_idle."},
     {"health_transitions", "tether_front_health_transitions_total", "counter",
      "Instances changing health state (active checks)."},
+    {"tls_handshake_failures", "tether_front_tls_handshake_failures_total", "counter",
+     "TLS handshakes with clients that failed."},
 };
 
 constexpr const char* kClasses[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};

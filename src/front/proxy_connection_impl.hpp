@@ -167,32 +167,25 @@ class MessageWriter {
   std::optional<bhttp::serializer<isRequest, bhttp::buffer_body>> serializer_;
 };
 
-// Writes a short error response. Returns false when the write failed.
-template <class Stream>
-asio::awaitable<bool> send_error(Stream& client, int status, std::string body,
-                                 unsigned version, bool keep_alive,
-                                 std::chrono::milliseconds timeout) {
-  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), version};
-  res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
-  res.set(bhttp::field::cache_control, "no-store");
-  res.body() = std::move(body);
-  res.keep_alive(keep_alive);
-  res.prepare_payload();
-  beast::get_lowest_layer(client).expires_after(timeout);
-  auto [ec, n] = co_await bhttp::async_write(client, res, use_nothrow);
-  co_return !ec;
-}
-
 struct Reply {
   int status;
   std::string body;
 };
 
-// send_error for a Reply; the connection is closed afterwards.
+// Writes a short error response; the connection is closed afterwards.
+// Returns false when the write failed.
 template <class Stream>
 asio::awaitable<bool> send_reply(Stream& client, Reply r, unsigned version,
                                  std::chrono::milliseconds timeout) {
-  co_return co_await send_error(client, r.status, std::move(r.body), version, false, timeout);
+  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
+  res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+  res.set(bhttp::field::cache_control, "no-store");
+  res.body() = std::move(r.body);
+  res.keep_alive(false);
+  res.prepare_payload();
+  beast::get_lowest_layer(client).expires_after(timeout);
+  auto [ec, n] = co_await bhttp::async_write(client, res, use_nothrow);
+  co_return !ec;
 }
 
 // Adds the request headers ARR adds (shared/reference/front-door.md).
@@ -646,9 +639,8 @@ asio::awaitable<void> serve_client(FrontServer::Worker& w, Stream& client, Clien
         sh.log->info("conn={} bad request from {}:{}: {} -> {}", cs.id, cs.ip, cs.port,
                      ec.message(), status);
         sh.stats.count_status(static_cast<unsigned>(status));
-        std::string body = std::to_string(status) + " " + http::short_reason(status) + "\n";
-        co_await send_error(client, status, std::move(body), 11, false,
-                            cfg.timeouts.client_header);
+        Reply r{status, std::to_string(status) + " " + http::short_reason(status) + "\n"};
+        co_await send_reply(client, std::move(r), 11, cfg.timeouts.client_header);
       }
       break;
     }
@@ -662,10 +654,10 @@ asio::awaitable<void> serve_client(FrontServer::Worker& w, Stream& client, Clien
       sh.stats.tunnels_total.fetch_add(1, std::memory_order_relaxed);
       if (tunnel_instance) tunnel_instance->tunnels.fetch_add(1, std::memory_order_relaxed);
       w.clients[cs.id].idle = true;  // a graceful stop closes tunnels
-      auto result = co_await run_tunnel_tls(client, std::move(*tunnel), cfg.timeouts.tunnel_idle);
+      bool idle = co_await run_tunnel_tls(client, std::move(*tunnel), cfg.timeouts.tunnel_idle);
       if (tunnel_instance) tunnel_instance->tunnels.fetch_sub(1, std::memory_order_relaxed);
       sh.stats.tunnels_open.fetch_sub(1, std::memory_order_relaxed);
-      if (result.idle_timeout)
+      if (idle)
         sh.stats.tunnel_idle_timeouts.fetch_add(1, std::memory_order_relaxed);
     } else {
       // The tunnel lives on its own; this coroutine (and its buffers) ends.

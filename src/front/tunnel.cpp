@@ -11,8 +11,6 @@ namespace tether::front {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-namespace {
-
 constexpr std::size_t kChunk = 16 * 1024;
 
 // One plain tunnel. Owned by its pending operations (shared_from_this in
@@ -128,8 +126,6 @@ class PlainTunnel : public std::enable_shared_from_this<PlainTunnel> {
   bool idle_timeout_ = false;
 };
 
-}  // namespace
-
 void start_tunnel(FrontServer::Worker& w, std::uint64_t connection_id, TunnelEnds ends,
                   std::shared_ptr<Instance> inst) {
   auto t = std::make_shared<PlainTunnel>(w, connection_id, std::move(ends), std::move(inst));
@@ -139,7 +135,7 @@ void start_tunnel(FrontServer::Worker& w, std::uint64_t connection_id, TunnelEnd
 void sweep_idle_tunnels(FrontServer::Worker& w, std::int64_t now, std::int64_t idle_ms) {
   // close_if_idle may not erase from w.tunnels synchronously (destruction
   // happens when the aborted operations complete), so iterating is safe.
-  for (auto* t : w.tunnels) static_cast<PlainTunnel*>(t)->close_if_idle(now, idle_ms);
+  for (auto* t : w.tunnels) t->close_if_idle(now, idle_ms);
 }
 
 }  // namespace tether::front

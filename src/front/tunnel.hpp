@@ -34,12 +34,6 @@ struct TunnelEnds {
   std::string to_client;    // bytes the instance sent after its 101 header
 };
 
-struct TunnelResult {
-  std::uint64_t bytes_to_upstream = 0;
-  std::uint64_t bytes_to_client = 0;
-  bool idle_timeout = false;
-};
-
 // Starts a plain tunnel: copies bytes both ways until both directions are
 // closed. EOF on one side half-closes the other (shutdown of its send side);
 // an error on either side closes both. The tunnel owns itself (its pending
@@ -55,7 +49,8 @@ void sweep_idle_tunnels(FrontServer::Worker& w, std::int64_t now, std::int64_t i
 // The same for a TLS client (tunnel_tls.cpp). Each direction keeps a 16 KiB
 // buffer while the tunnel lives (TLS records cannot be peeked at), and EOF
 // from either side closes both.
-boost::asio::awaitable<TunnelResult> run_tunnel_tls(
+// Returns true when the tunnel was closed for idleness.
+boost::asio::awaitable<bool> run_tunnel_tls(
     boost::beast::ssl_stream<boost::beast::tcp_stream>& client, TunnelHandoff handoff,
     std::chrono::milliseconds idle);
 

@@ -33,15 +33,13 @@ struct TlsTunnel {
 };
 
 template <class From, class To>
-asio::awaitable<void> copy(TlsTunnel& t, From& from, To& to, std::string pending,
-                           std::uint64_t& counter) {
+asio::awaitable<void> copy(TlsTunnel& t, From& from, To& to, std::string pending) {
   if (!pending.empty()) {
     auto [ec, n] = co_await asio::async_write(to, asio::buffer(pending), use_nothrow);
     if (ec) {
       t.close_both();
       co_return;
     }
-    counter += n;
   }
   std::array<char, 16 * 1024> buf;
   for (;;) {
@@ -50,7 +48,6 @@ asio::awaitable<void> copy(TlsTunnel& t, From& from, To& to, std::string pending
     t.last_activity = std::chrono::steady_clock::now();
     auto [wec, w] = co_await asio::async_write(to, asio::buffer(buf.data(), n), use_nothrow);
     if (wec) break;
-    counter += w;
   }
   t.close_both();  // EOF or error on either side ends the whole tunnel
 }
@@ -72,18 +69,15 @@ asio::awaitable<void> tls_watchdog(TlsTunnel& t, std::chrono::milliseconds idle)
 
 }  // namespace
 
-asio::awaitable<TunnelResult> run_tunnel_tls(TlsStream& client, TunnelHandoff handoff,
-                                             std::chrono::milliseconds idle) {
-  TunnelResult result;
+asio::awaitable<bool> run_tunnel_tls(TlsStream& client, TunnelHandoff handoff,
+                                     std::chrono::milliseconds idle) {
   beast::get_lowest_layer(client).expires_never();
   TlsTunnel t{client, std::move(handoff.upstream)};
-  co_await ((copy(t, client, t.upstream, std::move(handoff.to_upstream),
-                  result.bytes_to_upstream) &&
-             copy(t, t.upstream, client, std::move(handoff.to_client), result.bytes_to_client)) ||
+  co_await ((copy(t, client, t.upstream, std::move(handoff.to_upstream)) &&
+             copy(t, t.upstream, client, std::move(handoff.to_client))) ||
             tls_watchdog(t, idle));
   t.close_both();
-  result.idle_timeout = t.idle_timeout;
-  co_return result;
+  co_return t.idle_timeout;
 }
 
 }  // namespace tether::front

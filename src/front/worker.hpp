@@ -20,6 +20,8 @@
 
 namespace tether::front {
 
+class PlainTunnel;  // front/tunnel.cpp
+
 struct FrontServer::Shared {
   Shared(FrontConfig c, std::shared_ptr<InstanceTable> t);
 
@@ -53,7 +55,7 @@ struct FrontServer::Worker {
   };
   std::unordered_map<std::uint64_t, ClientEntry> clients;
   // Live plain tunnels (front/tunnel.cpp), for the idle sweep.
-  std::unordered_set<void*> tunnels;
+  std::unordered_set<PlainTunnel*> tunnels;
   boost::asio::io_context ctx{1};
   UpstreamPool pool;
   std::shared_ptr<const InstanceSnapshot> snap;

@@ -64,15 +64,12 @@ TEST(Plan, ScaleInDrainsInFlightRequestsFirst) {
     EXPECT_EQ(res["X-Instance-Id"], newest);
   });
   // Wait until the request is in flight at the newest instance.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  bool in_flight = false;
-  while (!in_flight && std::chrono::steady_clock::now() < deadline) {
+  ASSERT_TRUE(eventually([&] {
     auto status = plan.status();
     for (const auto& i : status.at("front").at("instances").as_array())
-      if (i.at("id").as_string() == newest && i.at("outstanding").as_int64() == 1) in_flight = true;
-    if (!in_flight) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ASSERT_TRUE(in_flight);
+      if (i.at("id").as_string() == newest && i.at("outstanding").as_int64() == 1) return true;
+    return false;
+  }));
   auto [rc, out] = plan.cli({"scale", "1"});
   ASSERT_EQ(rc, 0) << out;
   slow.join();
@@ -90,12 +87,13 @@ TEST(Plan, KillReplacesTheInstanceWithANewId) {
   auto [rc, out] = plan.cli({"kill", victim.substr(0, 8)});
   ASSERT_EQ(rc, 0) << out;
   EXPECT_NE(out.find(victim), std::string::npos);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   std::set<std::string> after;
-  do {
-    plan.wait_ready(2);
+  EXPECT_TRUE(eventually([&] {
     after = process_ids(plan);
-  } while (after.count(victim) && std::chrono::steady_clock::now() < deadline);
+    return !after.count(victim);
+  }));
+  plan.wait_ready(2);
+  after = process_ids(plan);
   EXPECT_EQ(after.size(), 2u);
   EXPECT_EQ(after.count(victim), 0u);
   // Unknown prefix: a clear error.

@@ -52,7 +52,10 @@ TEST(WebSocket, ClientHalfCloseReachesTheInstance) {
   std::string req =
       "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
       "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
-  auto out = raw_exchange(front.port, req, /*shutdown_write=*/true);
+  bool closed = false;
+  auto out = raw_exchange(front.port, req, /*shutdown_write=*/true, std::chrono::seconds(60),
+                          &closed);
+  EXPECT_TRUE(closed) << "the EOF never reached the instance";
   EXPECT_EQ(out.rfind("HTTP/1.1 101", 0), 0u) << out;
   EXPECT_NE(out.find("hello " + a.id), std::string::npos);
 }

@@ -13,7 +13,7 @@
 namespace tether::test {
 
 std::string raw_exchange(std::uint16_t port, std::string_view bytes, bool shutdown_write,
-                         std::chrono::seconds limit) {
+                         std::chrono::seconds limit, bool* closed_by_peer) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -31,6 +31,7 @@ std::string raw_exchange(std::uint16_t port, std::string_view bytes, bool shutdo
   }
   if (shutdown_write) ::shutdown(fd, SHUT_WR);
   std::string out;
+  if (closed_by_peer) *closed_by_peer = false;
   auto deadline = std::chrono::steady_clock::now() + limit;
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -41,7 +42,10 @@ std::string raw_exchange(std::uint16_t port, std::string_view bytes, bool shutdo
     if (::poll(&p, 1, static_cast<int>(left)) <= 0) break;
     char buf[8192];
     ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
+    if (n <= 0) {
+      if (closed_by_peer) *closed_by_peer = true;
+      break;
+    }
     out.append(buf, static_cast<std::size_t>(n));
   }
   ::close(fd);
