@@ -12,7 +12,6 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 
 #include "tether/front/admin.hpp"
 #include "tether/front/config_load.hpp"
