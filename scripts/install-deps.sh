@@ -19,7 +19,8 @@ build_pkgs=(
   curl
 )
 if ! $build_only; then
-  build_pkgs+=(chromium fonts-inter)
+  # Real servers the tests start and stop themselves (never the system units).
+  build_pkgs+=(chromium fonts-inter redis-server postgresql)
   # Node.js and npm for tests/browser: Debian's, unless the machine already has
   # them (NodeSource's nodejs bundles npm and conflicts with Debian's npm).
   command -v node >/dev/null 2>&1 || build_pkgs+=(nodejs)

@@ -16,6 +16,7 @@
 #include "tether/front/admin.hpp"
 #include "tether/front/config_load.hpp"
 #include "tether/front/front_server.hpp"
+#include "tether/host/apps.hpp"
 #include "tether/host/host_config.hpp"
 #include "tether/host/instance_host.hpp"
 #include "tether/net/config_reader.hpp"
@@ -168,7 +169,7 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--config,-c", o->config, "TOML config file ([serve])");
   cmd->add_option("--listen", o->listen, "Address to listen on (default 0.0.0.0)");
   cmd->add_option("--port,-p", o->port, "Port (default $PORT or 8080; 0: the OS picks)");
-  cmd->add_option("--app", o->app, "Built-in app: whoami");
+  cmd->add_option("--app", o->app, "Built-in app (" + host::builtin_app_names() + ")");
   cmd->add_option("--instance-id", o->instance_id, "Instance id (default $WEBSITE_INSTANCE_ID)");
   cmd->add_flag("--disable-affinity", o->disable_affinity,
                 "Send Arr-Disable-Session-Affinity: True on every response");
@@ -184,7 +185,9 @@ void add_serve_command(CLI::App& app) {
     if (!o->listen.empty()) cfg.listen = o->listen;
     if (o->port >= 0) cfg.port = checked_port("--port", o->port);
     if (!o->app.empty()) {
-      if (o->app != "whoami") throw ConfigError("--app: must be whoami (got \"" + o->app + "\")");
+      if (!host::find_builtin_app(o->app))
+        throw ConfigError("--app: must be one of " + host::builtin_app_names() + " (got \"" +
+                          o->app + "\")");
       cfg.app = o->app;
     }
     if (!o->instance_id.empty()) cfg.instance_id = o->instance_id;
@@ -196,7 +199,9 @@ void add_serve_command(CLI::App& app) {
     }
     host::ensure_instance_id(cfg);
     host::Router router;
-    host::add_whoami_routes(router);
+    host::InstanceInfo info{cfg.instance_id, static_cast<int>(::getpid())};
+    host::AppSetup setup{router, cfg, info, nullptr};
+    host::find_builtin_app(cfg.app)->install(setup);
     host::InstanceHost instance(cfg, std::move(router));
     auto port = instance.start();
     std::printf("tether serve: instance %s listening on %s:%u\n", instance.instance().id.c_str(),
@@ -339,7 +344,7 @@ void add_up_command(CLI::App& app) {
   cmd->add_option("--instances,-n", o->instances, "Number of instances (default 3)");
   cmd->add_option("--admin-port", o->admin_port, "Admin port on 127.0.0.1 (default: OS picks)");
   cmd->add_option("--state-dir", o->state_dir, "Where plan-<port>.json is written");
-  cmd->add_option("--app", o->app, "Built-in app for the instances: whoami");
+  cmd->add_option("--app", o->app, "Built-in app for the instances (" + host::builtin_app_names() + ")");
   cmd->add_flag("--disable-affinity", o->disable_affinity,
                 "Instances send Arr-Disable-Session-Affinity: True");
   cmd->add_option("--log-level", o->log_level, "trace|debug|info|warn|error|off");
@@ -374,7 +379,9 @@ void add_up_command(CLI::App& app) {
       cfg.front.tls.key = stem + ".key";
     }
     if (!o->app.empty()) {
-      if (o->app != "whoami") throw ConfigError("--app: must be whoami (got \"" + o->app + "\")");
+      if (!host::find_builtin_app(o->app))
+        throw ConfigError("--app: must be one of " + host::builtin_app_names() + " (got \"" +
+                          o->app + "\")");
       cfg.app = o->app;
     }
     if (o->disable_affinity) cfg.serve_args.push_back("--disable-affinity");

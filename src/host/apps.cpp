@@ -1,0 +1,30 @@
+#include "tether/host/apps.hpp"
+
+#include "tether/host/instance_host.hpp"
+
+namespace tether::host {
+
+const std::vector<BuiltinApp>& builtin_apps() {
+  static const std::vector<BuiltinApp> apps = {
+      {"whoami", "answers who served the request (seed 002's experiment app)", false,
+       [](AppSetup& s) { add_whoami_routes(s.router); }},
+  };
+  return apps;
+}
+
+const BuiltinApp* find_builtin_app(std::string_view name) {
+  for (const auto& app : builtin_apps())
+    if (app.name == name) return &app;
+  return nullptr;
+}
+
+std::string builtin_app_names() {
+  std::string out;
+  for (const auto& app : builtin_apps()) {
+    if (!out.empty()) out += ", ";
+    out += app.name;
+  }
+  return out;
+}
+
+}  // namespace tether::host
