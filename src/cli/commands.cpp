@@ -26,6 +26,7 @@
 #include "tether/plan/plan_client.hpp"
 #include "tether/plan/plan_config.hpp"
 #include "tether/plan/plan_runner.hpp"
+#include "tether/session/session_config.hpp"
 
 namespace tether::cli {
 
@@ -160,6 +161,7 @@ struct FrontFlags {
 void add_serve_command(CLI::App& app) {
   struct Opts {
     std::string config, listen, app, instance_id, log_level;
+    std::string session_store, store_db;
     int port = -1;
     bool disable_affinity = false;
     std::vector<std::string> disable_paths;
@@ -175,6 +177,11 @@ void add_serve_command(CLI::App& app) {
                 "Send Arr-Disable-Session-Affinity: True on every response");
   cmd->add_option("--disable-affinity-path", o->disable_paths,
                   "...only on paths with this prefix (repeatable)");
+  cmd->add_option("--session-store", o->session_store,
+                  "Where sessions live: memory | redis://host:port | /path/redis.sock | "
+                  "sqlite:PATH | postgres://...");
+  cmd->add_option("--store-db", o->store_db,
+                  "The store app's database: sqlite:PATH | postgres://...");
   cmd->add_option("--log-level", o->log_level, "trace|debug|info|warn|error|off");
   cmd->callback([o] {
     block_stop_signals();
@@ -196,6 +203,14 @@ void add_serve_command(CLI::App& app) {
       if (p.empty() || p.front() != '/')
         throw ConfigError("--disable-affinity-path: must start with / (got \"" + p + "\")");
       cfg.disable_affinity_paths.push_back(p);
+    }
+    if (!o->session_store.empty()) {
+      session::check_store_url("--session-store", o->session_store);
+      cfg.session.store = o->session_store;
+    }
+    if (!o->store_db.empty()) {
+      host::check_store_db_url("--store-db", o->store_db);
+      cfg.store_db = o->store_db;
     }
     host::ensure_instance_id(cfg);
     host::Router router;
@@ -330,6 +345,7 @@ void add_front_command(CLI::App& app) {
 void add_up_command(CLI::App& app) {
   struct Opts {
     std::string config, log_level, state_dir, app;
+    std::string session_store, store_db;
     int instances = -1;
     int admin_port = -1;
     bool disable_affinity = false;
@@ -347,6 +363,11 @@ void add_up_command(CLI::App& app) {
   cmd->add_option("--app", o->app, "Built-in app for the instances (" + host::builtin_app_names() + ")");
   cmd->add_flag("--disable-affinity", o->disable_affinity,
                 "Instances send Arr-Disable-Session-Affinity: True");
+  cmd->add_option("--session-store", o->session_store,
+                  "Instances keep sessions in: memory | redis://host:port | /path/redis.sock | "
+                  "sqlite:PATH | postgres://...");
+  cmd->add_option("--store-db", o->store_db,
+                  "The store app's database for every instance: sqlite:PATH | postgres://...");
   cmd->add_option("--log-level", o->log_level, "trace|debug|info|warn|error|off");
   o->flags.add(cmd, false);
   cmd->callback([o] {
@@ -385,6 +406,16 @@ void add_up_command(CLI::App& app) {
       cfg.app = o->app;
     }
     if (o->disable_affinity) cfg.serve_args.push_back("--disable-affinity");
+    if (!o->session_store.empty()) {
+      session::check_store_url("--session-store", o->session_store);
+      cfg.serve_args.push_back("--session-store");
+      cfg.serve_args.push_back(o->session_store);
+    }
+    if (!o->store_db.empty()) {
+      host::check_store_db_url("--store-db", o->store_db);
+      cfg.serve_args.push_back("--store-db");
+      cfg.serve_args.push_back(o->store_db);
+    }
     if (!o->log_level.empty()) {
       cfg.serve_args.push_back("--log-level");
       cfg.serve_args.push_back(o->log_level);

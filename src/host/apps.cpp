@@ -4,10 +4,14 @@
 
 namespace tether::host {
 
+void add_store_routes(AppSetup& setup);  // app_store.cpp
+
 const std::vector<BuiltinApp>& builtin_apps() {
   static const std::vector<BuiltinApp> apps = {
       {"whoami", "answers who served the request (seed 002's experiment app)", false,
        [](AppSetup& s) { add_whoami_routes(s.router); }},
+      {"store", "a small MusicStore: carts in a shared database, cart id in the session (seeds 002/003)",
+       false, add_store_routes},
   };
   return apps;
 }

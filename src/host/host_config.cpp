@@ -42,7 +42,17 @@ void load_host_config(const toml::table& root, HostConfig& c) {
       "max_body_bytes", static_cast<std::int64_t>(c.server.max_body_bytes), 0, INT64_MAX));
   c.server.header_timeout = serve.duration("header_timeout", c.server.header_timeout);
   c.server.idle_timeout = serve.duration("idle_timeout", c.server.idle_timeout);
+  c.store_db = serve.string("store_db", c.store_db);
+  if (!c.store_db.empty()) check_store_db_url("serve.store_db", c.store_db);
+  auto session = serve.table("session");
+  session::load_session_config(session, c.session);
   serve.reject_unknown();
+}
+
+void check_store_db_url(const std::string& key, const std::string& url) {
+  if (url.rfind("sqlite:", 0) != 0 && url.rfind("postgres://", 0) != 0 &&
+      url.rfind("postgresql://", 0) != 0)
+    throw net::ConfigError(key + ": expected sqlite:PATH or postgres://... (got \"" + url + "\")");
 }
 
 void ensure_instance_id(HostConfig& c) {

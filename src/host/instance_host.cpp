@@ -4,14 +4,27 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 
+#include "tether/net/config_reader.hpp"
 #include "tether/net/log.hpp"
 
 namespace tether::host {
 
 namespace bhttp = boost::beast::http;
 
+namespace {
+session::SessionManager open_sessions(const session::SessionConfig& c) {
+  try {
+    return session::SessionManager(c);
+  } catch (const std::invalid_argument& e) {
+    throw net::ConfigError(std::string("serve.session.store: ") + e.what() + " (got \"" + c.store +
+                           "\")");
+  }
+}
+}  // namespace
+
 InstanceHost::InstanceHost(HostConfig config, Router router)
-    : config_(std::move(config)), router_(std::move(router)) {
+    : config_(std::move(config)), router_(std::move(router)),
+      sessions_(open_sessions(config_.session)) {
   ensure_instance_id(config_);
   info_.id = config_.instance_id;
   info_.pid = static_cast<int>(::getpid());
@@ -19,9 +32,29 @@ InstanceHost::InstanceHost(HostConfig config, Router router)
 
 InstanceHost::~InstanceHost() { stop(); }
 
+// Runs the app for one exchange, then commits the session. A store that
+// cannot be reached (session store or the app's own, both throw StoreError)
+// turns the whole response into a 503: a user must never see a success whose
+// state was not kept.
 asio::awaitable<void> InstanceHost::handle(http::Exchange& ex) {
-  Context ctx{ex.request, ex.response, ex.connection, info_, {}, &ex.take_over};
-  co_await router_.dispatch(ctx);
+  session::RequestSession session(sessions_, ex.request);
+  Context ctx{ex.request, ex.response, ex.connection, info_, {}, &ex.take_over, &session};
+  std::string failure;
+  try {
+    co_await router_.dispatch(ctx);
+    session.commit(ex.response);
+  } catch (const store::StoreError& e) {
+    failure = e.what();
+  }
+  if (!failure.empty()) {
+    sessions_.stats().store_errors.fetch_add(1, std::memory_order_relaxed);
+    net::logger("host")->error("conn={} {} {}: {} -> 503", ex.connection.id,
+                               std::string(ex.request.method_string()),
+                               std::string(ex.request.target()), failure);
+    ex.response = http::Response{};
+    ex.take_over = {};
+    ctx.reply(503, "503 Service Unavailable: a store this app needs is unreachable; try again\n");
+  }
   ex.response.set("X-Instance-Id", info_.id);
   bool opt_out = config_.disable_affinity;
   if (!opt_out) {

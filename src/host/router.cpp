@@ -1,6 +1,10 @@
 #include "tether/host/router.hpp"
 
+#include <stdexcept>
+
 #include <boost/url/parse.hpp>
+
+#include "tether/session/session_manager.hpp"
 
 namespace tether::host {
 
@@ -27,6 +31,10 @@ asio::awaitable<void> run_sync(const SyncHandler* h, Context& ctx) {
   (*h)(ctx);
   co_return;
 }
+
+asio::awaitable<bool> run_before(const std::function<bool(Context&)>* h, Context& ctx) {
+  co_return (*h)(ctx);
+}
 }  // namespace
 
 std::string_view Context::path() const {
@@ -48,6 +56,30 @@ void Context::reply(unsigned status, std::string body, std::string_view content_
   response.result(status);
   response.set(bhttp::field::content_type, content_type);
   response.body() = std::move(body);
+}
+
+void Context::redirect(std::string location, unsigned status) {
+  response.result(status);
+  response.set(bhttp::field::location, location);
+  response.set(bhttp::field::content_type, "text/plain");
+  response.body() = "See " + location + "\n";
+}
+
+session::Session& Context::session() {
+  if (!session_state) throw std::logic_error("no sessions on this server");
+  return session_state->get();
+}
+
+void Router::use(Middleware middleware) { middleware_.push_back(std::move(middleware)); }
+
+void Router::before(std::function<bool(Context&)> hook) {
+  auto shared = std::make_shared<std::function<bool(Context&)>>(std::move(hook));
+  use(Middleware{[shared](Context& c) { return run_before(shared.get(), c); }, {}});
+}
+
+void Router::after(std::function<void(Context&)> hook) {
+  auto shared = std::make_shared<SyncHandler>(std::move(hook));
+  use(Middleware{{}, [shared](Context& c) { return run_sync(shared.get(), c); }});
 }
 
 void Router::add_async(Verb method, std::string pattern, AsyncHandler handler) {
@@ -78,6 +110,20 @@ bool Router::match(const Route& r, std::string_view path,
 }
 
 asio::awaitable<void> Router::dispatch(Context& ctx) const {
+  std::size_t ran = 0;  // middleware whose `before` ran (or has none)
+  bool answered = false;
+  while (ran < middleware_.size() && !answered) {
+    const auto& m = middleware_[ran++];
+    if (m.before && !co_await m.before(ctx)) answered = true;
+  }
+  if (!answered) co_await route(ctx);
+  while (ran > 0) {
+    const auto& m = middleware_[--ran];
+    if (m.after) co_await m.after(ctx);
+  }
+}
+
+asio::awaitable<void> Router::route(Context& ctx) const {
   auto method = ctx.request.method();
   std::string allow;
   const Route* found = nullptr;
@@ -119,7 +165,7 @@ asio::awaitable<void> serve_routes(const Router* router, const InstanceInfo* ins
                                    http::Exchange& ex) {
   static const InstanceInfo kNone{};
   Context ctx{ex.request, ex.response, ex.connection, instance ? *instance : kNone, {},
-              &ex.take_over};
+              &ex.take_over, nullptr};
   co_await router->dispatch(ctx);
 }
 

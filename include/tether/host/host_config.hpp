@@ -8,6 +8,7 @@
 #include <toml++/toml.h>
 
 #include "tether/http/server.hpp"
+#include "tether/session/session_config.hpp"
 
 namespace tether::host {
 
@@ -21,6 +22,10 @@ struct HostConfig {
   bool disable_affinity = false;
   std::vector<std::string> disable_affinity_paths;
   http::ServerOptions server;
+  session::SessionConfig session;  // [serve.session]
+  // The `store` app's catalog and carts: "sqlite:PATH" or "postgres://...";
+  // empty = sqlite:<state dir>/store.db, shared by every instance on this machine.
+  std::string store_db;
 };
 
 // Applies the environment (PORT, WEBSITE_INSTANCE_ID) to `config`. Throws
@@ -29,6 +34,10 @@ void apply_host_environment(HostConfig& config);
 
 // Reads [serve] from `root` into `config`. Throws net::ConfigError.
 void load_host_config(const toml::table& root, HostConfig& config);
+
+// Checks a `store` app database URL given as `key`. Throws net::ConfigError
+// naming `key` and the value.
+void check_store_db_url(const std::string& key, const std::string& url);
 
 // Fills a missing instance id with a random 64-hex one.
 void ensure_instance_id(HostConfig& config);

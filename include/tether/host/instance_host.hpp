@@ -10,11 +10,15 @@
 
 #include "tether/host/host_config.hpp"
 #include "tether/host/router.hpp"
+#include "tether/session/session_manager.hpp"
 
 namespace tether::host {
 
 class InstanceHost {
  public:
+  // Opens the session store config.session names (Redis and PostgreSQL
+  // connect on first use). Throws net::ConfigError for a bad store URL and
+  // store::StoreError when a SQLite store cannot be opened.
   InstanceHost(HostConfig config, Router router);
   ~InstanceHost();
 
@@ -27,12 +31,14 @@ class InstanceHost {
 
   const InstanceInfo& instance() const { return info_; }
   const HostConfig& config() const { return config_; }
+  session::SessionManager& sessions() { return sessions_; }
 
  private:
   asio::awaitable<void> handle(http::Exchange& ex);
 
   HostConfig config_;
   Router router_;
+  session::SessionManager sessions_;
   InstanceInfo info_;
   asio::io_context ctx_{1};
   std::unique_ptr<http::Server> server_;

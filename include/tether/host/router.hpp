@@ -13,6 +13,11 @@
 
 #include "tether/http/server.hpp"
 
+namespace tether::session {
+class Session;
+class RequestSession;
+}  // namespace tether::session
+
 namespace tether::host {
 
 namespace asio = boost::asio;
@@ -32,6 +37,7 @@ struct Context {
   const InstanceInfo& instance;
   std::unordered_map<std::string, std::string> params;  // {name} segments of the route
   http::TakeOver* take_over = nullptr;                  // set to take the connection over
+  session::RequestSession* session_state = nullptr;     // set by the instance host
 
   // Path without the query string.
   std::string_view path() const;
@@ -39,10 +45,29 @@ struct Context {
   std::string query(std::string_view name, std::string fallback = {}) const;
   // Sets status, Content-Type and body in one go.
   void reply(unsigned status, std::string body, std::string_view content_type = "text/plain");
+  // Sets status and Location (e.g. 303 See Other after a form POST).
+  void redirect(std::string location, unsigned status = 303);
+
+  // This user's session (docs/sessions.md), loaded from the instance's
+  // session store on the first call and saved when the response is done.
+  // Throws store::StoreError when the store is unreachable (the host answers
+  // 503), std::logic_error where no sessions are set up (admin endpoints).
+  session::Session& session();
 };
 
 using AsyncHandler = std::function<asio::awaitable<void>(Context&)>;
 using SyncHandler = std::function<void(Context&)>;
+
+// A hook around every request of a Router, 404s included. `before` hooks run
+// in the order they were added; one returning false has answered the request
+// itself (set ctx.response), so later hooks and the handler are skipped.
+// `after` hooks run in reverse order, for every middleware whose `before` ran
+// (or that has none), after the handler: the place to add headers or log.
+// Either may be empty. An exception skips the remaining hooks.
+struct Middleware {
+  std::function<asio::awaitable<bool>(Context&)> before;
+  std::function<asio::awaitable<void>(Context&)> after;
+};
 
 class Router {
  public:
@@ -53,8 +78,14 @@ class Router {
     add(Verb::post, std::move(pattern), std::move(h));
   }
 
-  // Runs the matching handler; 404 when no pattern matches, 405 (with Allow)
-  // when one matches another method. HEAD falls back to GET routes.
+  // Adds a middleware (see Middleware), or just one of its hooks.
+  void use(Middleware middleware);
+  void before(std::function<bool(Context&)> hook);
+  void after(std::function<void(Context&)> hook);
+
+  // Runs the middleware and the matching handler; 404 when no pattern
+  // matches, 405 (with Allow) when one matches another method. HEAD falls
+  // back to GET routes.
   asio::awaitable<void> dispatch(Context& ctx) const;
 
  private:
@@ -65,7 +96,9 @@ class Router {
   };
   static bool match(const Route& r, std::string_view path,
                     std::unordered_map<std::string, std::string>& params);
+  asio::awaitable<void> route(Context& ctx) const;
   std::vector<Route> routes_;
+  std::vector<Middleware> middleware_;
 };
 
 // Runs `router` for one exchange (a coroutine owning the Context). `instance`
