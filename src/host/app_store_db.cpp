@@ -200,22 +200,27 @@ class PostgresStoreDb final : public StoreDb {
     return Album{r.int64(i, 0), r.text(i, 1), r.text(i, 2), r.text(i, 3), r.int64(i, 4)};
   }
 
-  // Instances starting together race on CREATE TABLE IF NOT EXISTS
-  // (PostgreSQL may report a duplicate type); the loser tries again.
+  // Creates the tables and seeds the catalog once per process. Instances
+  // starting together would race on CREATE TABLE IF NOT EXISTS (PostgreSQL
+  // then reports "type ... already exists"), so this runs under a
+  // session-level advisory lock; the lock goes with the connection if that
+  // breaks.
   void ready() {
     if (ready_) return;
-    for (int attempt = 1;; ++attempt) {
+    pg_.exec("SELECT pg_advisory_lock(7465746802)");
+    try {
+      pg_.exec(kAlbumsTable);
+      pg_.exec(kCartTable);
+      pg_.exec(seed_sql("INSERT INTO store_albums (id, genre, title, artist, price_cents) VALUES",
+                        " ON CONFLICT (id) DO NOTHING"));
+    } catch (const store::StoreError&) {
       try {
-        pg_.exec(kAlbumsTable);
-        pg_.exec(kCartTable);
-        break;
-      } catch (const store::StoreError& e) {
-        if (attempt == 3 || std::string_view(e.what()).find("duplicate") == std::string_view::npos)
-          throw;
+        pg_.exec("SELECT pg_advisory_unlock(7465746802)");
+      } catch (const store::StoreError&) {  // connection gone: so is the lock
       }
+      throw;
     }
-    pg_.exec(seed_sql("INSERT INTO store_albums (id, genre, title, artist, price_cents) VALUES",
-                      " ON CONFLICT (id) DO NOTHING"));
+    pg_.exec("SELECT pg_advisory_unlock(7465746802)");
     ready_ = true;
   }
 

@@ -3,6 +3,7 @@
 // PEXPIRE. A failed connect or command drops the connection and throws
 // StoreError; the next call reconnects, so a restarted Redis is picked up
 // without restarting the instance.
+#include <csignal>
 #include <mutex>
 #include <vector>
 
@@ -117,6 +118,10 @@ class RedisSessionStore final : public SessionStore {
 }  // namespace
 
 std::unique_ptr<SessionStore> make_redis_session_store(const StoreUrl& url, Millis timeout) {
+  // hiredis writes with plain write(): a Redis that went away would raise
+  // SIGPIPE and kill the instance instead of failing one command. Ignored
+  // process-wide (every socket of ours checks its errors anyway).
+  std::signal(SIGPIPE, SIG_IGN);
   return std::make_unique<RedisSessionStore>(url, timeout);
 }
 

@@ -134,21 +134,24 @@ class PostgresSessionStore final : public SessionStore {
   std::string describe() const override { return "postgres " + pg_.describe(); }
 
  private:
-  // Creates the table on first use. Instances starting together race on
-  // CREATE TABLE IF NOT EXISTS (PostgreSQL may then report a duplicate type);
-  // the loser simply tries again and finds the table.
+  // Creates the table on first use. Instances starting together would race
+  // on CREATE TABLE IF NOT EXISTS (PostgreSQL then reports "type ... already
+  // exists"), so the DDL runs under a session-level advisory lock; the lock
+  // goes with the connection if that breaks.
   void ensure_table() {
     if (table_ready_) return;
-    for (int attempt = 1;; ++attempt) {
+    pg_.exec("SELECT pg_advisory_lock(7465746801)");
+    try {
+      pg_.exec(kCreateTable);
+    } catch (const StoreError&) {
       try {
-        pg_.exec(kCreateTable);
-        table_ready_ = true;
-        return;
-      } catch (const StoreError& e) {
-        if (attempt == 3 || std::string_view(e.what()).find("duplicate") == std::string_view::npos)
-          throw;
+        pg_.exec("SELECT pg_advisory_unlock(7465746801)");
+      } catch (const StoreError&) {  // connection gone: so is the lock
       }
+      throw;
     }
+    pg_.exec("SELECT pg_advisory_unlock(7465746801)");
+    table_ready_ = true;
   }
 
   store::PgConnection pg_;

@@ -67,12 +67,12 @@ void shop(std::uint16_t port, Shopper& out) {
     Browser b(port, out);
     auto browse = b.send(bhttp::verb::get, "/Store/Browse?Genre=Rock", 200);
     std::vector<std::string> links;
-    static const std::regex kLink(R"(href="(/Store/Details/\d+)")");
+    static const std::regex kLink(R"re(href="(/Store/Details/\d+)")re");
     for (std::sregex_iterator it(browse.body().begin(), browse.body().end(), kLink), end;
          it != end && links.size() < 10; ++it)
       links.push_back((*it)[1]);
     if (links.size() < 10) {
-      out.error = "browse showed " + std::to_string(links.size()) + " albums";
+      if (out.error.empty()) out.error = "browse showed " + std::to_string(links.size()) + " albums";
       return;
     }
     for (const auto& link : links) {
@@ -81,7 +81,7 @@ void shop(std::uint16_t port, Shopper& out) {
       b.send(bhttp::verb::post, "/ShoppingCart/AddToCart/" + id, 303);
     }
     auto cart = b.send(bhttp::verb::get, "/ShoppingCart", 200);
-    static const std::regex kTotal(R"(id="cart-total">([^<]*)<)");
+    static const std::regex kTotal(R"re(id="cart-total">([^<]*)<)re");
     std::smatch m;
     if (std::regex_search(cart.body(), m, kTotal)) out.total = m[1];
   } catch (const std::exception& e) {
@@ -190,7 +190,7 @@ TEST(StoreScenario, AffinityOffPostgresSessionsEveryCartRightAndSpread) {
                           pg.url(), "--session-store", pg.url()});
   plan.wait_ready(kInstances);
   auto o = run_shoppers(plan.port);
-  EXPECT_EQ(o.right, kUsers) << o.report();
+  EXPECT_EQ(o.right, kUsers) << o.report() << plan.proc->stderr_text();
   EXPECT_EQ(o.instances.size(), kInstances) << o.report();
 }
 

@@ -12,7 +12,7 @@
 namespace tether::host {
 namespace {
 
-struct Run {
+struct Dispatch {
   http::Request request{Verb::get, "/", 11};
   http::Response response;
   http::ConnectionInfo connection;
@@ -59,20 +59,20 @@ TEST(RouterMiddleware, OrderAndShortCircuit) {
     c.reply(200, "ok");
   });
 
-  Run ok;
+  Dispatch ok;
   ok.go(r, "/");
   EXPECT_EQ(ok.response.result_int(), 200u);
   EXPECT_EQ(log, (std::vector<std::string>{"b1", "b3", "handler", "a4", "a1"}));
   EXPECT_EQ(ok.response["X-Seen"], "1");
 
   log.clear();
-  Run denied;
+  Dispatch denied;
   denied.go(r, "/private");
   EXPECT_EQ(denied.response.result_int(), 403u);
   EXPECT_EQ(log, (std::vector<std::string>{"b1", "a1"})) << "hooks after the gate are skipped";
 
   log.clear();
-  Run missing;
+  Dispatch missing;
   missing.go(r, "/nothing");
   EXPECT_EQ(missing.response.result_int(), 404u);
   EXPECT_EQ(log, (std::vector<std::string>{"b1", "b3", "a4", "a1"}));
@@ -81,7 +81,7 @@ TEST(RouterMiddleware, OrderAndShortCircuit) {
 TEST(RouterMiddleware, SessionWithoutHostIsALogicError) {
   Router r;
   r.get("/", [](Context& c) { c.session(); });
-  Run run;
+  Dispatch run;
   EXPECT_THROW(run.go(r, "/"), std::logic_error);
 }
 
