@@ -83,6 +83,11 @@ TEST_F(ExampleConfig, HostLoadsAndMatchesDefaults) {
   EXPECT_EQ(c.server.header_timeout, d.server.header_timeout);
   EXPECT_EQ(c.server.idle_timeout, d.server.idle_timeout);
   EXPECT_TRUE(root_.at_path("serve.idle_timeout").is_string());
+  EXPECT_EQ(c.store_db, d.store_db);
+  EXPECT_EQ(c.session.store, d.session.store);
+  EXPECT_EQ(c.session.cookie, d.session.cookie);
+  EXPECT_EQ(c.session.idle_timeout, d.session.idle_timeout);
+  EXPECT_EQ(c.session.store_timeout, d.session.store_timeout);
 }
 
 TEST_F(ExampleConfig, PlanLoadsAndMatchesDefaults) {
@@ -120,7 +125,8 @@ TEST_F(ExampleConfig, EveryReadKeyIsWrittenOut) {
       "front.limits.max_idle_per_instance", "front.limits.connect_attempts",
       "serve.listen", "serve.port", "serve.instance_id", "serve.app", "serve.disable_affinity",
       "serve.disable_affinity_paths", "serve.max_header_bytes", "serve.max_body_bytes",
-      "serve.header_timeout", "serve.idle_timeout"};
+      "serve.header_timeout", "serve.idle_timeout", "serve.store_db", "serve.session.store",
+      "serve.session.cookie", "serve.session.idle_timeout", "serve.session.store_timeout"};
   for (const char* k : keys) EXPECT_TRUE(root_.at_path(k)) << k;
 }
 
