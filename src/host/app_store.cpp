@@ -10,6 +10,7 @@
 // So with in-memory sessions and no affinity, a request landing on another
 // instance finds no session there, starts a new cart, and the user's albums
 // scatter over several carts: the seed's failing JMeter run.
+#include <cctype>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
