@@ -10,7 +10,9 @@
 
 #include <thread>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/use_future.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include "tether/front/admin.hpp"
@@ -19,6 +21,7 @@
 #include "tether/host/apps.hpp"
 #include "tether/host/host_config.hpp"
 #include "tether/host/instance_host.hpp"
+#include "tether/mesh/mesh.hpp"
 #include "tether/net/config_reader.hpp"
 #include "tether/net/endpoint.hpp"
 #include "tether/net/log.hpp"
@@ -71,7 +74,7 @@ std::uint16_t checked_port(const char* flag, int value) {
 toml::table load_file(const std::string& path) {
   if (path.empty()) return {};
   auto root = net::parse_config_file(path);
-  net::reject_unknown_sections(root, {"up", "front", "serve"});
+  net::reject_unknown_sections(root, {"up", "front", "serve", "mesh"});
   return root;
 }
 
@@ -161,7 +164,8 @@ struct FrontFlags {
 void add_serve_command(CLI::App& app) {
   struct Opts {
     std::string config, listen, app, instance_id, log_level;
-    std::string session_store, store_db;
+    std::string session_store, store_db, mesh_url, mesh_store;
+    bool mesh = false;
     int port = -1;
     bool disable_affinity = false;
     std::vector<std::string> disable_paths;
@@ -182,6 +186,11 @@ void add_serve_command(CLI::App& app) {
                   "sqlite:PATH | postgres://...");
   cmd->add_option("--store-db", o->store_db,
                   "The store app's database: sqlite:PATH | postgres://...");
+  cmd->add_flag("--mesh", o->mesh, "Join the mesh even if the app does not need it");
+  cmd->add_option("--mesh-url", o->mesh_url,
+                  "The front door's public URL (default https://$WEBSITE_HOSTNAME)");
+  cmd->add_option("--mesh-store", o->mesh_store,
+                  "Hub record store: sqlite:///path.db | postgres://... (key: $TETHER_MESH_KEY)");
   cmd->add_option("--log-level", o->log_level, "trace|debug|info|warn|error|off");
   cmd->callback([o] {
     block_stop_signals();
@@ -212,17 +221,32 @@ void add_serve_command(CLI::App& app) {
       host::check_store_db_url("--store-db", o->store_db);
       cfg.store_db = o->store_db;
     }
+    if (!o->mesh_url.empty()) cfg.mesh.public_url = o->mesh_url;
+    if (!o->mesh_store.empty()) cfg.mesh.store = o->mesh_store;
+    if (o->mesh) cfg.mesh.enabled = true;
     host::ensure_instance_id(cfg);
-    host::Router router;
-    host::InstanceInfo info{cfg.instance_id, static_cast<int>(::getpid())};
-    host::AppSetup setup{router, cfg, info, nullptr};
-    host::find_builtin_app(cfg.app)->install(setup);
-    host::InstanceHost instance(cfg, std::move(router));
+    const auto* app = host::find_builtin_app(cfg.app);
+    if (app->needs_mesh) cfg.mesh.enabled = true;
+    mesh::validate_mesh_config(cfg.mesh);
+    host::InstanceHost instance(cfg, host::Router{});
+    std::unique_ptr<mesh::Backplane> backplane;
+    if (cfg.mesh.enabled)
+      backplane = mesh::make_backplane(instance.executor(), cfg.mesh, cfg.instance_id,
+                                       instance.router());
+    host::AppSetup setup{instance.router(), cfg, instance.instance(), backplane.get()};
+    app->install(setup);
     auto port = instance.start();
+    if (backplane) backplane->start();
     std::printf("tether serve: instance %s listening on %s:%u\n", instance.instance().id.c_str(),
                 cfg.listen.c_str(), port);
     std::fflush(stdout);
     while (wait_for_signal() == SIGHUP) {
+    }
+    if (backplane) {
+      // Say goodbye to the hub after the window drained (bounded).
+      auto done = asio::co_spawn(instance.executor(), backplane->stop(std::chrono::seconds(2)),
+                                 asio::use_future);
+      done.wait_for(std::chrono::seconds(4));
     }
     instance.stop();
   });
@@ -380,6 +404,7 @@ void add_up_command(CLI::App& app) {
     {
       host::HostConfig check;  // children read [serve]; fail here, once, if it is bad
       host::load_host_config(root, check);
+      cfg.mesh_store_configured = !check.mesh.store.empty();
     }
     o->flags.apply(cfg.front);
     front::validate_front_config(cfg.front);

@@ -20,9 +20,11 @@ void apply_host_environment(HostConfig& c) {
     c.port = static_cast<std::uint16_t>(v);
   }
   if (const char* id = std::getenv("WEBSITE_INSTANCE_ID"); id && *id) c.instance_id = id;
+  mesh::apply_mesh_environment(c.mesh);
 }
 
 void load_host_config(const toml::table& root, HostConfig& c) {
+  mesh::load_mesh_config(root, c.mesh);
   net::ConfigReader serve(root.get_as<toml::table>("serve"), "serve");
   c.listen = serve.string("listen", c.listen);
   c.port = static_cast<std::uint16_t>(serve.integer("port", c.port, 0, 65535));

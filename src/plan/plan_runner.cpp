@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -18,6 +19,7 @@
 #include "tether/front/front_server.hpp"
 #include "tether/http/server.hpp"
 #include "tether/net/log.hpp"
+#include "tether/net/random.hpp"
 #include "tether/plan/child_process.hpp"
 #include "tether/plan/plan_admin.hpp"
 #include "tether/plan/supervisor.hpp"
@@ -78,6 +80,21 @@ int run_plan(PlanConfig config) {
   front::FrontServer front(config.front, table);
   auto port = front.start();
 
+  // The mesh of the plan's instances: through this front door, with the hub
+  // record in a SQLite file of the state directory and a fresh key (used
+  // only by apps that need the mesh, or with [mesh] enabled).
+  auto mesh_dir = resolve_state_dir(config.state_dir);
+  std::error_code dir_ec;
+  std::filesystem::create_directories(mesh_dir, dir_ec);
+  std::string mesh_db = mesh_dir + "/mesh-" + std::to_string(port) + ".db";
+  std::filesystem::remove(mesh_db, dir_ec);
+  config.serve_args.insert(config.serve_args.end(),
+                           {"--mesh-url", "http://127.0.0.1:" + std::to_string(port)});
+  if (!config.mesh_store_configured)
+    config.serve_args.insert(config.serve_args.end(), {"--mesh-store", "sqlite://" + mesh_db});
+  if (const char* key = std::getenv("TETHER_MESH_KEY"); !key || !*key)
+    ::setenv("TETHER_MESH_KEY", net::random_hex(24).c_str(), 1);
+
   Supervisor supervisor(ctx, config, table, self_executable());
   Plan plan{ctx, supervisor, config, {}, {}};
   plan.view.supervisor = &supervisor;
@@ -119,6 +136,7 @@ int run_plan(PlanConfig config) {
 
   front.stop(std::chrono::seconds(5));
   std::filesystem::remove(plan.state_file, fec);
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(mesh_db + suffix, fec);
   log->info("plan stopped");
   return 0;
 }

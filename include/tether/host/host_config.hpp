@@ -8,6 +8,7 @@
 #include <toml++/toml.h>
 
 #include "tether/http/server.hpp"
+#include "tether/mesh/config.hpp"
 #include "tether/session/session_config.hpp"
 
 namespace tether::host {
@@ -22,6 +23,7 @@ struct HostConfig {
   bool disable_affinity = false;
   std::vector<std::string> disable_affinity_paths;
   http::ServerOptions server;
+  mesh::MeshConfig mesh;  // [mesh]: read by load_host_config too
   session::SessionConfig session;  // [serve.session]
   // The `store` app's catalog and carts: "sqlite:PATH" or "postgres://...";
   // empty = sqlite:<state dir>/store.db, shared by every instance on this machine.

@@ -30,6 +30,10 @@ class InstanceHost {
   void stop();
 
   const InstanceInfo& instance() const { return info_; }
+  // Routes may be added until start().
+  Router& router() { return router_; }
+  // The I/O thread's executor (the mesh and app background work run on it).
+  asio::any_io_executor executor() { return ctx_.get_executor(); }
   const HostConfig& config() const { return config_; }
   session::SessionManager& sessions() { return sessions_; }
 

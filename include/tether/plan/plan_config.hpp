@@ -28,6 +28,7 @@ struct PlanConfig {
   std::chrono::milliseconds start_timeout{30'000};  // an instance must report its port by then
   std::vector<std::string> serve_args;     // extra arguments for every `tether serve` child
   std::string config_file;                 // passed on to children (--config)
+  bool mesh_store_configured = false;      // [mesh] store set: else a SQLite file in state_dir
   front::FrontConfig front = plan_front_defaults();
 };
 

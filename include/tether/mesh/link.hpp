@@ -1,0 +1,73 @@
+#pragma once
+// One mesh connection with its outbound queue: frames are queued without
+// waiting and a writer coroutine sends them, many frames per WebSocket
+// message. Used on both ends (member agent and hub).
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+
+#include "tether/mesh/transport.hpp"
+
+namespace tether::mesh {
+
+class Link : public std::enable_shared_from_this<Link> {
+ public:
+  using Bytes = std::shared_ptr<const std::string>;
+
+  Link(asio::any_io_executor executor, std::unique_ptr<WsTransport> transport);
+
+  // Starts the writer. Call once, right after construction.
+  void start();
+
+  // Queues encoded frames (one or more, see frame.hpp) / one JSON text
+  // message. Never blocks; ignored once the link is closed.
+  void send(Bytes frames);
+  void send(std::string frames) { send(std::make_shared<const std::string>(std::move(frames))); }
+  void send_text(std::string json);
+
+  // The next message, or nullopt once the link is closed or failed.
+  asio::awaitable<std::optional<std::string>> receive(bool* text = nullptr);
+
+  // Sends what is queued (bounded by the transport's liveness), a close
+  // frame, and waits for the writer to finish. Safe to call twice.
+  asio::awaitable<void> close();
+  // The same without waiting.
+  void finish();
+  // Drops the connection now without waiting.
+  void abort_now();
+  // Drops the connection now and waits for the writer to finish.
+  asio::awaitable<void> abort();
+
+  bool open() const { return open_; }
+  std::size_t queued_bytes() const { return queued_bytes_; }
+  std::string peer() const { return transport_->peer(); }
+
+ private:
+  static asio::awaitable<void> write_loop(std::shared_ptr<Link> self);
+  asio::awaitable<void> wait_writer();
+
+  struct Item {
+    Bytes bytes;
+    bool text = false;
+  };
+  asio::any_io_executor executor_;
+  std::unique_ptr<WsTransport> transport_;
+  std::deque<Item> queue_;
+  std::size_t queued_bytes_ = 0;
+  boost::beast::flat_buffer in_;
+  asio::steady_timer wake_;        // the writer sleeps on it
+  asio::steady_timer writer_exit_; // close() sleeps on it
+  bool open_ = true;
+  bool closing_ = false;
+  bool writer_running_ = false;
+  std::string batch_;
+};
+
+}  // namespace tether::mesh

@@ -1,0 +1,71 @@
+#pragma once
+// The mesh backplane: an instance's Member agent and Hub role behind the
+// Backplane API, plus what the API adds on top of frames: local topic
+// handlers, request/reply correlation and timeouts. docs/mesh.md.
+#include <map>
+#include <memory>
+#include <unordered_map>
+
+#include "tether/host/router.hpp"
+#include "tether/mesh/backplane.hpp"
+#include "tether/mesh/config.hpp"
+#include "tether/mesh/hub.hpp"
+#include "tether/mesh/member.hpp"
+#include "tether/mesh/store_runner.hpp"
+
+namespace tether::mesh {
+
+class Mesh final : public Backplane {
+ public:
+  // Opens the store (throws store::StoreError / std::invalid_argument).
+  Mesh(asio::any_io_executor executor, MeshConfig config, std::string instance_id);
+  ~Mesh() override;
+
+  // Adds GET /.tether/mesh (the hub endpoint) to the instance's router.
+  void add_routes(host::Router& router);
+
+  void start() override;
+  asio::awaitable<void> stop(std::chrono::milliseconds grace) override;
+  void subscribe(const std::string& topic, Handler handler) override;
+  void unsubscribe(const std::string& topic) override;
+  asio::awaitable<SendStatus> publish(std::string topic, std::string payload) override;
+  SendStatus try_publish(std::string topic, std::string payload) override;
+  SendStatus send(std::string instance_id, std::string topic, std::string payload) override;
+  SendStatus broadcast(std::string topic, std::string payload) override;
+  asio::awaitable<Reply> request(std::string instance_id, std::string topic, std::string payload,
+                                 std::chrono::milliseconds timeout) override;
+  void on_request(const std::string& topic, RequestHandler handler) override;
+  std::vector<std::string> members() const override;
+  void on_membership(MembershipHandler handler) override;
+  BackplaneStatus status() const override;
+  const std::string& instance_id() const override { return id_; }
+  asio::any_io_executor executor() const override { return executor_; }
+
+ private:
+  struct PendingRequest {
+    std::unique_ptr<asio::steady_timer> timer;
+    std::optional<Reply> reply;
+  };
+  void deliver(Frame& f);
+  static asio::awaitable<void> answer(Mesh* self, RequestHandler handler, Message msg,
+                                      std::uint64_t correlation);
+
+  asio::any_io_executor executor_;
+  MeshConfig config_;
+  std::string id_;
+  BackplaneStatus counters_;
+  StoreRunner store_;
+  std::shared_ptr<Hub> hub_;
+  std::shared_ptr<Member> member_;
+  std::unordered_map<std::string, Handler> handlers_;
+  std::unordered_map<std::string, RequestHandler> request_handlers_;
+  std::vector<MembershipHandler> membership_handlers_;
+  std::map<std::uint64_t, PendingRequest*> requests_;
+  std::uint64_t next_correlation_ = 1;
+};
+
+// The backplane chosen by `config.backplane` ("mesh" or "redis").
+std::unique_ptr<Backplane> make_backplane(asio::any_io_executor executor, MeshConfig config,
+                                          std::string instance_id, host::Router& router);
+
+}  // namespace tether::mesh

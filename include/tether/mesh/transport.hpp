@@ -1,0 +1,69 @@
+#pragma once
+// The mesh's WebSocket, whichever side opened it: a member's client
+// connection to the front door (ws:// or wss://) or the hub's accepted
+// connection on /.tether/mesh. Both use WebSocket pings with `liveness` as the
+// idle timeout, so a silent peer is dropped within `liveness`.
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include "tether/http/server.hpp"
+
+namespace boost::asio::ssl {
+class context;
+}
+
+namespace tether::mesh {
+
+namespace asio = boost::asio;
+
+class WsTransport {
+ public:
+  virtual ~WsTransport() = default;
+  // Reads one whole message into `buffer` (cleared first). False when the
+  // connection closed, failed or went silent for `liveness`.
+  virtual asio::awaitable<bool> read(boost::beast::flat_buffer& buffer, bool& text) = 0;
+  // Writes one message. False when the connection is gone.
+  virtual asio::awaitable<bool> write(const std::string& message, bool text) = 0;
+  // Sends a close frame (best effort, bounded by `liveness`).
+  virtual asio::awaitable<void> close() = 0;
+  // Closes the socket at once: pending reads and writes complete with errors.
+  virtual void abort() = 0;
+  // "ip:port" of the peer, for logs.
+  virtual std::string peer() const = 0;
+};
+
+// The result of opening a member connection through the front door.
+struct DialResult {
+  std::unique_ptr<WsTransport> transport;  // null on failure
+  std::string error;                      // why, when transport is null
+  std::string set_cookie;   // "name=value; name2=value2" from Set-Cookie on the 101, or ""
+  std::string instance_id;  // X-Instance-Id of the 101 response, or ""
+};
+
+// Opens `<public_url>/.tether/mesh` (http->ws, https->wss) presenting
+// `cookie` (may be empty), within `timeout`. `tls` is used for wss:// and
+// must outlive the transport. Never throws for network errors.
+asio::awaitable<DialResult> dial(asio::any_io_executor executor, std::string public_url,
+                                 std::string cookie, asio::ssl::context* tls,
+                                 std::chrono::milliseconds liveness,
+                                 std::chrono::milliseconds timeout);
+
+// Accepts the upgrade `req` on `stream` (taken over from the instance's HTTP
+// server). Null when the handshake fails. The transport refers to `stream`:
+// it must not outlive it.
+asio::awaitable<std::unique_ptr<WsTransport>> accept(boost::beast::tcp_stream& stream,
+                                                     http::Request req,
+                                                     std::chrono::milliseconds liveness,
+                                                     std::string instance_id);
+
+// An SSL client context for wss:// (system trust store; `insecure` accepts
+// any certificate, for local plans with a self-signed one).
+std::unique_ptr<asio::ssl::context> make_client_tls(bool insecure);
+
+}  // namespace tether::mesh

@@ -1,0 +1,188 @@
+#include "tether/mesh/mesh.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include "tether/net/log.hpp"
+
+namespace tether::mesh {
+
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+const char* to_string(SendStatus s) {
+  switch (s) {
+    case SendStatus::ok: return "ok";
+    case SendStatus::window_full: return "window_full";
+    case SendStatus::too_large: return "too_large";
+    case SendStatus::stopped: return "stopped";
+  }
+  return "?";
+}
+
+Mesh::Mesh(asio::any_io_executor executor, MeshConfig config, std::string instance_id)
+    : executor_(executor),
+      config_(std::move(config)),
+      id_(std::move(instance_id)),
+      store_(store::open_hub_store(config_.store), config_.name) {
+  hub_ = std::make_shared<Hub>(executor_, config_, id_, store_, counters_);
+  Member::Callbacks callbacks;
+  callbacks.deliver = [this](Frame& f) { deliver(f); };
+  callbacks.membership = [this](const MemberEvent& e) {
+    for (auto& h : membership_handlers_) h(e);
+  };
+  member_ = std::make_shared<Member>(executor_, config_, id_, store_, counters_,
+                                     std::move(callbacks));
+  counters_.role = "stopped";
+}
+
+Mesh::~Mesh() { hub_->shutdown(); }
+
+void Mesh::add_routes(host::Router& router) {
+  auto hub = hub_;
+  router.get("/.tether/mesh", [hub](host::Context& c) {
+    if (!boost::beast::websocket::is_upgrade(c.request)) {
+      c.reply(426, "426 Upgrade Required: the tether mesh endpoint\n");
+      return;
+    }
+    *c.take_over = [hub](boost::beast::tcp_stream& s, http::Request req) {
+      return Hub::serve(hub, s, std::move(req));
+    };
+  });
+}
+
+void Mesh::start() {
+  net::logger("mesh")->info("mesh \"{}\" via {} (store {})", config_.name, config_.public_url,
+                            store_.describe());
+  member_->start();
+}
+
+asio::awaitable<void> Mesh::stop(std::chrono::milliseconds grace) {
+  co_await member_->stop(grace);
+  hub_->shutdown();
+}
+
+void Mesh::subscribe(const std::string& topic, Handler handler) {
+  handlers_[topic] = std::move(handler);
+  member_->subscribe(topic);
+}
+
+void Mesh::unsubscribe(const std::string& topic) {
+  handlers_.erase(topic);
+  member_->unsubscribe(topic);
+}
+
+asio::awaitable<SendStatus> Mesh::publish(std::string topic, std::string payload) {
+  auto status = member_->submit(Kind::publish, topic, topic, 0, payload);
+  if (status != SendStatus::window_full) co_return status;
+  auto deadline = std::chrono::steady_clock::now() + config_.publish_timeout;
+  if (!co_await member_->wait_for_room(deadline)) co_return SendStatus::window_full;
+  co_return member_->submit(Kind::publish, topic, topic, 0, std::move(payload));
+}
+
+SendStatus Mesh::try_publish(std::string topic, std::string payload) {
+  auto target = topic;
+  return member_->submit(Kind::publish, std::move(target), std::move(topic), 0,
+                         std::move(payload));
+}
+
+SendStatus Mesh::send(std::string instance_id, std::string topic, std::string payload) {
+  return member_->submit(Kind::send, std::move(instance_id), std::move(topic), 0,
+                         std::move(payload));
+}
+
+SendStatus Mesh::broadcast(std::string topic, std::string payload) {
+  return member_->submit(Kind::broadcast, {}, std::move(topic), 0, std::move(payload));
+}
+
+asio::awaitable<Reply> Mesh::request(std::string instance_id, std::string topic,
+                                     std::string payload, std::chrono::milliseconds timeout) {
+  if (timeout.count() <= 0) timeout = config_.request_timeout;
+  auto correlation = next_correlation_++;
+  auto status = member_->submit(Kind::request, std::move(instance_id), std::move(topic),
+                                correlation, std::move(payload));
+  if (status != SendStatus::ok) co_return Reply{false, to_string(status)};
+  PendingRequest pending;
+  pending.timer = std::make_unique<asio::steady_timer>(executor_);
+  pending.timer->expires_after(timeout);
+  requests_[correlation] = &pending;
+  co_await pending.timer->async_wait(use_nothrow);
+  requests_.erase(correlation);
+  if (pending.reply) co_return *pending.reply;
+  co_return Reply{false, "timeout"};
+}
+
+void Mesh::on_request(const std::string& topic, RequestHandler handler) {
+  request_handlers_[topic] = std::move(handler);
+}
+
+std::vector<std::string> Mesh::members() const {
+  return {member_->members().begin(), member_->members().end()};
+}
+
+void Mesh::on_membership(MembershipHandler handler) {
+  membership_handlers_.push_back(std::move(handler));
+}
+
+BackplaneStatus Mesh::status() const {
+  auto s = counters_;
+  if (hub_->epoch() > 0 && s.role == "member") s.role = "hub+member";
+  s.unacked = member_->unacked();
+  return s;
+}
+
+void Mesh::deliver(Frame& f) {
+  Message msg{f.origin, f.topic, std::move(f.payload), f.kind == Kind::send};
+  switch (f.kind) {
+    case Kind::publish:
+    case Kind::broadcast:
+    case Kind::send: {
+      auto it = handlers_.find(msg.topic);
+      if (it != handlers_.end()) it->second(msg);
+      break;
+    }
+    case Kind::request: {
+      auto it = request_handlers_.find(msg.topic);
+      if (it == request_handlers_.end()) {
+        member_->submit(Kind::reply_error, msg.from, msg.topic, f.correlation,
+                        "no request handler for topic \"" + msg.topic + "\" on " + id_);
+        break;
+      }
+      asio::co_spawn(executor_, answer(this, it->second, std::move(msg), f.correlation),
+                     asio::detached);
+      break;
+    }
+    case Kind::reply:
+    case Kind::reply_error: {
+      auto it = requests_.find(f.correlation);
+      if (it == requests_.end()) break;  // timed out already
+      it->second->reply = Reply{f.kind == Kind::reply, std::move(msg.payload)};
+      it->second->timer->cancel();
+      break;
+    }
+  }
+}
+
+asio::awaitable<void> Mesh::answer(Mesh* self, RequestHandler handler, Message msg,
+                                   std::uint64_t correlation) {
+  std::string reply;
+  Kind kind = Kind::reply;
+  try {
+    reply = co_await handler(msg);
+  } catch (const std::exception& e) {
+    kind = Kind::reply_error;
+    reply = e.what();
+  }
+  self->member_->submit(kind, msg.from, msg.topic, correlation, std::move(reply));
+}
+
+std::unique_ptr<Backplane> make_backplane(asio::any_io_executor executor, MeshConfig config,
+                                          std::string instance_id, host::Router& router) {
+  auto mesh = std::make_unique<Mesh>(executor, std::move(config), std::move(instance_id));
+  mesh->add_routes(router);
+  return mesh;
+}
+
+}  // namespace tether::mesh

@@ -1,0 +1,327 @@
+// The mesh end to end: `tether up --app meshprobe` plans (a front door and
+// instances that publish numbered messages and check what they receive), on
+// the SQLite store and on a real PostgreSQL server. docs/mesh.md states the
+// guarantees these tests hold the mesh to.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include <boost/json.hpp>
+
+#include "support/postgres_server.hpp"
+#include "support/tether_fixtures.hpp"
+
+namespace tether::test {
+namespace {
+
+namespace json = boost::json;
+
+struct Report {
+  std::string id, role, hub;
+  std::int64_t epoch = 0;
+  std::size_t members = 0;
+  std::uint64_t sent = 0, unacked = 0, store_errors = 0, auth_refused = 0;
+  json::object received, direct, mesh;
+};
+
+std::optional<Report> report(std::uint16_t port) {
+  try {
+    http::Client client("127.0.0.1", port, std::chrono::seconds(5));
+    auto res = client.get("/probe/report");
+    if (res.result_int() != 200) return std::nullopt;
+    auto o = json::parse(res.body()).as_object();
+    Report r;
+    r.id = std::string(o.at("id").as_string());
+    r.mesh = o.at("mesh").as_object();
+    r.role = std::string(r.mesh.at("role").as_string());
+    r.hub = std::string(r.mesh.at("hub").as_string());
+    r.epoch = r.mesh.at("epoch").to_number<std::int64_t>();
+    r.members = r.mesh.at("members").as_array().size();
+    r.unacked = r.mesh.at("unacked").to_number<std::uint64_t>();
+    r.store_errors = r.mesh.at("store_errors").to_number<std::uint64_t>();
+    r.auth_refused = r.mesh.at("auth_refused").to_number<std::uint64_t>();
+    r.sent = o.at("sent").to_number<std::uint64_t>();
+    r.received = o.at("received").as_object();
+    r.direct = o.at("direct").as_object();
+    return r;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+http::Response post(std::uint16_t port, const std::string& target) {
+  http::Client client("127.0.0.1", port, std::chrono::seconds(10));
+  return client.post(target, "", "text/plain");
+}
+
+struct Instance {
+  std::string id;
+  int pid = 0;
+  std::uint16_t port = 0;
+};
+
+// The plan's instances that are up, by id.
+std::map<std::string, Instance> instances(const PlanProc& plan) {
+  std::map<std::string, Instance> out;
+  auto st = plan.status().as_object();
+  for (const auto& v : st.at("processes").as_array()) {
+    const auto& o = v.as_object();
+    if (o.at("state").as_string() != "up") continue;
+    Instance i{std::string(o.at("id").as_string()), static_cast<int>(o.at("pid").as_int64()),
+               static_cast<std::uint16_t>(o.at("port").as_int64())};
+    out[i.id] = i;
+  }
+  return out;
+}
+
+// True when every listed instance reports the same hub and epoch (at least
+// `min_epoch`), that hub is not one of `dead`, and each sees `members` members.
+bool converged(const std::map<std::string, Instance>& group, std::size_t members,
+               std::int64_t min_epoch = 1, const std::set<std::string>& dead = {}) {
+  std::string hub;
+  std::int64_t epoch = -1;
+  for (const auto& [id, i] : group) {
+    auto r = report(i.port);
+    if (!r || r->epoch < min_epoch || r->members != members) return false;
+    if (r->role != "member" && r->role != "hub+member") return false;
+    if (epoch == -1) {
+      epoch = r->epoch;
+      hub = r->hub;
+    } else if (r->epoch != epoch || r->hub != hub) {
+      return false;
+    }
+  }
+  return !hub.empty() && !dead.count(hub);
+}
+
+// What each instance of `group` reports, for failure messages.
+std::string describe(const std::map<std::string, Instance>& group) {
+  std::string out;
+  for (const auto& [id, i] : group) {
+    auto r = report(i.port);
+    out += "\n  " + id.substr(0, 12) + ": ";
+    out += r ? r->role + " epoch " + std::to_string(r->epoch) + " hub " + r->hub.substr(0, 12) +
+                   " members " + std::to_string(r->members) + " " + json::serialize(r->mesh)
+             : "no report";
+  }
+  return out;
+}
+
+std::string hub_of(const std::map<std::string, Instance>& group) {
+  for (const auto& [id, i] : group)
+    if (auto r = report(i.port); r && r->role == "hub+member") return id;
+  return {};
+}
+
+std::int64_t epoch_of(const Instance& i) {
+  auto r = report(i.port);
+  return r ? r->epoch : 0;
+}
+
+// Stops the publishers of `group`, waits until nothing is unacknowledged and
+// every receiver counted every surviving sender's last message, then checks
+// exactly once, in order.
+void expect_exactly_once(const std::map<std::string, Instance>& group) {
+  std::map<std::string, std::uint64_t> sent;
+  for (const auto& [id, i] : group) post(i.port, "/probe/stop");
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& [id, i] : group) {
+      auto r = report(i.port);
+      if (!r || r->unacked != 0) return false;
+      sent[id] = r->sent;
+    }
+    return true;
+  })) << "unacknowledged messages remain";
+  bool all_in = eventually([&] {
+    for (const auto& [rid, ri] : group) {
+      auto r = report(ri.port);
+      if (!r) return false;
+      for (const auto& [sid, n] : sent) {
+        auto* s = r->received.if_contains(sid);
+        if (n == 0) continue;
+        if (!s || s->as_object().at("last").to_number<std::uint64_t>() < n) return false;
+      }
+    }
+    return true;
+  });
+  for (const auto& [rid, ri] : group) {
+    auto r = report(ri.port);
+    ASSERT_TRUE(r);
+    for (const auto& [sid, n] : sent) {
+      ASSERT_GT(n, 0u) << sid << " published nothing";
+      auto* s = r->received.if_contains(sid);
+      ASSERT_TRUE(s) << rid << " received nothing from " << sid;
+      const auto& o = s->as_object();
+      EXPECT_EQ(o.at("count").to_number<std::uint64_t>(), n)
+          << rid << " from " << sid << ": " << json::serialize(o);
+      EXPECT_EQ(o.at("last").to_number<std::uint64_t>(), n) << rid << " from " << sid;
+      EXPECT_EQ(o.at("gaps").to_number<std::uint64_t>(), 0u) << rid << " from " << sid;
+      EXPECT_EQ(o.at("duplicates").to_number<std::uint64_t>(), 0u) << rid << " from " << sid;
+    }
+  }
+  EXPECT_TRUE(all_in);
+}
+
+void start_publishing(const std::map<std::string, Instance>& group, int rate) {
+  for (const auto& [id, i] : group)
+    ASSERT_EQ(post(i.port, "/probe/start?rate=" + std::to_string(rate)).result_int(), 200);
+}
+
+// Waits until every instance of `group` has published more than it had.
+void wait_for_progress(const std::map<std::string, Instance>& group) {
+  std::map<std::string, std::uint64_t> before;
+  for (const auto& [id, i] : group)
+    if (auto r = report(i.port)) before[id] = r->sent;
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& [id, i] : group) {
+      auto r = report(i.port);
+      if (!r || r->sent <= before[id] + 20) return false;
+    }
+    return true;
+  }));
+}
+
+enum class Store { sqlite, postgres };
+
+class MeshTest : public ::testing::TestWithParam<Store> {
+ protected:
+  // A plan of `n` meshprobe instances on the parameter's store.
+  PlanProc plan(unsigned n, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"--app", "meshprobe", "--instances", std::to_string(n)};
+    if (GetParam() == Store::postgres) {
+      if (!pg_) pg_ = std::make_unique<PostgresServer>();
+      auto cfg = write_temp_file("mesh-pg-" + std::to_string(++files_) + ".toml",
+                                 "[mesh]\nstore = \"" + pg_->url() + "\"\n");
+      args.insert(args.end(), {"--config", cfg});
+    }
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto p = start_plan(args);
+    p.wait_ready(n);
+    return p;
+  }
+  std::unique_ptr<PostgresServer> pg_;
+  int files_ = 0;
+};
+
+// Four instances publish numbered messages while the hub is SIGKILLed three
+// times; every surviving receiver gets every message of every surviving
+// sender exactly once, in order, and the plan's replacements join the mesh.
+TEST_P(MeshTest, KillTheHubRepeatedlyLosesNothing) {
+  auto p = plan(4);
+  auto all = instances(p);
+  ASSERT_EQ(all.size(), 4u);
+  ASSERT_TRUE(eventually([&] { return converged(all, 4); })) << "the mesh did not form";
+  start_publishing(all, 300);
+  wait_for_progress(all);
+
+  auto survivors = all;
+  std::set<std::string> dead;
+  for (int kill = 0; kill < 3; ++kill) {
+    // The hub is one of the originals or a replacement: kill it either way,
+    // and keep checking the originals still alive.
+    auto everyone = instances(p);
+    auto hub = hub_of(everyone);
+    ASSERT_FALSE(hub.empty());
+    auto old_epoch = epoch_of(everyone.at(hub));
+    ASSERT_EQ(::kill(everyone.at(hub).pid, SIGKILL), 0);
+    survivors.erase(hub);
+    dead.insert(hub);
+    // The survivors agree on a new live hub, at a newer epoch; the plan's
+    // replacement for the dead hub joins too.
+    ASSERT_TRUE(eventually([&] {
+      return converged(survivors, 4, old_epoch + 1, dead) && instances(p).size() == 4;
+    })) << "no convergence after kill " << kill << describe(survivors);
+    wait_for_progress(survivors);
+  }
+  expect_exactly_once(survivors);
+}
+
+// Scaling out and in while every instance publishes: the original instances
+// that stay keep exactly-once delivery among them, and membership follows.
+TEST_P(MeshTest, ScaleOutAndInDuringTraffic) {
+  auto p = plan(3);
+  auto first = instances(p);
+  ASSERT_TRUE(eventually([&] { return converged(first, 3); }));
+  start_publishing(first, 200);
+  wait_for_progress(first);
+  ASSERT_EQ(p.cli({"scale", "5"}).first, 0);
+  p.wait_ready(5);
+  ASSERT_TRUE(eventually([&] { return converged(instances(p), 5); }));
+  wait_for_progress(first);
+  ASSERT_EQ(p.cli({"scale", "3"}).first, 0);
+  p.wait_ready(3);
+  auto remaining = instances(p);
+  ASSERT_TRUE(eventually([&] {
+    remaining = instances(p);
+    return remaining.size() == 3 && converged(remaining, 3);
+  }));
+  std::map<std::string, Instance> kept;
+  for (const auto& [id, i] : remaining)
+    if (first.count(id)) kept[id] = i;
+  ASSERT_FALSE(kept.empty());
+  wait_for_progress(kept);
+  expect_exactly_once(kept);
+}
+
+// Request/reply, direct sends and errors for instances that are not members.
+TEST_P(MeshTest, RequestReplyAndDirectSend) {
+  auto p = plan(2);
+  auto all = instances(p);
+  ASSERT_TRUE(eventually([&] { return converged(all, 2); }));
+  auto a = all.begin()->second, b = std::next(all.begin())->second;
+  auto res = post(a.port, "/probe/request?to=" + b.id);
+  EXPECT_EQ(res.result_int(), 200) << res.body();
+  EXPECT_NE(res.body().find("from " + b.id), std::string::npos) << res.body();
+  res = post(a.port, "/probe/request?to=nobody");
+  EXPECT_EQ(res.result_int(), 502);
+  EXPECT_NE(res.body().find("no such instance"), std::string::npos) << res.body();
+  EXPECT_EQ(post(a.port, "/probe/send?to=" + b.id).result_int(), 200);
+  EXPECT_TRUE(eventually([&] {
+    auto r = report(b.port);
+    return r && r->direct.if_contains(a.id) && r->direct.at(a.id).to_number<int>() == 1;
+  }));
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, MeshTest, ::testing::Values(Store::sqlite, Store::postgres),
+                         [](const auto& info) {
+                           return info.param == Store::sqlite ? "SQLite" : "PostgreSQL";
+                         });
+
+// An instance with the wrong key reaches the hub through the front door and
+// is refused (counted at the hub); a client that is not a mesh member gets
+// no further than the challenge.
+TEST(MeshAuth, WrongKeyIsRefused) {
+  auto p = start_plan({"--app", "meshprobe", "--instances", "2"});
+  p.wait_ready(2);
+  auto all = instances(p);
+  ASSERT_TRUE(eventually([&] { return converged(all, 2); }));
+  auto state = p.status().as_object();
+  auto front_url = std::string(state.at("front_url").as_string());
+  std::string db;
+  for (const auto& entry : std::filesystem::directory_iterator(p.state_dir))
+    if (entry.path().extension() == ".db") db = entry.path().string();
+  ASSERT_FALSE(db.empty());
+  Process stranger({TETHER_BINARY, "serve", "--port", "0", "--app", "meshprobe", "--mesh-url",
+                    front_url, "--mesh-store", "sqlite://" + db},
+                   {"TETHER_MESH_KEY=not-the-plan-key-at-all"});
+  auto port = static_cast<std::uint16_t>(
+      std::stoi(stranger.wait_for_line(R"(listening on [^:]+:(\d+))").at(1)));
+  auto hub = hub_of(all);
+  ASSERT_FALSE(hub.empty());
+  EXPECT_TRUE(eventually([&] {
+    auto r = report(all.at(hub).port);
+    return r && r->auth_refused > 0;
+  }));
+  auto r = report(port);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->mesh.at("joins").to_number<int>(), 0);
+  EXPECT_NE(r->role, "member");
+  // The plan's members are unaffected.
+  EXPECT_TRUE(converged(all, 2));
+}
+
+}  // namespace
+}  // namespace tether::test
