@@ -48,6 +48,10 @@ void RequestSession::commit(http::Response& response) {
     cookie.name = manager_.config().cookie;
     cookie.value = s.id();
     cookie.same_site = "Lax";
+    // Secure when the client reached the front door over HTTPS (the front door
+    // sets X-Forwarded-Proto on every request it forwards), as ASP.NET Core's
+    // SameAsRequest policy does.
+    cookie.secure = request_["X-Forwarded-Proto"] == "https";
     response.insert(boost::beast::http::field::set_cookie, cookie.to_string());
     manager_.stats().created.fetch_add(1, std::memory_order_relaxed);
   } else if (!s.changed()) {

@@ -53,7 +53,8 @@ class RequestSession {
   bool loaded() const { return session_.has_value(); }
 
   // At the end of the response: a changed session is saved (removed when it
-  // was cleared) and a new one gets its Set-Cookie; an unchanged existing one
+  // was cleared) and a new one gets its Set-Cookie (HttpOnly, SameSite=Lax,
+  // Path=/, and Secure when X-Forwarded-Proto is https); an unchanged existing one
   // is touched so it does not expire while in use. Nothing when get() was
   // never called. Throws StoreError; call once.
   void commit(http::Response& response);

@@ -102,6 +102,16 @@ TEST_F(RequestSessionTest, NewSessionGetsAnHttpOnlyLaxCookie) {
   EXPECT_EQ(manager_.stats().created.load(), 1u);
 }
 
+TEST_F(RequestSessionTest, CookieIsSecureBehindHttps) {
+  http::Request req{boost::beast::http::verb::get, "/", 11};
+  req.set("X-Forwarded-Proto", "https");
+  http::Response res;
+  RequestSession rs(manager_, req);
+  rs.get().set("k", "v");
+  rs.commit(res);
+  EXPECT_THAT(cookie_of(res), HasSubstr(";HttpOnly;SameSite=Lax;Secure"));
+}
+
 TEST_F(RequestSessionTest, CookieFindsTheSessionAgain) {
   std::string id;
   request("", [&](RequestSession& rs) {
