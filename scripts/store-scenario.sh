@@ -40,6 +40,9 @@ case "$config" in
   *) sed -n '2,20p' "$0" >&2; exit 2 ;;
 esac
 
+if ! command -v node >/dev/null || ! command -v redis-server >/dev/null; then
+  scripts/install-deps.sh  # node and redis-server come with the test dependencies
+fi
 tether="${TETHER_BINARY:-build/tether}"
 if [ ! -x "$tether" ]; then
   scripts/install-deps.sh --build-only
