@@ -401,10 +401,12 @@ void add_up_command(CLI::App& app) {
     auto root = load_file(o->config);
     plan::load_plan_config(root, cfg);
     front::load_front_config(root, cfg.front);
+    bool store_db_configured = false;
     {
       host::HostConfig check;  // children read [serve]; fail here, once, if it is bad
       host::load_host_config(root, check);
       cfg.mesh_store_configured = !check.mesh.store.empty();
+      store_db_configured = !check.store_db.empty();
     }
     o->flags.apply(cfg.front);
     front::validate_front_config(cfg.front);
@@ -440,6 +442,13 @@ void add_up_command(CLI::App& app) {
       host::check_store_db_url("--store-db", o->store_db);
       cfg.serve_args.push_back("--store-db");
       cfg.serve_args.push_back(o->store_db);
+    } else if (cfg.app == "store" && !store_db_configured) {
+      // The store app's instances share one database: store.db in this plan's
+      // state directory (which --state-dir may have moved).
+      auto dir = plan::resolve_state_dir(cfg.state_dir);
+      std::filesystem::create_directories(dir);
+      cfg.serve_args.push_back("--store-db");
+      cfg.serve_args.push_back("sqlite:" + dir + "/store.db");
     }
     if (!o->log_level.empty()) {
       cfg.serve_args.push_back("--log-level");
