@@ -126,7 +126,11 @@ TEST_F(ExampleConfig, EveryReadKeyIsWrittenOut) {
       "serve.listen", "serve.port", "serve.instance_id", "serve.app", "serve.disable_affinity",
       "serve.disable_affinity_paths", "serve.max_header_bytes", "serve.max_body_bytes",
       "serve.header_timeout", "serve.idle_timeout", "serve.store_db", "serve.session.store",
-      "serve.session.cookie", "serve.session.idle_timeout", "serve.session.store_timeout"};
+      "serve.session.cookie", "serve.session.idle_timeout", "serve.session.store_timeout",
+      "mesh.enabled", "mesh.backplane", "mesh.public_url", "mesh.store", "mesh.redis", "mesh.key",
+      "mesh.name", "mesh.liveness", "mesh.store_check", "mesh.rejoin_grace",
+      "mesh.publish_timeout", "mesh.request_timeout", "mesh.window", "mesh.window_bytes",
+      "mesh.member_queue", "mesh.max_message_bytes", "mesh.insecure_tls"};
   for (const char* k : keys) EXPECT_TRUE(root_.at_path(k)) << k;
 }
 
