@@ -9,6 +9,8 @@
 #include <map>
 #include <set>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/json.hpp>
 
 #include "support/postgres_server.hpp"
@@ -285,6 +287,44 @@ TEST_P(MeshTest, RequestReplyAndDirectSend) {
   }));
 }
 
+// The store goes away while the hub is alive: messaging goes on; then the hub
+// is killed: elections wait for the store (counted as store errors) and the
+// mesh re-forms when the store is back, without losing a message.
+TEST_P(MeshTest, StoreOutageKeepsMessagingAndDelaysElections) {
+  if (GetParam() != Store::postgres) GTEST_SKIP() << "an embedded SQLite file cannot be stopped";
+  auto p = plan(3);
+  auto all = instances(p);
+  ASSERT_TRUE(eventually([&] { return converged(all, 3); }));
+  start_publishing(all, 200);
+  wait_for_progress(all);
+
+  pg_->stop();
+  wait_for_progress(all);  // the hub relays on without its store
+  EXPECT_TRUE(converged(all, 3));
+
+  auto hub = hub_of(all);
+  ASSERT_FALSE(hub.empty());
+  auto old_epoch = epoch_of(all.at(hub));
+  ASSERT_EQ(::kill(all.at(hub).pid, SIGKILL), 0);
+  auto survivors = all;
+  survivors.erase(hub);
+  // No election can complete: the survivors count store errors and stay out.
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& [id, i] : survivors) {
+      auto r = report(i.port);
+      if (!r || r->store_errors == 0 || r->role == "member" || r->role == "hub+member")
+        return false;
+    }
+    return true;
+  })) << describe(survivors);
+
+  pg_->start();
+  ASSERT_TRUE(eventually([&] { return converged(survivors, 3, old_epoch + 1, {hub}); }))
+      << describe(survivors);
+  wait_for_progress(survivors);
+  expect_exactly_once(survivors);
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, MeshTest, ::testing::Values(Store::sqlite, Store::postgres),
                          [](const auto& info) {
                            return info.param == Store::sqlite ? "SQLite" : "PostgreSQL";
@@ -321,6 +361,55 @@ TEST(MeshAuth, WrongKeyIsRefused) {
   EXPECT_NE(r->role, "member");
   // The plan's members are unaffected.
   EXPECT_TRUE(converged(all, 2));
+}
+
+// A free loopback port, for a front door that must come back on the same
+// address (the instances' public URL).
+std::uint16_t free_port() {
+  boost::asio::io_context ctx;
+  boost::asio::ip::tcp::acceptor a(ctx, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  return a.local_endpoint().port();
+}
+
+// The front door (a separate `tether front`) is killed and started again on
+// the same port while everyone publishes: the members come back to the same
+// hub, resume their queues, and nothing is lost or duplicated.
+TEST(MeshFrontDoor, RestartedFrontDoorMeshReforms) {
+  auto port = std::to_string(free_port());
+  auto cfg = write_temp_file("mesh-front.toml",
+                             "[mesh]\nkey = \"a-key-for-this-test-only\"\nstore = \"sqlite://" +
+                                 temp_dir() + "/front-restart.db\"\n");
+  std::vector<InstanceProc> procs;
+  for (int i = 0; i < 3; ++i)
+    procs.push_back(start_instance({}, {"--app", "meshprobe", "--config", cfg, "--mesh-url",
+                                        "http://127.0.0.1:" + port}));
+  std::vector<std::string> args{TETHER_BINARY, "front", "--listen", "127.0.0.1", "--port", port,
+                                "--log-level", "warn"};
+  for (const auto& i : procs) args.insert(args.end(), {"--instance", i.id + "=" + i.address()});
+  auto front = std::make_unique<Process>(args);
+  front->wait_for_line(R"(listening on 127\.0\.0\.1:(\d+))");
+
+  std::map<std::string, Instance> all;
+  for (const auto& i : procs) all[i.id] = Instance{i.id, i.proc->pid(), i.port};
+  ASSERT_TRUE(eventually([&] { return converged(all, 3); })) << describe(all);
+  auto hub = hub_of(all);
+  auto epoch = epoch_of(all.at(hub));
+  start_publishing(all, 200);
+  wait_for_progress(all);
+
+  front->signal(SIGKILL);
+  front->wait();
+  ASSERT_TRUE(eventually([&] {
+    auto r = report(all.begin()->second.port);
+    return r && r->role != "member" && r->role != "hub+member";
+  }));
+  front = std::make_unique<Process>(args);
+  front->wait_for_line(R"(listening on 127\.0\.0\.1:(\d+))");
+  ASSERT_TRUE(eventually([&] { return converged(all, 3); })) << describe(all);
+  EXPECT_EQ(hub_of(all), hub) << "the same hub is reachable again with the same cookie";
+  EXPECT_EQ(epoch_of(all.at(hub)), epoch);
+  wait_for_progress(all);
+  expect_exactly_once(all);
 }
 
 }  // namespace
