@@ -290,8 +290,9 @@ TEST_P(MeshTest, RequestReplyAndDirectSend) {
 // The store goes away while the hub is alive: messaging goes on; then the hub
 // is killed: elections wait for the store (counted as store errors) and the
 // mesh re-forms when the store is back, without losing a message.
-TEST_P(MeshTest, StoreOutageKeepsMessagingAndDelaysElections) {
-  if (GetParam() != Store::postgres) GTEST_SKIP() << "an embedded SQLite file cannot be stopped";
+class MeshStoreOutageTest : public MeshTest {};
+
+TEST_P(MeshStoreOutageTest, StoreOutageKeepsMessagingAndDelaysElections) {
   auto p = plan(3);
   auto all = instances(p);
   ASSERT_TRUE(eventually([&] { return converged(all, 3); }));
@@ -324,6 +325,10 @@ TEST_P(MeshTest, StoreOutageKeepsMessagingAndDelaysElections) {
   wait_for_progress(survivors);
   expect_exactly_once(survivors);
 }
+
+// An embedded SQLite file cannot be stopped: this one runs on PostgreSQL only.
+INSTANTIATE_TEST_SUITE_P(Stores, MeshStoreOutageTest, ::testing::Values(Store::postgres),
+                         [](const auto&) { return "PostgreSQL"; });
 
 INSTANTIATE_TEST_SUITE_P(Stores, MeshTest, ::testing::Values(Store::sqlite, Store::postgres),
                          [](const auto& info) {
@@ -361,6 +366,75 @@ TEST(MeshAuth, WrongKeyIsRefused) {
   EXPECT_NE(r->role, "member");
   // The plan's members are unaffected.
   EXPECT_TRUE(converged(all, 2));
+}
+
+// A plan whose [mesh] section is `mesh_toml` (the plan adds store and key).
+PlanProc bounded_plan(unsigned n, const std::string& mesh_toml) {
+  static int files = 0;
+  auto cfg = write_temp_file("mesh-bounds-" + std::to_string(++files) + ".toml",
+                             "[mesh]\n" + mesh_toml);
+  auto p = start_plan({"--app", "meshprobe", "--instances", std::to_string(n), "--config", cfg});
+  p.wait_ready(n);
+  return p;
+}
+
+std::uint64_t send_failures(const Instance& i) {
+  http::Client client("127.0.0.1", i.port, std::chrono::seconds(5));
+  auto o = json::parse(client.get("/probe/report").body()).as_object();
+  return o.at("send_failures").to_number<std::uint64_t>();
+}
+
+// The hub is frozen (SIGSTOP), so nothing is acknowledged: a sender's window
+// fills and publish fails with window_full after publish_timeout instead of
+// growing; thawed, the mesh carries on and the accepted messages arrive
+// exactly once.
+TEST(MeshBounds, FullWindowFailsPublishClearly) {
+  auto p = bounded_plan(2, "window = 32\npublish_timeout = \"100ms\"\nliveness = \"30s\"\n");
+  auto all = instances(p);
+  ASSERT_TRUE(eventually([&] { return converged(all, 2); }));
+  auto hub = hub_of(all);
+  ASSERT_FALSE(hub.empty());
+  std::map<std::string, Instance> sender;
+  for (const auto& [id, i] : all)
+    if (id != hub) sender[id] = i;
+  ASSERT_EQ(::kill(all.at(hub).pid, SIGSTOP), 0);
+  start_publishing(sender, 1000);
+  bool failed = eventually([&] { return send_failures(sender.begin()->second) > 0; });
+  auto r = report(sender.begin()->second.port);
+  ASSERT_EQ(::kill(all.at(hub).pid, SIGCONT), 0);
+  ASSERT_TRUE(failed) << "publish never reported window_full";
+  ASSERT_TRUE(r);
+  EXPECT_LE(r->unacked, 32u) << "the window is bounded";
+  start_publishing({{hub, all.at(hub)}}, 100);
+  wait_for_progress(all);
+  expect_exactly_once(all);
+}
+
+// A member that stops reading (SIGSTOP) while others publish is cut off by
+// the hub once its queue passes member_queue (counted), and rejoins when it
+// runs again; the others are unaffected.
+TEST(MeshBounds, SlowMemberIsCutOffAndRejoins) {
+  auto p = bounded_plan(3, "member_queue = 16\nliveness = \"30s\"\n");
+  auto all = instances(p);
+  ASSERT_TRUE(eventually([&] { return converged(all, 3); }));
+  auto hub = hub_of(all);
+  std::string slow;
+  for (const auto& [id, i] : all)
+    if (id != hub) slow = id;
+  std::map<std::string, Instance> others = all;
+  others.erase(slow);
+  ASSERT_EQ(::kill(all.at(slow).pid, SIGSTOP), 0);
+  start_publishing(others, 300);
+  bool cut = eventually([&] {
+    auto r = report(all.at(hub).port);
+    return r && r->mesh.at("members_cut_off").to_number<int>() > 0;
+  });
+  ASSERT_EQ(::kill(all.at(slow).pid, SIGCONT), 0);
+  ASSERT_TRUE(cut) << describe(others);
+  ASSERT_TRUE(eventually([&] { return converged(all, 3); })) << describe(all);
+  EXPECT_GE(report(all.at(slow).port)->mesh.at("joins").to_number<int>(), 2);
+  wait_for_progress(others);
+  expect_exactly_once(others);
 }
 
 // A free loopback port, for a front door that must come back on the same
