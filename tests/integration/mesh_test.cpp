@@ -208,20 +208,23 @@ class MeshTest : public ::testing::TestWithParam<Store> {
   int files_ = 0;
 };
 
-// Four instances publish numbered messages while the hub is SIGKILLed three
+std::string tail(const std::string& s, std::size_t n = 4000) {
+  return s.size() > n ? s.substr(s.size() - n) : s;
+}
+
+// `n` instances publish numbered messages while the hub is SIGKILLed `kills`
 // times; every surviving receiver gets every message of every surviving
 // sender exactly once, in order, and the plan's replacements join the mesh.
-TEST_P(MeshTest, KillTheHubRepeatedlyLosesNothing) {
-  auto p = plan(4);
+void kill_the_hub(const PlanProc& p, unsigned n, int kills) {
   auto all = instances(p);
-  ASSERT_EQ(all.size(), 4u);
-  ASSERT_TRUE(eventually([&] { return converged(all, 4); })) << "the mesh did not form";
+  ASSERT_EQ(all.size(), n);
+  ASSERT_TRUE(eventually([&] { return converged(all, n); })) << "the mesh did not form";
   start_publishing(all, 300);
   wait_for_progress(all);
 
   auto survivors = all;
   std::set<std::string> dead;
-  for (int kill = 0; kill < 3; ++kill) {
+  for (int kill = 0; kill < kills; ++kill) {
     // The hub is one of the originals or a replacement: kill it either way,
     // and keep checking the originals still alive.
     auto everyone = instances(p);
@@ -234,12 +237,18 @@ TEST_P(MeshTest, KillTheHubRepeatedlyLosesNothing) {
     // The survivors agree on a new live hub, at a newer epoch; the plan's
     // replacement for the dead hub joins too.
     ASSERT_TRUE(eventually([&] {
-      return converged(survivors, 4, old_epoch + 1, dead) && instances(p).size() == 4;
-    })) << "no convergence after kill " << kill << describe(survivors);
+      return converged(survivors, n, old_epoch + 1, dead) && instances(p).size() == n;
+    })) << "no convergence after kill " << kill << describe(survivors)
+        << "\nplan running: " << p.proc->running() << "\nplan stderr (tail): "
+        << tail(p.proc->stderr_text());
     wait_for_progress(survivors);
   }
   expect_exactly_once(survivors);
 }
+
+TEST_P(MeshTest, KillTheHubRepeatedlyLosesNothing) { kill_the_hub(plan(4), 4, 3); }
+
+TEST_P(MeshTest, EightInstancesKillTheHubTwice) { kill_the_hub(plan(8), 8, 2); }
 
 // Scaling out and in while every instance publishes: the original instances
 // that stay keep exactly-once delivery among them, and membership follows.
