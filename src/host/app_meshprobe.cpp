@@ -5,6 +5,7 @@
 //                             window allows; N total, 0 = until stopped;
 //                             payload padded to B bytes)
 //   POST /probe/stop          stop publishing
+//   POST /probe/reset         forget what was received (per-phase benchmarks)
 //   GET  /probe/report        JSON: the backplane status, what was sent, and
 //                             per sender: count, last, gaps, duplicates,
 //                             reordered, latency percentiles (same host)
@@ -209,6 +210,11 @@ void add_meshprobe_routes(AppSetup& setup) {
   r.post("/probe/stop", [probe](Context& c) {
     probe->running = false;
     c.reply(200, json::serialize(json::object{{"sent", probe->sent}}), "application/json");
+  });
+  r.post("/probe/reset", [probe](Context& c) {
+    probe->received.clear();
+    probe->direct.clear();
+    c.reply(200, "reset\n");
   });
   r.add_async(Verb::post, "/probe/request", [p](Context& c) { return do_request(p, c); });
   r.post("/probe/send", [probe](Context& c) {

@@ -6,6 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include "tether/mesh/backplane_redis.hpp"
 #include "tether/net/log.hpp"
 
 namespace tether::mesh {
@@ -180,6 +181,9 @@ asio::awaitable<void> Mesh::answer(Mesh* self, RequestHandler handler, Message m
 
 std::unique_ptr<Backplane> make_backplane(asio::any_io_executor executor, MeshConfig config,
                                           std::string instance_id, host::Router& router) {
+  // Redis pub/sub: no /.tether/mesh route and no hub record store.
+  if (config.backplane == "redis")
+    return std::make_unique<RedisBackplane>(executor, std::move(config), std::move(instance_id));
   auto mesh = std::make_unique<Mesh>(executor, std::move(config), std::move(instance_id));
   mesh->add_routes(router);
   return mesh;

@@ -1,0 +1,254 @@
+// The Redis backplane end to end (`[mesh] backplane = "redis"`): `tether up
+// --app meshprobe` plans whose instances talk through a real redis-server
+// (tests/support/redis_server.hpp) instead of the mesh's hub. docs/mesh.md,
+// "The app API", states what this backplane promises: at most once, nothing
+// across a reconnect.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <map>
+#include <set>
+
+#include <boost/json.hpp>
+
+#include "support/redis_server.hpp"
+#include "support/tether_fixtures.hpp"
+
+namespace tether::test {
+namespace {
+
+namespace json = boost::json;
+
+struct Report {
+  std::string id, role;
+  std::set<std::string> members;
+  std::uint64_t sent = 0, unacked = 0, joins = 0, store_errors = 0;
+  json::object received, direct;
+};
+
+std::optional<Report> report(std::uint16_t port) {
+  try {
+    http::Client client("127.0.0.1", port, std::chrono::seconds(5));
+    auto res = client.get("/probe/report");
+    if (res.result_int() != 200) return std::nullopt;
+    auto o = json::parse(res.body()).as_object();
+    Report r;
+    r.id = std::string(o.at("id").as_string());
+    const auto& mesh = o.at("mesh").as_object();
+    r.role = std::string(mesh.at("role").as_string());
+    for (const auto& m : mesh.at("members").as_array()) r.members.insert(std::string(m.as_string()));
+    r.unacked = mesh.at("unacked").to_number<std::uint64_t>();
+    r.joins = mesh.at("joins").to_number<std::uint64_t>();
+    r.store_errors = mesh.at("store_errors").to_number<std::uint64_t>();
+    r.sent = o.at("sent").to_number<std::uint64_t>();
+    r.received = o.at("received").as_object();
+    r.direct = o.at("direct").as_object();
+    return r;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+http::Response post(std::uint16_t port, const std::string& target) {
+  http::Client client("127.0.0.1", port, std::chrono::seconds(10));
+  return client.post(target, "", "text/plain");
+}
+
+struct Instance {
+  std::string id;
+  int pid = 0;
+  std::uint16_t port = 0;
+};
+
+// The plan's instances that are up, by id.
+std::map<std::string, Instance> instances(const PlanProc& plan) {
+  std::map<std::string, Instance> out;
+  auto st = plan.status().as_object();
+  for (const auto& v : st.at("processes").as_array()) {
+    const auto& o = v.as_object();
+    if (o.at("state").as_string() != "up") continue;
+    Instance i{std::string(o.at("id").as_string()), static_cast<int>(o.at("pid").as_int64()),
+               static_cast<std::uint16_t>(o.at("port").as_int64())};
+    out[i.id] = i;
+  }
+  return out;
+}
+
+// True when every instance of `group` is connected and lists exactly the
+// ids of `group` as members.
+bool all_members(const std::map<std::string, Instance>& group) {
+  std::set<std::string> ids;
+  for (const auto& [id, i] : group) ids.insert(id);
+  for (const auto& [id, i] : group) {
+    auto r = report(i.port);
+    if (!r || r->role != "member" || r->members != ids) return false;
+  }
+  return true;
+}
+
+std::string describe(const std::map<std::string, Instance>& group) {
+  std::string out;
+  for (const auto& [id, i] : group) {
+    auto r = report(i.port);
+    out += "\n  " + id.substr(0, 12) + ": ";
+    if (!r) {
+      out += "no report";
+      continue;
+    }
+    out += r->role + ", joins " + std::to_string(r->joins) + ", members";
+    for (const auto& m : r->members) out += " " + m.substr(0, 12);
+  }
+  return out;
+}
+
+void start_publishing(const std::map<std::string, Instance>& group, int rate) {
+  for (const auto& [id, i] : group)
+    ASSERT_EQ(post(i.port, "/probe/start?rate=" + std::to_string(rate)).result_int(), 200);
+}
+
+// Waits until every instance of `group` has received more than 20 new
+// messages from every other one.
+void wait_for_delivery(const std::map<std::string, Instance>& group) {
+  auto count = [&](const Report& r, const std::string& from) -> std::uint64_t {
+    auto* s = r.received.if_contains(from);
+    return s ? s->as_object().at("count").to_number<std::uint64_t>() : 0;
+  };
+  std::map<std::pair<std::string, std::string>, std::uint64_t> before;
+  for (const auto& [rid, ri] : group)
+    if (auto r = report(ri.port))
+      for (const auto& [sid, si] : group) before[{rid, sid}] = count(*r, sid);
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& [rid, ri] : group) {
+      auto r = report(ri.port);
+      if (!r) return false;
+      for (const auto& [sid, si] : group)
+        if (count(*r, sid) <= before[{rid, sid}] + 20) return false;
+    }
+    return true;
+  })) << describe(group);
+}
+
+class MeshRedisTest : public ::testing::Test {
+ protected:
+  // A plan of `n` meshprobe instances on the Redis backplane.
+  PlanProc plan(unsigned n) {
+    auto cfg = write_temp_file("mesh-redis.toml", "[mesh]\nbackplane = \"redis\"\nredis = \"" +
+                                                      redis_.unix_socket() + "\"\n");
+    auto p = start_plan({"--app", "meshprobe", "--instances", std::to_string(n), "--config", cfg});
+    p.wait_ready(n);
+    return p;
+  }
+  RedisServer redis_;
+};
+
+// Three instances publish numbered messages through Redis with no fault:
+// every instance receives every message of every instance (itself included)
+// exactly once, in order, and each lists the three as members.
+TEST_F(MeshRedisTest, ThreeInstancesReceiveEveryMessage) {
+  auto p = plan(3);
+  auto all = instances(p);
+  ASSERT_EQ(all.size(), 3u);
+  ASSERT_TRUE(eventually([&] { return all_members(all); })) << describe(all);
+  start_publishing(all, 300);
+  wait_for_delivery(all);
+
+  std::map<std::string, std::uint64_t> sent;
+  for (const auto& [id, i] : all) post(i.port, "/probe/stop");
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& [id, i] : all) {
+      auto r = report(i.port);
+      if (!r || r->unacked != 0) return false;
+      sent[id] = r->sent;
+    }
+    return true;
+  }));
+  EXPECT_TRUE(eventually([&] {
+    for (const auto& [rid, ri] : all) {
+      auto r = report(ri.port);
+      if (!r) return false;
+      for (const auto& [sid, n] : sent) {
+        auto* s = r->received.if_contains(sid);
+        if (!s || s->as_object().at("last").to_number<std::uint64_t>() < n) return false;
+      }
+    }
+    return true;
+  }));
+  for (const auto& [rid, ri] : all) {
+    auto r = report(ri.port);
+    ASSERT_TRUE(r);
+    for (const auto& [sid, n] : sent) {
+      ASSERT_GT(n, 0u) << sid << " published nothing";
+      auto* s = r->received.if_contains(sid);
+      ASSERT_TRUE(s) << rid << " received nothing from " << sid;
+      const auto& o = s->as_object();
+      EXPECT_EQ(o.at("count").to_number<std::uint64_t>(), n) << rid << " from " << sid;
+      EXPECT_EQ(o.at("gaps").to_number<std::uint64_t>(), 0u) << rid << " from " << sid;
+      EXPECT_EQ(o.at("duplicates").to_number<std::uint64_t>(), 0u) << rid << " from " << sid;
+    }
+  }
+}
+
+// Request/reply and direct sends between two instances; a request to an
+// instance nobody listens as fails at once with "no such instance".
+TEST_F(MeshRedisTest, RequestReplyAndDirectSend) {
+  auto p = plan(2);
+  auto all = instances(p);
+  ASSERT_TRUE(eventually([&] { return all_members(all); })) << describe(all);
+  auto a = all.begin()->second, b = std::next(all.begin())->second;
+  auto res = post(a.port, "/probe/request?to=" + b.id);
+  EXPECT_EQ(res.result_int(), 200) << res.body();
+  EXPECT_NE(res.body().find("from " + b.id), std::string::npos) << res.body();
+  res = post(a.port, "/probe/request?to=nobody");
+  EXPECT_EQ(res.result_int(), 502);
+  EXPECT_NE(res.body().find("no such instance"), std::string::npos) << res.body();
+  EXPECT_EQ(post(a.port, "/probe/send?to=" + b.id).result_int(), 200);
+  EXPECT_TRUE(eventually([&] {
+    auto r = report(b.port);
+    return r && r->direct.if_contains(a.id) && r->direct.at(a.id).to_number<int>() == 1;
+  }));
+}
+
+// Redis restarts (empty) while everyone publishes: the instances reconnect,
+// count the loss, rebuild the membership and deliver again; an instance
+// SIGKILLed leaves the others' member lists once its key expires.
+TEST_F(MeshRedisTest, RedisRestartAndAKilledInstance) {
+  auto p = plan(3);
+  auto all = instances(p);
+  ASSERT_TRUE(eventually([&] { return all_members(all); })) << describe(all);
+  start_publishing(all, 200);
+  wait_for_delivery(all);
+
+  redis_.stop();
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& [id, i] : all) {
+      auto r = report(i.port);
+      if (!r || r->role == "member" || r->store_errors == 0) return false;
+    }
+    return true;
+  })) << describe(all);
+  redis_.start();
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& [id, i] : all) {
+      auto r = report(i.port);
+      if (!r || r->joins < 2) return false;
+    }
+    return all_members(all);
+  })) << describe(all);
+  wait_for_delivery(all);
+
+  auto victim = all.begin()->second;
+  ASSERT_EQ(::kill(victim.pid, SIGKILL), 0);
+  auto survivors = all;
+  survivors.erase(victim.id);
+  EXPECT_TRUE(eventually([&] {
+    for (const auto& [id, i] : survivors) {
+      auto r = report(i.port);
+      if (!r || r->members.count(victim.id)) return false;
+    }
+    return true;
+  })) << describe(survivors);
+  wait_for_delivery(survivors);
+}
+
+}  // namespace
+}  // namespace tether::test
