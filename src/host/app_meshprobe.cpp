@@ -11,6 +11,7 @@
 //                             reordered, latency percentiles (same host)
 //   POST /probe/request?to=ID request/reply "echo" to instance ID
 //   POST /probe/send?to=ID    send one direct message to instance ID
+//   GET  /probe/ws            WebSocket echo (the soak's WebSocket traffic)
 // Payload: "<n> <send time in ns since the steady epoch> <padding>".
 #include <algorithm>
 #include <map>
@@ -23,6 +24,7 @@
 #include <boost/json.hpp>
 
 #include "tether/host/apps.hpp"
+#include "tether/host/websocket.hpp"
 #include "tether/mesh/backplane.hpp"
 
 namespace tether::host {
@@ -163,6 +165,11 @@ asio::awaitable<std::string> echo(std::string self, mesh::Message m) {
   co_return "echo of \"" + m.payload + "\" from " + self;
 }
 
+asio::awaitable<void> ws_echo(WebSocket& ws) {
+  while (auto m = co_await ws.receive())
+    if (!co_await ws.send(std::move(*m))) break;
+}
+
 double number(const Context& c, const char* name, double fallback) {
   auto v = c.query(name);
   if (v.empty()) return fallback;
@@ -190,6 +197,7 @@ void add_meshprobe_routes(AppSetup& setup) {
   });
   auto& r = setup.router;
   r.get("/healthz", [](Context& c) { c.reply(200, "ok\n"); });
+  add_websocket_route(r, "/probe/ws", [](WebSocket& ws) { return ws_echo(ws); });
   r.get("/probe/report", [probe](Context& c) { report(probe.get(), c); });
   r.post("/probe/start", [probe](Context& c) {
     double rate = number(c, "rate", 100), count = number(c, "count", 0),
