@@ -10,8 +10,8 @@ Traffic: HTTP GET /healthz through the front door on keep-alive connections
 (one thread per connection, paced), WebSocket echo round trips through the
 front door (/probe/ws), and every instance publishing numbered mesh messages
 (meshprobe). Kills: every --kill-every seconds, SIGKILL one instance outside
-the two "tracked" originals (the plan replaces it; when it was the hub, the
-mesh fails over). Tracked: the plan process (front door, supervisor) and two
+the two "tracked" originals (the plan replaces it); every other kill takes the
+hub when it is not a tracked one, so the mesh fails over again and again. Tracked: the plan process (front door, supervisor) and two
 original instances; their RSS is sampled every 10 s and must stay within 10%
 of the value at the end of warm-up. Exit code 0 when every check holds.
 Stdlib only; processes are stopped by PID.
@@ -204,7 +204,8 @@ ok = True
 try:
     assert wait(lambda: len(processes()) == args.instances and converged(processes())), "no mesh"
     originals = processes()
-    tracked = originals[:2]
+    hub0 = report(originals[0]["port"])["mesh"]["hub"]
+    tracked = [x for x in originals if x["id"] != hub0][:2]  # the hub stays killable
     for x in processes():
         get_json("127.0.0.1", x["port"], f"/probe/start?rate={args.mesh_rate}", "POST")
     threads = [threading.Thread(target=http_worker, daemon=True) for _ in range(args.http_conns)]
@@ -223,8 +224,10 @@ try:
             next_kill = now + args.kill_every
             victims = [x for x in processes() if x["id"] not in {t["id"] for t in tracked}]
             if victims:
-                v = random.choice(victims)
                 hub = report(tracked[0]["port"])["mesh"]["hub"]
+                # Every other kill takes the hub when it is killable: failovers.
+                hubs = [x for x in victims if x["id"] == hub]
+                v = hubs[0] if hubs and kills % 2 == 0 else random.choice(victims)
                 os.kill(v["pid"], signal.SIGKILL)
                 kills += 1
                 hub_kills += v["id"] == hub

@@ -245,6 +245,12 @@ RedisBackplane::RedisBackplane(asio::any_io_executor executor, MeshConfig config
   where_ = unix_path_.empty() ? host_ + ":" + std::to_string(port_) : unix_path_;
   prefix_ = "tether:" + config_.name + ":";
   counters_.role = "stopped";
+  dispatch_ = std::make_unique<LocalDispatch>(
+      executor_, id_,
+      [this](Kind kind, std::string target, std::string topic, std::uint64_t correlation,
+             std::string payload) {
+        return submit(kind, target, std::move(topic), correlation, std::move(payload));
+      });
 }
 
 RedisBackplane::~RedisBackplane() {
@@ -337,7 +343,8 @@ bool RedisBackplane::open_connections() {
   if (db_ != 0) command(cmd_->ac, on_ignored_reply, nullptr, {"SELECT", std::to_string(db_)});
   // The members channel last: its confirmation means every channel before it is live.
   std::vector<std::string> channels{channel("i:", id_), channel("all", "")};
-  for (const auto& [topic, h] : handlers_) channels.push_back(channel("t:", topic));
+  for (const auto& [topic, h] : dispatch_->handlers())
+    channels.push_back(channel("t:", topic));
   channels.push_back(channel("members", ""));
   subscribe_channels(channels);
   return true;
@@ -474,7 +481,7 @@ void RedisBackplane::member_seen(const std::string& id, bool joined) {
   bool changed = joined ? members_.insert(id).second : members_.erase(id) > 0;
   if (!changed) return;
   MemberEvent e{joined ? MemberEvent::joined : MemberEvent::left, id};
-  for (auto& h : membership_handlers_) h(e);
+  dispatch_->notify(e);
 }
 
 asio::awaitable<void> RedisBackplane::stop(std::chrono::milliseconds grace) {
@@ -507,13 +514,13 @@ asio::awaitable<void> RedisBackplane::stop(std::chrono::milliseconds grace) {
 }
 
 void RedisBackplane::subscribe(const std::string& topic, Handler handler) {
-  bool fresh = !handlers_.count(topic);
-  handlers_[topic] = std::move(handler);
+  bool fresh = !dispatch_->handlers().count(topic);
+  dispatch_->set_handler(topic, std::move(handler));
   if (fresh) subscribe_channels({channel("t:", topic)});
 }
 
 void RedisBackplane::unsubscribe(const std::string& topic) {
-  if (!handlers_.erase(topic) || !sub_ || !sub_->ac) return;
+  if (!dispatch_->erase_handler(topic) || !sub_ || !sub_->ac) return;
   auto ch = channel("t:", topic);
   command(sub_->ac, on_sub_reply, nullptr, {"UNSUBSCRIBE", ch});
 }
@@ -578,13 +585,7 @@ void RedisBackplane::on_publish_reply(long long receivers, Kind kind, std::uint6
   if (inflight_ > 0) --inflight_;
   if (receivers == 0 && kind != Kind::publish && kind != Kind::broadcast) {
     ++counters_.undeliverable;
-    if (kind == Kind::request) {
-      auto it = requests_.find(correlation);
-      if (it != requests_.end()) {
-        it->second->reply = Reply{false, "no such instance"};
-        it->second->timer->cancel();
-      }
-    }
+    if (kind == Kind::request) dispatch_->resolve(correlation, Reply{false, "no such instance"});
   }
   if (!waiters_.empty() && has_room()) wake_waiters();
 }
@@ -623,27 +624,12 @@ asio::awaitable<Reply> RedisBackplane::request(std::string instance_id, std::str
                                                std::string payload,
                                                std::chrono::milliseconds timeout) {
   if (timeout.count() <= 0) timeout = config_.request_timeout;
-  auto alive = alive_;
-  auto correlation = next_correlation_++;
-  PendingRequest pending;
-  pending.timer = std::make_unique<asio::steady_timer>(executor_);
-  pending.timer->expires_after(timeout);
-  requests_[correlation] = &pending;
-  auto status = submit(Kind::request, instance_id, std::move(topic), correlation,
-                       std::move(payload));
-  if (status != SendStatus::ok) {
-    requests_.erase(correlation);
-    co_return Reply{false, to_string(status)};
-  }
-  co_await pending.timer->async_wait(use_nothrow);
-  if (!*alive) co_return Reply{false, "stopped"};
-  requests_.erase(correlation);
-  if (pending.reply) co_return *pending.reply;
-  co_return Reply{false, "timeout"};
+  co_return co_await dispatch_->request(std::move(instance_id), std::move(topic),
+                                        std::move(payload), timeout);
 }
 
 void RedisBackplane::on_request(const std::string& topic, RequestHandler handler) {
-  request_handlers_[topic] = std::move(handler);
+  dispatch_->set_request_handler(topic, std::move(handler));
 }
 
 std::vector<std::string> RedisBackplane::members() const {
@@ -651,7 +637,7 @@ std::vector<std::string> RedisBackplane::members() const {
 }
 
 void RedisBackplane::on_membership(MembershipHandler handler) {
-  membership_handlers_.push_back(std::move(handler));
+  dispatch_->add_membership_handler(std::move(handler));
 }
 
 BackplaneStatus RedisBackplane::status() const {
@@ -678,54 +664,7 @@ void RedisBackplane::on_channel_message(const char* ch, std::size_t ch_len, cons
   }
   if (f->type != FrameType::deliver) return;
   ++counters_.delivered;
-  deliver(*f);
-}
-
-void RedisBackplane::deliver(Frame& f) {
-  Message msg{f.origin, f.topic, std::move(f.payload), f.kind == Kind::send};
-  switch (f.kind) {
-    case Kind::publish:
-    case Kind::broadcast:
-    case Kind::send: {
-      auto it = handlers_.find(msg.topic);
-      if (it != handlers_.end()) it->second(msg);
-      break;
-    }
-    case Kind::request: {
-      auto it = request_handlers_.find(msg.topic);
-      if (it == request_handlers_.end()) {
-        submit(Kind::reply_error, msg.from, msg.topic, f.correlation,
-               "no request handler for topic \"" + msg.topic + "\" on " + id_);
-        break;
-      }
-      asio::co_spawn(executor_, answer(this, it->second, std::move(msg), f.correlation),
-                     asio::detached);
-      break;
-    }
-    case Kind::reply:
-    case Kind::reply_error: {
-      auto it = requests_.find(f.correlation);
-      if (it == requests_.end()) break;  // timed out already
-      it->second->reply = Reply{f.kind == Kind::reply, std::move(msg.payload)};
-      it->second->timer->cancel();
-      break;
-    }
-  }
-}
-
-asio::awaitable<void> RedisBackplane::answer(RedisBackplane* self, RequestHandler handler,
-                                             Message msg, std::uint64_t correlation) {
-  auto alive = self->alive_;
-  std::string reply;
-  Kind kind = Kind::reply;
-  try {
-    reply = co_await handler(msg);
-  } catch (const std::exception& e) {
-    kind = Kind::reply_error;
-    reply = e.what();
-  }
-  if (!*alive) co_return;
-  self->submit(kind, msg.from, msg.topic, correlation, std::move(reply));
+  dispatch_->deliver(*f);
 }
 
 }  // namespace tether::mesh

@@ -30,12 +30,17 @@ Mesh::Mesh(asio::any_io_executor executor, MeshConfig config, std::string instan
       store_(store::open_hub_store(config_.store), config_.name) {
   hub_ = std::make_shared<Hub>(executor_, config_, id_, store_, counters_);
   Member::Callbacks callbacks;
-  callbacks.deliver = [this](Frame& f) { deliver(f); };
-  callbacks.membership = [this](const MemberEvent& e) {
-    for (auto& h : membership_handlers_) h(e);
-  };
+  callbacks.deliver = [this](Frame& f) { dispatch_->deliver(f); };
+  callbacks.membership = [this](const MemberEvent& e) { dispatch_->notify(e); };
   member_ = std::make_shared<Member>(executor_, config_, id_, store_, counters_,
                                      std::move(callbacks));
+  dispatch_ = std::make_unique<LocalDispatch>(
+      executor_, id_,
+      [member = member_](Kind kind, std::string target, std::string topic,
+                         std::uint64_t correlation, std::string payload) {
+        return member->submit(kind, std::move(target), std::move(topic), correlation,
+                              std::move(payload));
+      });
   counters_.role = "stopped";
 }
 
@@ -66,12 +71,12 @@ asio::awaitable<void> Mesh::stop(std::chrono::milliseconds grace) {
 }
 
 void Mesh::subscribe(const std::string& topic, Handler handler) {
-  handlers_[topic] = std::move(handler);
+  dispatch_->set_handler(topic, std::move(handler));
   member_->subscribe(topic);
 }
 
 void Mesh::unsubscribe(const std::string& topic) {
-  handlers_.erase(topic);
+  dispatch_->erase_handler(topic);
   member_->unsubscribe(topic);
 }
 
@@ -101,22 +106,12 @@ SendStatus Mesh::broadcast(std::string topic, std::string payload) {
 asio::awaitable<Reply> Mesh::request(std::string instance_id, std::string topic,
                                      std::string payload, std::chrono::milliseconds timeout) {
   if (timeout.count() <= 0) timeout = config_.request_timeout;
-  auto correlation = next_correlation_++;
-  auto status = member_->submit(Kind::request, std::move(instance_id), std::move(topic),
-                                correlation, std::move(payload));
-  if (status != SendStatus::ok) co_return Reply{false, to_string(status)};
-  PendingRequest pending;
-  pending.timer = std::make_unique<asio::steady_timer>(executor_);
-  pending.timer->expires_after(timeout);
-  requests_[correlation] = &pending;
-  co_await pending.timer->async_wait(use_nothrow);
-  requests_.erase(correlation);
-  if (pending.reply) co_return *pending.reply;
-  co_return Reply{false, "timeout"};
+  co_return co_await dispatch_->request(std::move(instance_id), std::move(topic),
+                                        std::move(payload), timeout);
 }
 
 void Mesh::on_request(const std::string& topic, RequestHandler handler) {
-  request_handlers_[topic] = std::move(handler);
+  dispatch_->set_request_handler(topic, std::move(handler));
 }
 
 std::vector<std::string> Mesh::members() const {
@@ -124,7 +119,7 @@ std::vector<std::string> Mesh::members() const {
 }
 
 void Mesh::on_membership(MembershipHandler handler) {
-  membership_handlers_.push_back(std::move(handler));
+  dispatch_->add_membership_handler(std::move(handler));
 }
 
 BackplaneStatus Mesh::status() const {
@@ -132,51 +127,6 @@ BackplaneStatus Mesh::status() const {
   if (hub_->epoch() > 0 && s.role == "member") s.role = "hub+member";
   s.unacked = member_->unacked();
   return s;
-}
-
-void Mesh::deliver(Frame& f) {
-  Message msg{f.origin, f.topic, std::move(f.payload), f.kind == Kind::send};
-  switch (f.kind) {
-    case Kind::publish:
-    case Kind::broadcast:
-    case Kind::send: {
-      auto it = handlers_.find(msg.topic);
-      if (it != handlers_.end()) it->second(msg);
-      break;
-    }
-    case Kind::request: {
-      auto it = request_handlers_.find(msg.topic);
-      if (it == request_handlers_.end()) {
-        member_->submit(Kind::reply_error, msg.from, msg.topic, f.correlation,
-                        "no request handler for topic \"" + msg.topic + "\" on " + id_);
-        break;
-      }
-      asio::co_spawn(executor_, answer(this, it->second, std::move(msg), f.correlation),
-                     asio::detached);
-      break;
-    }
-    case Kind::reply:
-    case Kind::reply_error: {
-      auto it = requests_.find(f.correlation);
-      if (it == requests_.end()) break;  // timed out already
-      it->second->reply = Reply{f.kind == Kind::reply, std::move(msg.payload)};
-      it->second->timer->cancel();
-      break;
-    }
-  }
-}
-
-asio::awaitable<void> Mesh::answer(Mesh* self, RequestHandler handler, Message msg,
-                                   std::uint64_t correlation) {
-  std::string reply;
-  Kind kind = Kind::reply;
-  try {
-    reply = co_await handler(msg);
-  } catch (const std::exception& e) {
-    kind = Kind::reply_error;
-    reply = e.what();
-  }
-  self->member_->submit(kind, msg.from, msg.topic, correlation, std::move(reply));
 }
 
 std::unique_ptr<Backplane> make_backplane(asio::any_io_executor executor, MeshConfig config,

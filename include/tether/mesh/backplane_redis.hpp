@@ -37,6 +37,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "tether/mesh/backplane.hpp"
+#include "tether/mesh/local_dispatch.hpp"
 #include "tether/mesh/config.hpp"
 #include "tether/mesh/frame.hpp"
 
@@ -82,10 +83,6 @@ class RedisBackplane final : public Backplane {
   void on_heartbeat_reply(bool ok, const std::string& error);
 
  private:
-  struct PendingRequest {
-    std::unique_ptr<asio::steady_timer> timer;
-    std::optional<Reply> reply;
-  };
   struct Outgoing {
     std::string channel, body;
     Kind kind;
@@ -94,8 +91,6 @@ class RedisBackplane final : public Backplane {
 
   static asio::awaitable<void> connect_loop(RedisBackplane* self);
   static asio::awaitable<void> heartbeat_loop(RedisBackplane* self, std::uint64_t session);
-  static asio::awaitable<void> answer(RedisBackplane* self, RequestHandler handler, Message msg,
-                                      std::uint64_t correlation);
   bool open_connections();
   void close_connections(RedisConn* dying);
   void subscribe_channels(const std::vector<std::string>& channels);
@@ -105,7 +100,6 @@ class RedisBackplane final : public Backplane {
   void flush_queue();
   bool has_room() const;
   void wake_waiters();
-  void deliver(Frame& f);
   void member_seen(const std::string& id, bool joined);
   std::string channel(const std::string& kind, const std::string& rest) const;
 
@@ -132,11 +126,7 @@ class RedisBackplane final : public Backplane {
   std::uint64_t seq_ = 0;
   std::set<std::string> members_;
   std::map<std::string, std::chrono::steady_clock::time_point> announced_;  // joins heard
-  std::unordered_map<std::string, Handler> handlers_;
-  std::unordered_map<std::string, RequestHandler> request_handlers_;
-  std::vector<MembershipHandler> membership_handlers_;
-  std::map<std::uint64_t, PendingRequest*> requests_;
-  std::uint64_t next_correlation_ = 1;
+  std::unique_ptr<LocalDispatch> dispatch_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -10,6 +10,7 @@
 #include "tether/mesh/backplane.hpp"
 #include "tether/mesh/config.hpp"
 #include "tether/mesh/hub.hpp"
+#include "tether/mesh/local_dispatch.hpp"
 #include "tether/mesh/member.hpp"
 #include "tether/mesh/store_runner.hpp"
 
@@ -42,13 +43,6 @@ class Mesh final : public Backplane {
   asio::any_io_executor executor() const override { return executor_; }
 
  private:
-  struct PendingRequest {
-    std::unique_ptr<asio::steady_timer> timer;
-    std::optional<Reply> reply;
-  };
-  void deliver(Frame& f);
-  static asio::awaitable<void> answer(Mesh* self, RequestHandler handler, Message msg,
-                                      std::uint64_t correlation);
 
   asio::any_io_executor executor_;
   MeshConfig config_;
@@ -57,11 +51,7 @@ class Mesh final : public Backplane {
   StoreRunner store_;
   std::shared_ptr<Hub> hub_;
   std::shared_ptr<Member> member_;
-  std::unordered_map<std::string, Handler> handlers_;
-  std::unordered_map<std::string, RequestHandler> request_handlers_;
-  std::vector<MembershipHandler> membership_handlers_;
-  std::map<std::uint64_t, PendingRequest*> requests_;
-  std::uint64_t next_correlation_ = 1;
+  std::unique_ptr<LocalDispatch> dispatch_;
 };
 
 // The backplane chosen by `config.backplane` ("mesh" or "redis").
