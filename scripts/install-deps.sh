@@ -46,6 +46,21 @@ fi
 # playwright-core for the headless Chromium test, exactly as package-lock.json
 # pins it; again only when node_modules is missing or older than the lock.
 browser=tests/browser
+
+# @microsoft/signalr for tests/realtime (the official client's interop tests)
+# and for the signalr-chat app, which serves its browser bundle from there
+# (docs/realtime.md). Also with --build-only, when npm is already present.
+realtime=tests/realtime
+if command -v npm >/dev/null 2>&1; then
+  if [ ! -d "$realtime/node_modules/@microsoft/signalr" ] ||
+     [ "$realtime/package-lock.json" -nt "$realtime/node_modules" ]; then
+    echo "install-deps: npm ci in $realtime" >&2
+    npm ci --prefix "$realtime" --no-audit --no-fund >/dev/null
+    touch "$realtime/node_modules"
+  fi
+elif $build_only; then
+  echo "install-deps: no npm: the signalr-chat page will lack @microsoft/signalr (run without --build-only)" >&2
+fi
 if $build_only; then exit 0; fi
 if [ ! -d "$browser/node_modules/playwright-core" ] ||
    [ "$browser/package-lock.json" -nt "$browser/node_modules" ]; then

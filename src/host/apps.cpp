@@ -8,6 +8,7 @@ void add_store_routes(AppSetup& setup);  // app_store.cpp
 
 void add_chat_routes(AppSetup& setup);       // app_chat.cpp
 void add_meshprobe_routes(AppSetup& setup);  // app_meshprobe.cpp
+void add_signalr_chat_routes(AppSetup& setup);  // realtime/app_signalr_chat.cpp
 
 const std::vector<BuiltinApp>& builtin_apps() {
   static const std::vector<BuiltinApp> apps = {
@@ -17,6 +18,9 @@ const std::vector<BuiltinApp>& builtin_apps() {
        false, add_store_routes},
       {"chat", "cross-instance chat over plain WebSockets, relayed by the mesh (seed 000)",
        true, add_chat_routes},
+      {"signalr-chat",
+       "seed 004's chat on a SignalR-compatible hub, scaled out over the mesh (official @microsoft/signalr client)",
+       true, add_signalr_chat_routes},
       {"meshprobe", "publishes and checks numbered mesh messages (tests, bench/mesh)", true,
        add_meshprobe_routes},
   };

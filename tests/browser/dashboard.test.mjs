@@ -111,7 +111,7 @@ before(async () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'tether-browser-state-'));
   scratch.push(stateDir);
   const output = { out: '', err: '' };
-  plan = spawn(binary, ['up', '--instances', '3', '--port', '0', '--state-dir', stateDir,
+  plan = spawn(binary, ['up', '--app', 'whoami', '--instances', '3', '--port', '0', '--state-dir', stateDir,
                         '--log-level', 'warn'],
                { stdio: ['ignore', 'pipe', 'pipe'] });
   plan.stdout.setEncoding('utf8');

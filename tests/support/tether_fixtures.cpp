@@ -1,5 +1,6 @@
 #include "support/tether_fixtures.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <thread>
 
@@ -53,6 +54,9 @@ PlanProc start_plan(std::vector<std::string> args) {
   out.state_dir = temp_dir() + "/plan-state-" + std::to_string(n++);
   std::vector<std::string> argv{TETHER_BINARY, "up",        "--port",      "0",
                                 "--state-dir", out.state_dir, "--log-level", "warn"};
+  // Tests were written against the whoami app; `tether up` now defaults to signalr-chat.
+  if (std::find(args.begin(), args.end(), "--app") == args.end())
+    argv.insert(argv.end(), {"--app", "whoami"});
   argv.insert(argv.end(), args.begin(), args.end());
   out.proc = std::make_unique<Process>(argv);
   auto m = out.proc->wait_for_line(R"(ready behind http://127\.0\.0\.1:(\d+))");

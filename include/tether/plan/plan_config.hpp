@@ -19,7 +19,7 @@ front::FrontConfig plan_front_defaults();
 
 struct PlanConfig {
   unsigned instances = 3;
-  std::string app = "whoami";
+  std::string app = "signalr-chat";  // seed 004's chat (docs/realtime.md); --app whoami for the echo app
   std::string admin_listen = "127.0.0.1";  // loopback only: the admin API is unauthenticated
   std::uint16_t admin_port = 0;            // 0 = the OS picks (written to the state file)
   std::string state_dir;                   // empty: $TETHER_STATE_DIR, $XDG_RUNTIME_DIR/tether, /tmp/tether-$UID

@@ -28,7 +28,7 @@ std::string load_error(std::string_view text) {
 TEST(LoadPlanConfig, Defaults) {
   auto c = load("");
   EXPECT_EQ(c.instances, 3u);
-  EXPECT_EQ(c.app, "whoami");
+  EXPECT_EQ(c.app, "signalr-chat");
   EXPECT_EQ(c.admin_listen, "127.0.0.1");
   EXPECT_EQ(c.admin_port, 0);
   EXPECT_EQ(c.state_dir, "");

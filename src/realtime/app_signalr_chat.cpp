@@ -1,0 +1,145 @@
+// The signalr-chat app: seed 004's page on a SignalR-compatible hub,
+// scaled out over the instance's backplane (the mesh by default, Redis by
+// config). The page loads the official @microsoft/signalr browser bundle.
+//   GET  /                      the chat page
+//   GET  /api                   this instance's id (seed 004's check)
+//   GET  /healthz               "ok"
+//   GET  /lib/signalr.min.js    the official client bundle (from npm; 404 if missing)
+//   /statusHub                  the hub (seed 004's URL): see realtime/endpoint.hpp
+// Hub methods (users come from ?user= on the hub URL):
+//   SendMessage(name, text)            -> all: ReceiveMessage(name, text, instance)
+//   SendToOthers(name, text)           -> all but the caller
+//   JoinGroup(group) / LeaveGroup(group)
+//   SendToGroup(group, name, text)     -> the group's members
+//   SendToUser(user, name, text)       -> every connection of the user
+//   SendToConnection(id, name, text)   -> one connection
+//   WhoAmI()                           -> {connectionId, instance, user, transport}
+//   Countdown(n)  (a stream)           -> n, n-1, ..., 1
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+
+#include "signalr_bundle.hpp"
+#include "tether/host/apps.hpp"
+#include "tether/mesh/backplane.hpp"
+#include "tether/net/log.hpp"
+#include "tether/realtime/endpoint.hpp"
+#include "tether/realtime/hub.hpp"
+
+namespace tether::realtime {
+extern const char* const kSignalrChatPage;  // app_signalr_chat_page.cpp
+}
+
+namespace tether::host {
+
+namespace json = boost::json;
+using realtime::Hub;
+using realtime::HubError;
+
+namespace {
+
+constexpr std::size_t kMaxText = 4096;
+
+std::string text_arg(json::array& args, std::size_t i, const char* what, std::size_t max) {
+  if (i >= args.size() || !args[i].is_string())
+    throw HubError(std::string("argument ") + std::to_string(i + 1) + " (" + what + ") must be a string");
+  std::string s(args[i].as_string());
+  if (s.size() > max) throw HubError(std::string(what) + " is too long");
+  return s;
+}
+
+void install_methods(const std::shared_ptr<Hub>& hub, std::string instance) {
+  hub->on("SendMessage", [instance](Hub::Caller& c, json::array& a) -> json::value {
+    auto name = text_arg(a, 0, "name", 64), text = text_arg(a, 1, "text", kMaxText);
+    c.hub.send_all("ReceiveMessage", {name, text, instance});
+    return nullptr;
+  });
+  hub->on("SendToOthers", [instance](Hub::Caller& c, json::array& a) -> json::value {
+    auto name = text_arg(a, 0, "name", 64), text = text_arg(a, 1, "text", kMaxText);
+    c.hub.send_all("ReceiveMessage", {name, text, instance}, {c.connection_id});
+    return nullptr;
+  });
+  hub->on("JoinGroup", [](Hub::Caller& c, json::array& a) -> json::value {
+    c.hub.add_to_group(c.connection_id, text_arg(a, 0, "group", 128));
+    return nullptr;
+  });
+  hub->on("LeaveGroup", [](Hub::Caller& c, json::array& a) -> json::value {
+    c.hub.remove_from_group(c.connection_id, text_arg(a, 0, "group", 128));
+    return nullptr;
+  });
+  hub->on("SendToGroup", [instance](Hub::Caller& c, json::array& a) -> json::value {
+    auto group = text_arg(a, 0, "group", 128);
+    auto name = text_arg(a, 1, "name", 64), text = text_arg(a, 2, "text", kMaxText);
+    c.hub.send_group(group, "ReceiveMessage", {name, text, instance});
+    return nullptr;
+  });
+  hub->on("SendToUser", [instance](Hub::Caller& c, json::array& a) -> json::value {
+    auto user = text_arg(a, 0, "user", 128);
+    auto name = text_arg(a, 1, "name", 64), text = text_arg(a, 2, "text", kMaxText);
+    c.hub.send_user(user, "ReceiveMessage", {name, text, instance});
+    return nullptr;
+  });
+  hub->on("SendToConnection", [instance](Hub::Caller& c, json::array& a) -> json::value {
+    auto id = text_arg(a, 0, "connection id", 64);
+    auto name = text_arg(a, 1, "name", 64), text = text_arg(a, 2, "text", kMaxText);
+    c.hub.send_connection(id, "ReceiveMessage", {name, text, instance});
+    return nullptr;
+  });
+  hub->on("WhoAmI", [instance](Hub::Caller& c, json::array&) -> json::value {
+    return json::object{{"connectionId", c.connection_id},
+                        {"instance", instance},
+                        {"user", c.user},
+                        {"transport", c.hub.transport_of(c.connection_id)}};
+  });
+  hub->on_stream("Countdown", [](Hub::Caller&, json::array& a) -> json::array {
+    if (a.empty() || !a[0].is_int64() || a[0].as_int64() < 0 || a[0].as_int64() > 1000)
+      throw HubError("Countdown takes a number from 0 to 1000");
+    json::array items;
+    for (auto i = a[0].as_int64(); i > 0; --i) items.emplace_back(i);
+    return items;
+  });
+}
+
+}  // namespace
+
+void add_signalr_chat_routes(AppSetup& setup) {
+  realtime::HubOptions options;
+  options.name = "chat";
+  options.user_id = [](const http::Request& req) {
+    auto parsed = boost::urls::parse_origin_form(req.target());
+    if (!parsed) return std::string();
+    auto params = parsed->params();
+    auto it = params.find("user");
+    return it == params.end() ? std::string() : std::string((*it).value).substr(0, 128);
+  };
+  auto hub = Hub::create(setup.backplane, options);
+  install_methods(hub, setup.instance.id);
+
+  std::string tried;
+  auto bundle = realtime::load_signalr_bundle(tried);
+  auto log = net::logger("realtime");
+  if (bundle) {
+    log->debug("signalr-chat: serving the @microsoft/signalr bundle ({} bytes)", bundle->size());
+  } else {
+    log->warn("signalr-chat: no @microsoft/signalr browser bundle (tried {}); run "
+              "`npm ci --prefix tests/realtime` or set TETHER_SIGNALR_JS",
+              tried);
+  }
+  auto js = std::make_shared<const std::string>(bundle.value_or(""));
+
+  auto& r = setup.router;
+  r.get("/", [](Context& c) { c.reply(200, realtime::kSignalrChatPage, "text/html; charset=utf-8"); });
+  r.get("/api", [](Context& c) { c.reply(200, c.instance.id + "\n"); });
+  r.get("/healthz", [](Context& c) { c.reply(200, "ok\n"); });
+  r.get("/lib/signalr.min.js", [js, tried](Context& c) {
+    if (js->empty()) {
+      c.reply(404, "the @microsoft/signalr browser bundle was not found at startup (tried " + tried +
+                       "); run `npm ci --prefix tests/realtime` or set TETHER_SIGNALR_JS\n");
+      return;
+    }
+    c.response.set(boost::beast::http::field::cache_control, "public, max-age=3600");
+    c.reply(200, *js, "application/javascript; charset=utf-8");
+  });
+  realtime::map_hub(r, "/statusHub", hub);
+}
+
+}  // namespace tether::host

@@ -1,0 +1,143 @@
+#include "tether/realtime/endpoint.hpp"
+
+#include <boost/asio/this_coro.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include "tether/net/log.hpp"
+#include "transports.hpp"
+
+namespace tether::realtime {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+const char* const kUnknownConnection =
+    "No Connection with that ID: it ended, or it was negotiated on another instance. "
+    "Without skipNegotiation every request of a SignalR connection must reach the instance "
+    "that negotiated it: turn session affinity (ARRAffinity) on in the front door "
+    "(see docs/realtime.md).\n";
+
+bool wants_event_stream(const http::Request& req) {
+  auto accept = req[bhttp::field::accept];
+  return accept.find("text/event-stream") != std::string_view::npos;
+}
+
+asio::awaitable<void> negotiate(std::shared_ptr<Hub> hub, host::Context& ctx) {
+  int version = 0;
+  auto asked = ctx.query("negotiateVersion", "0");
+  try {
+    version = std::stoi(asked);
+  } catch (const std::exception&) {
+    ctx.reply(400, "negotiateVersion must be a number (got " + asked + ")\n");
+    co_return;
+  }
+  auto ex = co_await asio::this_coro::executor;
+  auto c = hub->create_connection(ex, version, ctx.request);
+  ctx.reply(200,
+            negotiate_response(version, c->id, c->token, hub->options().transports),
+            "application/json");
+}
+
+asio::awaitable<void> get_hub(std::shared_ptr<Hub> hub, host::Context& ctx) {
+  auto token = ctx.query("id");
+  const unsigned allowed = hub->options().transports;
+  std::shared_ptr<Connection> c;
+  if (beast::websocket::is_upgrade(ctx.request)) {
+    if (!(allowed & websockets)) {
+      ctx.reply(404, "The WebSockets transport is disabled for this hub.\n");
+      co_return;
+    }
+    if (token.empty()) {  // skipNegotiation: the WebSocket is the whole connection
+      auto ex = co_await asio::this_coro::executor;
+      c = hub->create_connection(ex, 1, ctx.request);
+    } else {
+      c = hub->find(token);
+      if (!c) {
+        ctx.reply(404, kUnknownConnection);
+        co_return;
+      }
+      if (c->transport != TransportKind::none) {
+        ctx.reply(409, "This connection already has a transport.\n");
+        co_return;
+      }
+    }
+    std::string instance = ctx.instance.id;
+    *ctx.take_over = [hub, c, instance](beast::tcp_stream& s, http::Request req) {
+      return run_websockets(hub, c, instance, s, std::move(req));
+    };
+    co_return;
+  }
+  if (token.empty()) {
+    ctx.reply(400, "Connection ID required\n");
+    co_return;
+  }
+  c = hub->find(token);
+  if (!c) {
+    ctx.reply(404, kUnknownConnection);
+    co_return;
+  }
+  if (wants_event_stream(ctx.request)) {
+    if (!(allowed & server_sent_events) || c->transport != TransportKind::none) {
+      ctx.reply(400, "Cannot start Server-Sent Events on this connection.\n");
+      co_return;
+    }
+    c->transport = TransportKind::server_sent_events;  // claimed now: no second GET may take it
+    c->started = Connection::Clock::now();
+    std::string instance = ctx.instance.id;
+    *ctx.take_over = [hub, c, instance](beast::tcp_stream& s, http::Request req) {
+      return run_server_sent_events(hub, c, instance, s, std::move(req));
+    };
+    co_return;
+  }
+  if (!(allowed & long_polling) ||
+      (c->transport != TransportKind::none && c->transport != TransportKind::long_polling)) {
+    ctx.reply(400, "Cannot change transports mid-connection.\n");
+    co_return;
+  }
+  co_await long_poll(hub, c, ctx);
+}
+
+void post_hub(const std::shared_ptr<Hub>& hub, host::Context& ctx) {
+  auto c = hub->find(ctx.query("id"));
+  if (!c) {
+    ctx.reply(404, kUnknownConnection);
+    return;
+  }
+  if (c->transport == TransportKind::websockets) {
+    ctx.reply(405, "POST requests are not allowed for WebSocket connections.\n");
+    return;
+  }
+  hub->receive(c, ctx.request.body());
+  ctx.reply(200, "", "text/plain");
+}
+
+void delete_hub(const std::shared_ptr<Hub>& hub, host::Context& ctx) {
+  auto c = hub->find(ctx.query("id"));
+  if (!c) {
+    ctx.reply(404, kUnknownConnection);
+    return;
+  }
+  if (c->transport != TransportKind::long_polling) {
+    ctx.reply(400, "Cannot terminate this connection using the DELETE endpoint.\n");
+    return;
+  }
+  c->output.clear();
+  c->closing = true;
+  c->wake.cancel();
+  if (!c->polling) hub->remove(c);
+  ctx.reply(202, "", "text/plain");
+}
+
+}  // namespace
+
+void map_hub(host::Router& router, const std::string& path, std::shared_ptr<Hub> hub) {
+  router.add_async(host::Verb::post, path + "/negotiate",
+                   [hub](host::Context& c) { return negotiate(hub, c); });
+  router.add_async(host::Verb::get, path, [hub](host::Context& c) { return get_hub(hub, c); });
+  router.add(host::Verb::post, path, [hub](host::Context& c) { post_hub(hub, c); });
+  router.add(host::Verb::delete_, path, [hub](host::Context& c) { delete_hub(hub, c); });
+}
+
+}  // namespace tether::realtime

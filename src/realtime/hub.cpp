@@ -1,0 +1,498 @@
+#include "tether/realtime/hub.hpp"
+
+#include <algorithm>
+#include <random>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+
+#include "tether/mesh/backplane.hpp"
+#include "tether/net/log.hpp"
+#include "tether/realtime/connection.hpp"
+
+namespace tether::realtime {
+
+namespace {
+
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  return s;
+}
+
+// 16 bytes from the OS (std::random_device reads getrandom/urandom on Linux)
+// as 22 characters of base64url: unguessable connection ids and tokens.
+std::string random_id() {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  thread_local std::random_device rd;
+  std::string out;
+  std::uint64_t bits = 0;
+  int have = 0;
+  while (out.size() < 22) {
+    if (have < 6) {
+      bits = (bits << 32) | rd();
+      have += 32;
+    }
+    have -= 6;
+    out += kAlphabet[(bits >> have) & 63];
+  }
+  return out;
+}
+
+auto& log() {
+  static auto l = net::logger("realtime");
+  return l;
+}
+
+}  // namespace
+
+const char* to_string(TransportKind t) {
+  switch (t) {
+    case TransportKind::none: return "none";
+    case TransportKind::websockets: return "WebSockets";
+    case TransportKind::server_sent_events: return "ServerSentEvents";
+    case TransportKind::long_polling: return "LongPolling";
+  }
+  return "?";
+}
+
+std::shared_ptr<Hub> Hub::create(mesh::Backplane* backplane, HubOptions options) {
+  std::shared_ptr<Hub> hub(new Hub(backplane, std::move(options)));
+  hub->subscribe_topics();
+  return hub;
+}
+
+Hub::Hub(mesh::Backplane* backplane, HubOptions options)
+    : backplane_(backplane), options_(std::move(options)) {}
+
+Hub::~Hub() = default;
+
+std::string Hub::topic(std::string_view kind, std::string_view name) const {
+  std::string t = "signalr/" + options_.name + "/";
+  t += kind;
+  if (!name.empty()) {
+    t += '/';
+    t += name;
+  }
+  return t;
+}
+
+void Hub::subscribe_topics() { watch(topic("all", "")); }
+
+void Hub::watch(const std::string& t) {
+  if (!backplane_) return;
+  std::weak_ptr<Hub> weak = weak_from_this();
+  backplane_->subscribe(t, [weak](const mesh::Message& m) {
+    if (auto hub = weak.lock()) hub->on_backplane(m.topic, m.payload);
+  });
+}
+
+void Hub::unwatch(const std::string& t) {
+  if (backplane_) backplane_->unsubscribe(t);
+}
+
+void Hub::on(std::string method, Method handler) { methods_[lower(std::move(method))] = std::move(handler); }
+void Hub::on_stream(std::string method, StreamMethod handler) {
+  stream_methods_[lower(std::move(method))] = std::move(handler);
+}
+void Hub::on_connected(Event handler) { connected_ = std::move(handler); }
+void Hub::on_disconnected(Event handler) { disconnected_ = std::move(handler); }
+
+// ---- sending ----
+
+void Hub::route(const std::string& t, std::string framed, const std::vector<std::string>& except) {
+  if (!backplane_) {
+    deliver(t, framed, std::set<std::string>(except.begin(), except.end()));
+    return;
+  }
+  json::array x;
+  for (const auto& e : except) x.emplace_back(e);
+  auto payload = json::serialize(json::object{{"m", std::move(framed)}, {"x", std::move(x)}});
+  // publish() reaches this instance too when it is subscribed.
+  auto status = backplane_->try_publish(t, std::move(payload));
+  if (status == mesh::SendStatus::ok) {
+    ++stats_.published;
+  } else {
+    ++stats_.publish_failures;
+    log()->warn("hub {}: publish on {} failed: {}", options_.name, t, mesh::to_string(status));
+  }
+}
+
+void Hub::send_all(const std::string& target, const json::array& args,
+                   const std::vector<std::string>& except) {
+  route(topic("all", ""), invocation(target, args), except);
+}
+
+void Hub::send_group(const std::string& group, const std::string& target, const json::array& args,
+                     const std::vector<std::string>& except) {
+  route(topic("group", group), invocation(target, args), except);
+}
+
+void Hub::send_user(const std::string& user, const std::string& target, const json::array& args) {
+  route(topic("user", user), invocation(target, args), {});
+}
+
+void Hub::send_connection(const std::string& connection_id, const std::string& target,
+                          const json::array& args) {
+  if (auto it = by_id_.find(connection_id); it != by_id_.end()) {
+    enqueue(*it->second, invocation(target, args));
+    return;
+  }
+  if (backplane_) route(topic("conn", connection_id), invocation(target, args), {});
+}
+
+void Hub::deliver(const std::string& t, const std::string& framed,
+                  const std::set<std::string>& except) {
+  auto prefix = "signalr/" + options_.name + "/";
+  if (t.compare(0, prefix.size(), prefix) != 0) return;
+  std::string_view rest(t);
+  rest.remove_prefix(prefix.size());
+  std::vector<Connection*> targets;
+  auto take = [&](const std::set<Connection*>* set) {
+    if (!set) return;
+    for (auto* c : *set)
+      if (!except.count(c->id)) targets.push_back(c);
+  };
+  if (rest == "all") {
+    for (auto& [id, c] : by_id_)
+      if (c->handshaken && !except.count(id)) targets.push_back(c.get());
+  } else if (rest.starts_with("group/")) {
+    auto it = groups_.find(std::string(rest.substr(6)));
+    take(it == groups_.end() ? nullptr : &it->second);
+  } else if (rest.starts_with("user/")) {
+    auto it = users_.find(std::string(rest.substr(5)));
+    take(it == users_.end() ? nullptr : &it->second);
+  } else if (rest.starts_with("conn/")) {
+    auto it = by_id_.find(std::string(rest.substr(5)));
+    if (it != by_id_.end()) targets.push_back(it->second.get());
+  }
+  for (auto* c : targets)
+    if (c->handshaken) enqueue(*c, framed);
+}
+
+void Hub::on_backplane(const std::string& t, const std::string& payload) {
+  ++stats_.received_from_backplane;
+  boost::system::error_code ec;
+  auto v = json::parse(payload, ec);
+  if (ec || !v.is_object()) return;
+  auto& o = v.as_object();
+  if (auto* m = o.if_contains("m"); m && m->is_string()) {
+    std::set<std::string> except;
+    if (auto* x = o.if_contains("x"); x && x->is_array())
+      for (auto& e : x->as_array())
+        if (e.is_string()) except.insert(std::string(e.as_string()));
+    deliver(t, std::string(m->as_string()), except);
+    return;
+  }
+  // Group changes for a connection of ours, asked by another instance.
+  auto prefix = topic("conn", "") + "/";
+  if (t.compare(0, prefix.size(), prefix) != 0) return;
+  auto it = by_id_.find(t.substr(prefix.size()));
+  if (it == by_id_.end()) return;
+  if (auto* g = o.if_contains("join"); g && g->is_string())
+    local_join(*it->second, std::string(g->as_string()));
+  if (auto* g = o.if_contains("leave"); g && g->is_string())
+    local_leave(*it->second, std::string(g->as_string()));
+}
+
+// ---- groups ----
+
+void Hub::local_join(Connection& c, const std::string& group) {
+  if (c.gone || !c.groups.insert(group).second) return;
+  auto& members = groups_[group];
+  if (members.empty()) watch(topic("group", group));
+  members.insert(&c);
+}
+
+void Hub::local_leave(Connection& c, const std::string& group) {
+  if (!c.groups.erase(group)) return;
+  auto it = groups_.find(group);
+  if (it == groups_.end()) return;
+  it->second.erase(&c);
+  if (it->second.empty()) {
+    groups_.erase(it);
+    unwatch(topic("group", group));
+  }
+}
+
+void Hub::add_to_group(const std::string& connection_id, const std::string& group) {
+  if (auto it = by_id_.find(connection_id); it != by_id_.end()) {
+    local_join(*it->second, group);
+  } else if (backplane_) {
+    backplane_->try_publish(topic("conn", connection_id),
+                            json::serialize(json::object{{"join", group}}));
+  }
+}
+
+void Hub::remove_from_group(const std::string& connection_id, const std::string& group) {
+  if (auto it = by_id_.find(connection_id); it != by_id_.end()) {
+    local_leave(*it->second, group);
+  } else if (backplane_) {
+    backplane_->try_publish(topic("conn", connection_id),
+                            json::serialize(json::object{{"leave", group}}));
+  }
+}
+
+void Hub::abort(const std::string& connection_id, const std::string& error) {
+  if (auto it = by_id_.find(connection_id); it != by_id_.end()) close(*it->second, error);
+}
+
+// ---- connections ----
+
+std::shared_ptr<Connection> Hub::create_connection(asio::any_io_executor ex, int version,
+                                                   const http::Request& request) {
+  if (!ticking_) {
+    ticking_ = true;
+    asio::co_spawn(ex, tick_loop(shared_from_this(), ex), asio::detached);
+  }
+  auto c = std::make_shared<Connection>(ex);
+  c->id = random_id();
+  c->token = version >= 1 ? random_id() : c->id;
+  if (options_.user_id) c->user = options_.user_id(request);
+  by_id_[c->id] = c;
+  by_token_[c->token] = c;
+  ++stats_.connections_opened;
+  watch(topic("conn", c->id));
+  if (!c->user.empty()) {
+    auto& mine = users_[c->user];
+    if (mine.empty()) watch(topic("user", c->user));
+    mine.insert(c.get());
+  }
+  return c;
+}
+
+std::string Hub::transport_of(const std::string& connection_id) const {
+  auto it = by_id_.find(connection_id);
+  return it == by_id_.end() ? std::string() : to_string(it->second->transport);
+}
+
+std::shared_ptr<Connection> Hub::find(const std::string& token) const {
+  auto it = by_token_.find(token);
+  return it == by_token_.end() ? nullptr : it->second;
+}
+
+void Hub::enqueue(Connection& c, std::string framed) {
+  if (c.closing || c.gone) return;
+  if (c.output.size() >= options_.max_queued) {
+    ++stats_.slow_clients_dropped;
+    log()->warn("hub {}: connection {} lags {} messages behind: dropped", options_.name, c.id,
+                c.output.size());
+    c.output.clear();
+    c.closing = true;
+    c.wake.cancel();
+    return;
+  }
+  ++stats_.messages_queued;
+  c.output.push_back(std::move(framed));
+  c.wake.cancel();
+}
+
+void Hub::close(Connection& c, std::string_view error) {
+  if (c.closing || c.gone) return;
+  if (c.handshaken) c.output.push_back(close_message(error));
+  c.closing = true;
+  c.wake.cancel();
+  if (c.transport == TransportKind::none) {
+    auto it = by_id_.find(c.id);
+    if (it != by_id_.end()) remove(it->second);
+  }
+}
+
+void Hub::remove(const std::shared_ptr<Connection>& c) {
+  if (c->gone) return;
+  c->gone = true;
+  c->closing = true;
+  c->wake.cancel();
+  by_id_.erase(c->id);
+  by_token_.erase(c->token);
+  auto groups = c->groups;
+  for (const auto& g : groups) local_leave(*c, g);
+  if (!c->user.empty()) {
+    auto it = users_.find(c->user);
+    if (it != users_.end()) {
+      it->second.erase(c.get());
+      if (it->second.empty()) {
+        users_.erase(it);
+        unwatch(topic("user", c->user));
+      }
+    }
+  }
+  unwatch(topic("conn", c->id));
+  ++stats_.connections_closed;
+  if (c->handshaken && disconnected_) {
+    Caller caller{*this, c->id, c->user};
+    try {
+      disconnected_(caller);
+    } catch (const std::exception& e) {
+      log()->warn("hub {}: disconnected handler threw: {}", options_.name, e.what());
+    }
+  }
+}
+
+// ---- receiving ----
+
+void Hub::receive(const std::shared_ptr<Connection>& c, std::string_view data) {
+  if (c->gone || c->closing) return;
+  c->last_heard = Connection::Clock::now();
+  c->input.append(data);
+  auto records = take_records(c->input);
+  if (c->input.size() > options_.max_message_bytes) {
+    close(*c, "Connection closed with an error. InvalidDataException: The maximum message size of " +
+                  std::to_string(options_.max_message_bytes) + "B was exceeded.");
+    return;
+  }
+  for (const auto& r : records) {
+    if (c->closing || c->gone) return;
+    if (r.size() > options_.max_message_bytes) {
+      close(*c, "Connection closed with an error. InvalidDataException: The maximum message size of " +
+                    std::to_string(options_.max_message_bytes) + "B was exceeded.");
+      return;
+    }
+    dispatch(c, r);
+  }
+}
+
+void Hub::dispatch(const std::shared_ptr<Connection>& c, std::string_view record) {
+  if (!c->handshaken) {
+    auto result = check_handshake(record);
+    if (!result.ok) {
+      c->output.push_back(handshake_error(result.error));
+      c->closing = true;
+      c->wake.cancel();
+      return;
+    }
+    c->handshaken = true;
+    enqueue(*c, handshake_ok());
+    if (connected_) {
+      Caller caller{*this, c->id, c->user};
+      try {
+        connected_(caller);
+      } catch (const std::exception& e) {
+        close(*c, std::string("Connection closed with an error. ") + e.what());
+      }
+    }
+    return;
+  }
+  std::string error;
+  auto m = parse_client_message(record, error);
+  if (!m) {
+    close(*c, "Connection closed with an error. InvalidDataException: " + error);
+    return;
+  }
+  switch (static_cast<MessageType>(m->type)) {
+    case MessageType::invocation:
+    case MessageType::stream_invocation:
+      invoke(c, *m);
+      break;
+    case MessageType::close:
+      // The client is leaving: nothing more to say to it.
+      c->output.clear();
+      c->closing = true;
+      c->wake.cancel();
+      break;
+    default:  // ping, cancel (streams end at once), client results, acks: nothing to do
+      break;
+  }
+}
+
+void Hub::invoke(const std::shared_ptr<Connection>& c, ClientMessage& m) {
+  ++stats_.invocations;
+  const bool streaming = m.type == int(MessageType::stream_invocation);
+  const bool blocking = !m.invocation_id.empty();
+  auto fail = [&](const std::string& text) {
+    ++stats_.invocation_errors;
+    if (blocking) enqueue(*c, completion_error(m.invocation_id, text));
+    else log()->debug("hub {}: non-blocking invocation of {} failed: {}", options_.name, m.target, text);
+  };
+  if (m.has_stream_ids) {
+    fail("Client-to-server streaming is not supported by this server.");
+    return;
+  }
+  Caller caller{*this, c->id, c->user};
+  auto key = lower(m.target);
+  try {
+    if (streaming) {
+      auto it = stream_methods_.find(key);
+      if (it == stream_methods_.end()) {
+        fail("Failed to invoke '" + m.target +
+             "' due to an error on the server. HubException: Method does not exist.");
+        return;
+      }
+      auto items = it->second(caller, m.arguments);
+      for (auto& item : items) enqueue(*c, stream_item(m.invocation_id, item));
+      enqueue(*c, completion_void(m.invocation_id));
+      return;
+    }
+    auto it = methods_.find(key);
+    if (it == methods_.end()) {
+      fail("Failed to invoke '" + m.target +
+           "' due to an error on the server. HubException: Method does not exist.");
+      return;
+    }
+    auto result = it->second(caller, m.arguments);
+    if (!blocking) return;
+    if (result.is_null()) enqueue(*c, completion_void(m.invocation_id));
+    else enqueue(*c, completion_result(m.invocation_id, result));
+  } catch (const HubError& e) {
+    fail(e.what());
+  } catch (const std::exception& e) {
+    log()->warn("hub {}: method {} threw: {}", options_.name, m.target, e.what());
+    fail("An unexpected error occurred invoking '" + m.target + "' on the server.");
+  }
+}
+
+// ---- keep-alive and timeouts ----
+
+asio::awaitable<void> Hub::tick_loop(std::shared_ptr<Hub> hub, asio::any_io_executor ex) {
+  asio::steady_timer timer(ex);
+  for (;;) {
+    timer.expires_after(std::chrono::seconds(1));
+    auto [ec] = co_await timer.async_wait(use_nothrow);
+    if (ec) co_return;
+    hub->tick();
+  }
+}
+
+void Hub::tick() {
+  auto now = Connection::Clock::now();
+  std::vector<std::shared_ptr<Connection>> all;
+  all.reserve(by_id_.size());
+  for (auto& [id, c] : by_id_) all.push_back(c);
+  for (auto& c : all) {
+    if (c->gone) continue;
+    if (c->transport == TransportKind::none) {
+      if (now - c->created > options_.connect_timeout) remove(c);
+      continue;
+    }
+    if (c->transport == TransportKind::long_polling && !c->polling &&
+        now - c->last_poll > options_.long_poll_gone) {
+      remove(c);
+      continue;
+    }
+    if (c->closing) continue;
+    if (!c->handshaken) {
+      if (now - c->started > options_.handshake_timeout) {
+        c->closing = true;  // no handshake: nothing to say
+        c->wake.cancel();
+      }
+      continue;
+    }
+    if (now - c->last_heard > options_.client_timeout) {
+      close(*c, "Connection closed with an error. The client sent nothing (not even a ping) for " +
+                    std::to_string(options_.client_timeout.count() / 1000) + " s.");
+      continue;
+    }
+    if (c->output.empty() && now - c->last_sent >= options_.keep_alive) {
+      enqueue(*c, ping());
+      c->last_sent = now;
+    }
+  }
+}
+
+}  // namespace tether::realtime

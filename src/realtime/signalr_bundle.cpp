@@ -1,0 +1,40 @@
+#include "signalr_bundle.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+namespace tether::realtime {
+
+namespace fs = std::filesystem;
+
+namespace {
+constexpr const char* kInTree = "tests/realtime/node_modules/@microsoft/signalr/dist/browser/signalr.min.js";
+}
+
+std::optional<std::string> load_signalr_bundle(std::string& tried) {
+  std::vector<fs::path> candidates;
+  if (const char* env = std::getenv("TETHER_SIGNALR_JS"); env && *env) candidates.emplace_back(env);
+  std::error_code ec;
+  auto exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) candidates.push_back(exe.parent_path().parent_path() / "share/tether/signalr.min.js");
+#ifdef TETHER_SOURCE_DIR
+  candidates.push_back(fs::path(TETHER_SOURCE_DIR) / kInTree);
+#endif
+  candidates.push_back(fs::current_path(ec) / kInTree);
+  tried.clear();
+  for (const auto& p : candidates) {
+    if (!tried.empty()) tried += ", ";
+    tried += p.string();
+    std::ifstream in(p, std::ios::binary);
+    if (!in) continue;
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+  return std::nullopt;
+}
+
+}  // namespace tether::realtime

@@ -1,0 +1,44 @@
+// The official @microsoft/signalr client (from npm), as the tests use it:
+// a connection to the signalr-chat app's hub that records what it receives.
+import { createRequire } from 'node:module';
+
+import { LIMIT_MS } from './plan.mjs';
+
+export const signalR = createRequire(import.meta.url)('@microsoft/signalr');
+
+// Connects with `options` (withUrl's); resolves with the connection, what the
+// server says about it (WhoAmI) and the messages received so far.
+export async function connect(frontUrl, options = {}, { user } = {}) {
+  const url = `${frontUrl}/statusHub${user ? `?user=${encodeURIComponent(user)}` : ''}`;
+  const connection = new signalR.HubConnectionBuilder()
+    .withUrl(url, options)
+    .configureLogging(signalR.LogLevel.None)
+    .build();
+  const received = [];
+  connection.on('ReceiveMessage', (name, text, via) => received.push({ name, text, via }));
+  await connection.start();
+  const me = await connection.invoke('WhoAmI');
+  return { connection, me, received };
+}
+
+// Connects until one lands on an instance not in `avoid` (fresh cookie jars
+// get balanced), closing the others.
+export async function connectElsewhere(frontUrl, options, avoid, extra = {}) {
+  const tried = [];
+  for (let i = 0; i < 12; i++) {
+    const c = await connect(frontUrl, options, extra);
+    if (!avoid.includes(c.me.instance)) return c;
+    tried.push(c.me.instance.slice(0, 8));
+    await c.connection.stop();
+  }
+  throw new Error(`12 connections all landed on ${tried.join(', ')}`);
+}
+
+// Resolves once `predicate()` holds, polling every 20 ms.
+export async function until(predicate, what) {
+  const deadline = Date.now() + LIMIT_MS;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
