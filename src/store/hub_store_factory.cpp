@@ -5,6 +5,7 @@
 #include "tether/store/hub_store.hpp"
 #include "tether/store/hub_store_memory.hpp"
 #include "tether/store/hub_store_postgres.hpp"
+#include "tether/store/hub_store_redis.hpp"
 #include "tether/store/hub_store_sqlite.hpp"
 
 namespace tether::store {
@@ -26,7 +27,8 @@ bool looks_like_conninfo(std::string_view s) {
   throw std::invalid_argument("hub store URL '" + url + "': " + std::string(why) +
                               " (expected sqlite:///abs/path.db, sqlite:relative/path.db, a path "
                               "ending in .db, postgres://..., postgresql://..., a libpq "
-                              "\"host=... dbname=...\" string, or memory:)");
+                              "\"host=... dbname=...\" string, redis://host:port, redis:///path.sock, "
+                              "or memory:)");
 }
 
 // "sqlite:///abs/x.db" -> "/abs/x.db"; "sqlite:/abs/x.db" -> "/abs/x.db";
@@ -51,6 +53,8 @@ std::unique_ptr<HubStore> open_hub_store(const std::string& url) {
   if (u.starts_with("sqlite:")) return open_sqlite_hub_store(sqlite_path(url));
   if (u.starts_with("postgres://") || u.starts_with("postgresql://") || looks_like_conninfo(u))
     return open_postgres_hub_store(url);
+  if (u.starts_with("redis://") || u.starts_with("redis+unix://") || u.starts_with("unix://"))
+    return open_redis_hub_store(url);
   // A bare path is a SQLite file when it says so, and has no scheme.
   if (u.ends_with(".db") && u.find("://") == std::string_view::npos)
     return open_sqlite_hub_store(url);

@@ -5,8 +5,8 @@
 // that only ever grows by one through compare_and_set.
 //
 // Implementations: SQLite (embedded default, one file shared by a local plan),
-// PostgreSQL, and an in-memory one for unit tests. Redis and Azure Tables come
-// later behind the same interface.
+// PostgreSQL, Redis (store/hub_store_redis.hpp), and an in-memory one for
+// unit tests.
 //
 // All calls are blocking and thread-safe; the mesh runs them off its I/O
 // threads. Any failure to reach or use the backend throws StoreError (never
@@ -58,6 +58,9 @@ class HubStore {
 // Opens the store named by `url`:
 //   sqlite:///abs/path.db | sqlite:relative/path.db | a path ending in .db
 //   postgres://user@host:port/db?... | postgresql://... | "host=... dbname=..." (libpq)
+//   redis://[:password@]host[:port][/db]       (Redis over TCP, port 6379 by default)
+//   redis:///abs/path.sock | redis+unix:///abs/path.sock | unix:///abs/path.sock
+//                                              (Redis on a unix socket; "?db=N" selects a db)
 //   memory:  (process-local, for tests)
 // Creates the table when missing. Throws StoreError when the backend cannot
 // be opened, std::invalid_argument for an unknown scheme (message names it).

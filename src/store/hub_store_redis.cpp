@@ -1,0 +1,215 @@
+#include "tether/store/hub_store_redis.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <charconv>
+#include <csignal>
+#include <mutex>
+#include <stdexcept>
+#include <string_view>
+#include <vector>
+
+#include <boost/url/parse.hpp>
+
+#include "hub_store_common.hpp"
+
+namespace tether::store {
+
+namespace {
+
+// KEYS[1] = the record's hash; ARGV = expected epoch, next epoch, cookie,
+// hub_id. A missing hash counts as epoch 0. Returns 1 when it wrote.
+constexpr const char* kCasScript =
+    "local e = redis.call('HGET', KEYS[1], 'epoch')\n"
+    "if e == false then e = '0' end\n"
+    "if e ~= ARGV[1] then return 0 end\n"
+    "local t = redis.call('TIME')\n"
+    "local ms = string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))\n"
+    "redis.call('HSET', KEYS[1], 'epoch', ARGV[2], 'cookie', ARGV[3], 'hub_id', ARGV[4],"
+    " 'updated_ms', ms)\n"
+    "return 1\n";
+
+constexpr const char* kPrefix = "tether:hub:";
+
+struct ReplyFree {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using Reply = std::unique_ptr<redisReply, ReplyFree>;
+
+struct ContextFree {
+  void operator()(redisContext* c) const { redisFree(c); }
+};
+
+[[noreturn]] void bad_url(const std::string& url, const std::string& why) {
+  throw std::invalid_argument("hub store URL '" + url + "': " + why +
+                              " (expected redis://[:password@]host[:port][/db], "
+                              "redis:///abs/path.sock or redis+unix:///abs/path.sock[?db=N])");
+}
+
+int to_int(const std::string& url, std::string_view s, int min, int max, const char* what) {
+  int v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || p != s.data() + s.size() || v < min || v > max)
+    bad_url(url, std::string(what) + " must be " + std::to_string(min) + "-" +
+                     std::to_string(max));
+  return v;
+}
+
+std::int64_t to_int64(std::string_view s) {
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || p != s.data() + s.size())
+    throw StoreError("redis: malformed number '" + std::string(s) + "' in a hub record");
+  return v;
+}
+
+class RedisHubStore final : public HubStore {
+ public:
+  explicit RedisHubStore(RedisLocation where) : loc_(std::move(where)) {
+    where_ = loc_.socket.empty() ? loc_.host + ":" + std::to_string(loc_.port) : loc_.socket;
+    if (loc_.db != 0) where_ += " db " + std::to_string(loc_.db);
+    std::lock_guard lock(mutex_);
+    connect();
+  }
+
+  std::optional<HubRecord> read(const std::string& name) override {
+    std::lock_guard lock(mutex_);
+    auto r = command({"HMGET", kPrefix + name, "epoch", "cookie", "hub_id", "updated_ms"});
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4)
+      fail("HMGET: unexpected reply type " + std::to_string(r->type));
+    auto field = [&](std::size_t i) -> std::optional<std::string> {
+      const redisReply* e = r->element[i];
+      if (e->type == REDIS_REPLY_NIL) return std::nullopt;
+      if (e->type != REDIS_REPLY_STRING) fail("HMGET: unexpected field type");
+      return std::string(e->str, e->len);
+    };
+    auto epoch = field(0);
+    if (!epoch) return std::nullopt;
+    HubRecord record;
+    record.epoch = to_int64(*epoch);
+    record.cookie = field(1).value_or("");
+    record.hub_id = field(2).value_or("");
+    record.updated_ms = to_int64(field(3).value_or("0"));
+    return record;
+  }
+
+  bool compare_and_set(const std::string& name, std::int64_t expected_epoch,
+                       const HubRecord& next) override {
+    detail::check_next_epoch(name, expected_epoch, next);
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> args{"EVALSHA", sha_, "1", kPrefix + name,
+                                  std::to_string(expected_epoch), std::to_string(next.epoch),
+                                  next.cookie, next.hub_id};
+    if (!ctx_) connect();
+    Reply r = run_raw(args);
+    if (r->type == REDIS_REPLY_ERROR && std::string_view(r->str, r->len).starts_with("NOSCRIPT")) {
+      // A restarted (or flushed) server forgot the script: send it whole.
+      args[0] = "EVAL";
+      args[1] = kCasScript;
+      r = run_raw(args);
+    }
+    if (r->type == REDIS_REPLY_ERROR) fail("EVAL: " + std::string(r->str, r->len));
+    if (r->type != REDIS_REPLY_INTEGER) fail("EVAL: unexpected reply type " + std::to_string(r->type));
+    return r->integer == 1;
+  }
+
+  std::string describe() const override { return "redis: " + where_; }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) {
+    ctx_.reset();  // the next call reconnects
+    throw StoreError("redis " + where_ + ": " + what);
+  }
+
+  // Connects, authenticates, selects the db and loads the script. Caller
+  // holds mutex_.
+  void connect() {
+    timeval t{2, 0};
+    redisContext* c = loc_.socket.empty()
+                          ? redisConnectWithTimeout(loc_.host.c_str(), loc_.port, t)
+                          : redisConnectUnixWithTimeout(loc_.socket.c_str(), t);
+    if (!c) throw StoreError("redis " + where_ + ": out of memory");
+    ctx_.reset(c);
+    if (c->err) fail(std::string("connect: ") + c->errstr);
+    if (redisSetTimeout(c, t) != REDIS_OK) fail("cannot set the command timeout");
+    if (!loc_.password.empty()) checked({"AUTH", loc_.password});
+    if (loc_.db != 0) checked({"SELECT", std::to_string(loc_.db)});
+    Reply r = checked({"SCRIPT", "LOAD", kCasScript});
+    if (r->type != REDIS_REPLY_STRING) fail("SCRIPT LOAD: unexpected reply");
+    sha_.assign(r->str, r->len);
+  }
+
+  // Sends one command on the live connection; an I/O failure drops the
+  // connection and throws. Server error replies are returned.
+  Reply run_raw(const std::vector<std::string>& args) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    auto* raw = static_cast<redisReply*>(
+        redisCommandArgv(ctx_.get(), static_cast<int>(argv.size()), argv.data(), lens.data()));
+    if (!raw) fail(args[0] + ": " + (ctx_->err ? ctx_->errstr : "no reply"));
+    return Reply(raw);
+  }
+
+  Reply checked(const std::vector<std::string>& args) {
+    Reply r = run_raw(args);
+    if (r->type == REDIS_REPLY_ERROR) fail(args[0] + ": " + std::string(r->str, r->len));
+    return r;
+  }
+
+  // One command, connecting first when needed. Caller holds mutex_.
+  Reply command(const std::vector<std::string>& args) {
+    if (!ctx_) connect();
+    return checked(args);
+  }
+
+  RedisLocation loc_;
+  std::string where_;
+  std::mutex mutex_;
+  std::unique_ptr<redisContext, ContextFree> ctx_;
+  std::string sha_;
+};
+
+}  // namespace
+
+RedisLocation parse_redis_location(const std::string& url) {
+  std::string_view s = url;
+  RedisLocation loc;
+  auto unix_path = [&](std::string_view rest) {
+    auto q = rest.find('?');
+    std::string_view path = rest.substr(0, q);
+    if (path.empty() || path.front() != '/') bad_url(url, "a unix socket path must be absolute");
+    loc.socket = std::string(path);
+    if (q != std::string_view::npos) {
+      std::string_view query = rest.substr(q + 1);
+      if (!query.starts_with("db=")) bad_url(url, "the only query parameter is db=N");
+      loc.db = to_int(url, query.substr(3), 0, 1'000'000, "the Redis db");
+    }
+    return loc;
+  };
+  if (s.starts_with("redis+unix://")) return unix_path(s.substr(13));
+  if (s.starts_with("unix://")) return unix_path(s.substr(7));
+  if (s.starts_with("redis:///")) return unix_path(s.substr(8));
+  if (!s.starts_with("redis://")) bad_url(url, "not a Redis URL");
+  auto u = boost::urls::parse_uri(url);
+  if (!u || u->host().empty()) bad_url(url, "no host");
+  loc.host = std::string(u->host_address());
+  if (u->has_port()) loc.port = to_int(url, u->port(), 1, 65535, "the Redis port");
+  if (u->has_password()) loc.password = std::string(u->password());
+  std::string_view path = u->path();
+  if (!path.empty() && path != "/") loc.db = to_int(url, path.substr(1), 0, 1'000'000, "the Redis db");
+  return loc;
+}
+
+std::unique_ptr<HubStore> open_redis_hub_store(const std::string& url) {
+  auto loc = parse_redis_location(url);
+  // hiredis writes with plain write(): a Redis that went away would raise
+  // SIGPIPE and kill the process instead of failing one call.
+  std::signal(SIGPIPE, SIG_IGN);
+  return std::make_unique<RedisHubStore>(std::move(loc));
+}
+
+}  // namespace tether::store

@@ -1,0 +1,178 @@
+// The HubStore contract against a real redis-server (tests/support/
+// redis_server.hpp): records, one winner among racing connections, what a
+// client sees while the server is stopped and after it is back, and the URL
+// forms.
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "support/redis_server.hpp"
+#include "tether/store/hub_store.hpp"
+#include "tether/store/hub_store_redis.hpp"
+
+namespace tether::test {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using store::HubRecord;
+using store::HubStore;
+using store::StoreError;
+
+HubRecord record(std::int64_t epoch, const std::string& hub_id) {
+  return HubRecord{epoch, "ARRAffinity=" + hub_id + "; SERVERID=s1", hub_id, 0};
+}
+
+class StoreRedis : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = new RedisServer(); }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  static std::string url() { return "redis://" + server_->unix_socket(); }
+  static RedisServer* server_;
+};
+RedisServer* StoreRedis::server_ = nullptr;
+
+TEST(StoreRedisUrl, FormsParse) {
+  // Scenario: every documented URL form yields its location; malformed ones
+  // are invalid_argument naming the URL.
+  auto tcp = store::parse_redis_location("redis://:s3cret@redis.example:6380/2");
+  EXPECT_EQ(tcp.host, "redis.example");
+  EXPECT_EQ(tcp.port, 6380);
+  EXPECT_EQ(tcp.password, "s3cret");
+  EXPECT_EQ(tcp.db, 2);
+  EXPECT_TRUE(tcp.socket.empty());
+  EXPECT_EQ(store::parse_redis_location("redis://127.0.0.1").port, 6379);
+  EXPECT_EQ(store::parse_redis_location("redis:///run/redis.sock").socket, "/run/redis.sock");
+  auto unix_db = store::parse_redis_location("redis+unix:///run/redis.sock?db=3");
+  EXPECT_EQ(unix_db.socket, "/run/redis.sock");
+  EXPECT_EQ(unix_db.db, 3);
+  EXPECT_EQ(store::parse_redis_location("unix:///run/r.sock").socket, "/run/r.sock");
+  for (const char* bad : {"redis://host:0", "redis://host:99999", "redis://host/x",
+                          "redis+unix://relative.sock", "redis:///s.sock?x=1", "redis://"}) {
+    try {
+      store::parse_redis_location(bad);
+      ADD_FAILURE() << bad << " parsed";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_THAT(e.what(), HasSubstr(bad));
+    }
+  }
+}
+
+TEST_F(StoreRedis, ContractOnARealServer) {
+  // Scenario: through the redis:/// URL an unknown mesh reads empty, CAS
+  // from 0 creates, epochs advance by one, stale and future epochs lose, a
+  // broken precondition throws, and a second store (another connection)
+  // sees the same record.
+  auto store = store::open_hub_store(url());
+  EXPECT_THAT(store->describe(), HasSubstr("redis: "));
+  EXPECT_EQ(store->read("contract"), std::nullopt);
+
+  auto before_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  ASSERT_TRUE(store->compare_and_set("contract", 0, record(1, "a")));
+  auto got = store->read("contract");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->epoch, 1);
+  EXPECT_EQ(got->hub_id, "a");
+  EXPECT_EQ(got->cookie, "ARRAffinity=a; SERVERID=s1");
+  EXPECT_GE(got->updated_ms, before_ms - 60'000);  // the server's clock, same host
+  EXPECT_LE(got->updated_ms, before_ms + 60'000);
+
+  EXPECT_FALSE(store->compare_and_set("contract", 0, record(1, "x")));
+  ASSERT_TRUE(store->compare_and_set("contract", 1, record(2, "b")));
+  EXPECT_FALSE(store->compare_and_set("contract", 1, record(2, "x")));
+  EXPECT_FALSE(store->compare_and_set("contract", 7, record(8, "x")));
+  EXPECT_THROW(store->compare_and_set("contract", 2, record(4, "x")), std::invalid_argument);
+
+  auto other = store::open_hub_store("redis+unix://" + server_->unix_socket());
+  EXPECT_EQ(other->read("contract")->hub_id, "b");
+  EXPECT_EQ(other->read("contract")->epoch, 2);
+  // Names are separate records.
+  EXPECT_EQ(other->read("contract-2"), std::nullopt);
+}
+
+TEST_F(StoreRedis, ConcurrentConnectionsHaveOneWinnerPerEpoch) {
+  // Scenario: six stores (six connections), each on its own thread, race
+  // compare_and_set from the same epoch for 100 epochs; exactly one wins
+  // each time and the stored record is the winner's.
+  constexpr int kClients = 6, kEpochs = 100;
+  std::vector<std::unique_ptr<HubStore>> stores;
+  for (int i = 0; i < kClients; ++i) stores.push_back(store::open_hub_store(url()));
+  for (std::int64_t epoch = 0; epoch < kEpochs; ++epoch) {
+    std::atomic<int> wins{0}, winner{-1};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kClients; ++i)
+      threads.emplace_back([&, i] {
+        if (stores[i]->compare_and_set("race", epoch, record(epoch + 1, std::to_string(i)))) {
+          ++wins;
+          winner = i;
+        }
+      });
+    for (auto& t : threads) t.join();
+    ASSERT_EQ(wins, 1) << "epoch " << epoch;
+    auto got = stores[0]->read("race");
+    ASSERT_EQ(got->epoch, epoch + 1);
+    ASSERT_EQ(got->hub_id, std::to_string(winner.load()));
+  }
+}
+
+TEST_F(StoreRedis, StoppedServerIsAPromptStoreErrorAndRestartReconnects) {
+  // Scenario: a store has a live connection; the server is stopped: reads
+  // and writes throw a StoreError naming redis, promptly; opening a store
+  // fails the same way. The server is started again (empty: the harness
+  // persists nothing): the next call reconnects by itself, reloads the CAS
+  // script the new server does not know, and works.
+  auto store = store::open_hub_store(url());
+  ASSERT_TRUE(store->compare_and_set("outage", 0, record(1, "a")));
+
+  server_->stop();
+  for (int i = 0; i < 3; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    try {
+      store->read("outage");
+      FAIL() << "read succeeded with the server stopped";
+    } catch (const StoreError& e) {
+      EXPECT_THAT(e.what(), HasSubstr("redis "));
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+  }
+  EXPECT_THROW(store->compare_and_set("outage", 1, record(2, "b")), StoreError);
+  EXPECT_THROW(store::open_hub_store(url()), StoreError);
+
+  server_->start();
+  EXPECT_EQ(store->read("outage"), std::nullopt);  // nothing persisted
+  EXPECT_TRUE(store->compare_and_set("outage", 0, record(1, "b")));
+  EXPECT_EQ(store->read("outage")->hub_id, "b");
+}
+
+TEST_F(StoreRedis, RestartWithoutAnInterveningCallKeepsCasWorking) {
+  // Scenario: the server restarts while a store's connection sits idle; the
+  // first call on the dead connection may fail (StoreError), the one after
+  // it reconnects and its CAS (EVALSHA of a script the new server never
+  // saw) falls back to EVAL and succeeds.
+  auto store = store::open_hub_store(url());
+  ASSERT_TRUE(store->compare_and_set("idle", 0, record(1, "a")));
+  server_->stop();
+  server_->start();
+  bool wrote = false;
+  for (int i = 0; i < 2 && !wrote; ++i) {
+    try {
+      wrote = store->compare_and_set("idle", 0, record(1, "b"));
+    } catch (const StoreError&) {
+    }
+  }
+  EXPECT_TRUE(wrote);
+  EXPECT_EQ(store->read("idle")->hub_id, "b");
+}
+
+}  // namespace
+}  // namespace tether::test
