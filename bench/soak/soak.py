@@ -11,7 +11,8 @@ Traffic: HTTP GET /healthz through the front door on keep-alive connections
 front door (/probe/ws), and every instance publishing numbered mesh messages
 (meshprobe). Kills: every --kill-every seconds, SIGKILL one instance outside
 the two "tracked" originals (the plan replaces it); every other kill takes the
-hub when it is not a tracked one, so the mesh fails over again and again. Tracked: the plan process (front door, supervisor) and two
+hub (the tracked instances are drained at the front door, so no election
+ever lands on them), so the mesh fails over again and again. Tracked: the plan process (front door, supervisor) and two
 original instances; their RSS is sampled every 10 s and must stay within 10%
 of the value at the end of warm-up. Exit code 0 when every check holds.
 Stdlib only; processes are stopped by PID.
@@ -206,6 +207,11 @@ try:
     originals = processes()
     hub0 = report(originals[0]["port"])["mesh"]["hub"]
     tracked = [x for x in originals if x["id"] != hub0][:2]  # the hub stays killable
+    # Tracked instances are drained: they keep their mesh link and traffic
+    # pinned to them, but the front door never balances a new connection to
+    # them, so no election can make one the hub and every hub is killable.
+    for x in tracked:
+        get_json(admin_host, int(admin_port), f"/instances/{x['id']}/drain", "POST")
     for x in processes():
         get_json("127.0.0.1", x["port"], f"/probe/start?rate={args.mesh_rate}", "POST")
     threads = [threading.Thread(target=http_worker, daemon=True) for _ in range(args.http_conns)]
@@ -225,7 +231,7 @@ try:
             victims = [x for x in processes() if x["id"] not in {t["id"] for t in tracked}]
             if victims:
                 hub = report(tracked[0]["port"])["mesh"]["hub"]
-                # Every other kill takes the hub when it is killable: failovers.
+                # Every other kill takes the hub: a failover each time.
                 hubs = [x for x in victims if x["id"] == hub]
                 v = hubs[0] if hubs and kills % 2 == 0 else random.choice(victims)
                 os.kill(v["pid"], signal.SIGKILL)
