@@ -21,6 +21,9 @@ build_pkgs=(
 if ! $build_only; then
   # Real servers the tests start and stop themselves (never the system units).
   build_pkgs+=(chromium fonts-inter redis-server postgresql)
+  # HAProxy as a front door (tests/integration/mesh_haproxy_test.cpp); clang
+  # and its runtime for the libFuzzer targets (tests/fuzz/run.sh).
+  build_pkgs+=(haproxy clang-14 libclang-rt-14-dev)
   # Node.js and npm for tests/browser: Debian's, unless the machine already has
   # them (NodeSource's nodejs bundles npm and conflicts with Debian's npm).
   command -v node >/dev/null 2>&1 || build_pkgs+=(nodejs)

@@ -8,3 +8,17 @@ scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTETHER_WERROR=ON >/dev/null
 cmake --build build -j2
 ctest --test-dir build --output-on-failure -j2 --timeout 600 "$@"
+
+# The bad-input suites again under AddressSanitizer + UBSan + LeakSanitizer
+# (docs/reliability.md): only the tether binary and those two test programs
+# are built this way, in build-asan/. Skipped when ctest was given a filter.
+if [ $# -eq 0 ]; then
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTETHER_WERROR=ON \
+    -DTETHER_SANITIZE=ON >/dev/null
+  cmake --build build-asan -j2 --target tether bad_input_integration_test \
+    hostile_bad_input_integration_test
+  ctest --test-dir build-asan --output-on-failure -j2 --timeout 600 -R 'BadInput|Hostile' \
+    --no-tests=error
+  # libFuzzer, 20 s per target (clang-14; skipped with a message without it).
+  tests/fuzz/run.sh 20
+fi

@@ -633,6 +633,11 @@ asio::awaitable<void> serve_client(FrontServer::Worker& w, Stream& client, Clien
     }
     if (!ec && !rp.is_header_done())
       ec = co_await http::read_header_within(client, cbuf, rp, cfg.timeouts.client_header);
+    // A Transfer-Encoding whose last coding is not chunked ("chunked,
+    // identity", "gzip"): Beast reads no body, an upstream might read one --
+    // a smuggling shape. RFC 9112 6.3: 400 and close.
+    if (!ec && rp.get().count(bhttp::field::transfer_encoding) && !rp.chunked())
+      ec = bhttp::error::bad_transfer_encoding;
     if (ec) {
       int status = http::status_for_read_error(ec, cbuf.size() > 0 || rp.got_some());
       if (status) {
