@@ -520,7 +520,9 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
       res.body().data = buf.data();
       res.body().size = buf.size();
       up->stream.expires_after(cfg.timeouts.upstream_response);
-      auto [ec, n] = co_await bhttp::async_read(up->stream, up->buffer, *upr, use_nothrow);
+      // read_some: relay what arrived at once (a streamed body such as
+      // Server-Sent Events must not wait for the buffer to fill).
+      auto [ec, n] = co_await bhttp::async_read_some(up->stream, up->buffer, *upr, use_nothrow);
       if (ec == bhttp::error::need_buffer) ec = {};
       if (ec == bhttp::error::end_of_stream && eof_body) ec = {};
       if (ec) {
