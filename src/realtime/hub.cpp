@@ -483,7 +483,8 @@ void Hub::tick() {
       }
       continue;
     }
-    if (now - c->last_heard > options_.client_timeout) {
+    const bool poll_open = c->transport == TransportKind::long_polling && c->polling;
+    if (!poll_open && now - c->last_heard > options_.client_timeout) {
       close(*c, "Connection closed with an error. The client sent nothing (not even a ping) for " +
                     std::to_string(options_.client_timeout.count() / 1000) + " s.");
       continue;

@@ -22,6 +22,9 @@ asio::awaitable<void> long_poll(std::shared_ptr<Hub> hub, std::shared_ptr<Connec
     ctx.reply(200, "", "text/plain; charset=utf-8");
     co_return;
   }
+  // The official client sends no pings over Long Polling (the transport has
+  // "inherent keep-alive"): a poll is what says it is alive.
+  c->last_heard = Clock::now();
   // A newer poll ends an older one (which answers empty).
   const auto generation = ++c->poll_generation;
   c->polling = true;
@@ -49,7 +52,7 @@ asio::awaitable<void> long_poll(std::shared_ptr<Hub> hub, std::shared_ptr<Connec
     co_await c->wake.async_wait(use_nothrow);
   }
   c->polling = false;
-  c->last_poll = Clock::now();
+  c->last_poll = c->last_heard = Clock::now();
 }
 
 }  // namespace tether::realtime
