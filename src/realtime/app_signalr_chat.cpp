@@ -4,6 +4,7 @@
 //   GET  /                      the chat page
 //   GET  /api                   this instance's id (seed 004's check)
 //   GET  /healthz               "ok"
+//   GET  /realtime/status       this instance's hub counters (JSON)
 //   GET  /lib/signalr.min.js    the official client bundle (from npm; 404 if missing)
 //   /statusHub                  the hub (seed 004's URL): see realtime/endpoint.hpp
 // Hub methods (users come from ?user= on the hub URL):
@@ -130,6 +131,20 @@ void add_signalr_chat_routes(AppSetup& setup) {
   r.get("/", [](Context& c) { c.reply(200, realtime::kSignalrChatPage, "text/html; charset=utf-8"); });
   r.get("/api", [](Context& c) { c.reply(200, c.instance.id + "\n"); });
   r.get("/healthz", [](Context& c) { c.reply(200, "ok\n"); });
+  r.get("/realtime/status", [hub](Context& c) {
+    const auto& s = hub->stats();
+    json::object o{{"connections", hub->local_connections()},
+                   {"connections_opened", s.connections_opened},
+                   {"connections_closed", s.connections_closed},
+                   {"invocations", s.invocations},
+                   {"invocation_errors", s.invocation_errors},
+                   {"messages_queued", s.messages_queued},
+                   {"slow_clients_dropped", s.slow_clients_dropped},
+                   {"published", s.published},
+                   {"publish_failures", s.publish_failures},
+                   {"received_from_backplane", s.received_from_backplane}};
+    c.reply(200, json::serialize(o) + "\n", "application/json");
+  });
   r.get("/lib/signalr.min.js", [js, tried](Context& c) {
     if (js->empty()) {
       c.reply(404, "the @microsoft/signalr browser bundle was not found at startup (tried " + tried +
