@@ -266,7 +266,7 @@ TEST(OpenHubStore, UrlForms) {
 }
 
 TEST(OpenHubStore, UnknownSchemeNamesTheUrl) {
-  for (std::string url : {"redis://localhost:6379/0", "hub.json", "", "sqlite://host/x.db",
+  for (std::string url : {"mongodb://localhost:27017/0", "hub.json", "", "sqlite://host/x.db",
                           "sqlite:", "memory:x"}) {
     try {
       open_hub_store(url);
