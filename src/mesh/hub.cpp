@@ -258,6 +258,8 @@ void Hub::step_down(std::int64_t newer_epoch) {
   sessions_.clear();
   for (auto& [id, s] : sessions) {
     s->released = true;
+    s->unacked.clear();  // entries hold their senders' sessions: break the cycles
+    s->pending.clear();
     if (s->grace) s->grace->cancel();
     if (s->link) {
       s->link->send(shared);
@@ -268,8 +270,13 @@ void Hub::step_down(std::int64_t newer_epoch) {
 
 void Hub::shutdown() {
   epoch_ = 0;
+  settling_ = false;
+  held_.clear();
+  dirty_.clear();
   for (auto& [id, s] : sessions_) {
     s->released = true;
+    s->unacked.clear();  // entries hold their senders' sessions: break the cycles
+    s->pending.clear();
     if (s->grace) s->grace->cancel();
     if (s->link) s->link->abort_now();
   }
