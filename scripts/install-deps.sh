@@ -24,11 +24,13 @@ if ! $build_only; then
   # HAProxy as a front door (tests/integration/mesh_haproxy_test.cpp); clang
   # and its runtime for the libFuzzer targets (tests/fuzz/run.sh).
   build_pkgs+=(haproxy clang-14 libclang-rt-14-dev)
-  # Node.js and npm for tests/browser: Debian's, unless the machine already has
-  # them (NodeSource's nodejs bundles npm and conflicts with Debian's npm).
-  command -v node >/dev/null 2>&1 || build_pkgs+=(nodejs)
-  command -v npm >/dev/null 2>&1 || build_pkgs+=(npm)
 fi
+# Node.js and npm, also for --build-only: `tether up`'s default app serves the
+# official @microsoft/signalr browser bundle from npm, and the browser and
+# realtime tests run on Node. Debian's, unless the machine already has them
+# (NodeSource's nodejs bundles npm and conflicts with Debian's npm).
+command -v node >/dev/null 2>&1 || build_pkgs+=(nodejs)
+command -v npm >/dev/null 2>&1 || build_pkgs+=(npm)
 
 missing=()
 for p in "${build_pkgs[@]}"; do
