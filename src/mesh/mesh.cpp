@@ -47,10 +47,17 @@ Mesh::Mesh(asio::any_io_executor executor, MeshConfig config, std::string instan
 Mesh::~Mesh() { hub_->shutdown(); }
 
 void Mesh::add_routes(host::Router& router) {
-  auto hub = hub_;
-  router.get("/.tether/mesh", [hub](host::Context& c) {
+  // Weak: the router lives as long as the instance host, the hub only as long
+  // as this mesh (it refers to the mesh's store and counters).
+  std::weak_ptr<Hub> weak = hub_;
+  router.get("/.tether/mesh", [weak](host::Context& c) {
     if (!boost::beast::websocket::is_upgrade(c.request)) {
       c.reply(426, "426 Upgrade Required: the tether mesh endpoint\n");
+      return;
+    }
+    auto hub = weak.lock();
+    if (!hub) {
+      c.reply(503, "503 Service Unavailable: the mesh is stopping\n");
       return;
     }
     *c.take_over = [hub](boost::beast::tcp_stream& s, http::Request req) {

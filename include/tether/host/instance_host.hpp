@@ -40,11 +40,13 @@ class InstanceHost {
  private:
   asio::awaitable<void> handle(http::Exchange& ex);
 
+  // First, so it is destroyed last: routes and the objects they share (the
+  // mesh's hub, app state) own timers and sockets of this io_context.
+  asio::io_context ctx_{1};
   HostConfig config_;
   Router router_;
   session::SessionManager sessions_;
   InstanceInfo info_;
-  asio::io_context ctx_{1};
   std::unique_ptr<http::Server> server_;
   std::thread thread_;
 };
