@@ -113,9 +113,12 @@ std::string describe(const std::map<std::string, Instance>& group) {
   return out;
 }
 
+// The hub the members of `group` are joined to (it may be outside the group,
+// and its own member agent may still be joining), or "" when none is.
 std::string hub_of(const std::map<std::string, Instance>& group) {
   for (const auto& [id, i] : group)
-    if (auto r = report(i.port); r && r->role == "hub+member") return id;
+    if (auto r = report(i.port); r && (r->role == "member" || r->role == "hub+member"))
+      return r->hub;
   return {};
 }
 
@@ -236,9 +239,9 @@ void kill_the_hub(const PlanProc& p, unsigned n, int kills) {
     // The hub is one of the originals or a replacement: kill it either way,
     // and keep checking the originals still alive.
     auto everyone = instances(p);
-    auto hub = hub_of(everyone);
-    ASSERT_FALSE(hub.empty());
-    auto old_epoch = epoch_of(everyone.at(hub));
+    auto hub = hub_of(survivors);
+    ASSERT_TRUE(everyone.count(hub)) << "hub " << hub << describe(survivors);
+    auto old_epoch = epoch_of(survivors.begin()->second);
     ASSERT_EQ(::kill(everyone.at(hub).pid, SIGKILL), 0);
     survivors.erase(hub);
     dead.insert(hub);
