@@ -1,4 +1,5 @@
 // tether: the front door, the instance host and the local plan in one binary.
+#include <csignal>
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
@@ -7,6 +8,9 @@
 #include "tether/net/config_reader.hpp"
 
 int main(int argc, char** argv) {
+  // A peer that went away must fail one write with EPIPE, never kill a
+  // front door, plan or instance (hiredis and libpq write with plain write()).
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"tether: an ARR-compatible front door, app instances and a local plan"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "tether 0.1.0");
