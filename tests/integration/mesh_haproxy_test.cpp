@@ -10,10 +10,9 @@
 #include <map>
 #include <set>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/json.hpp>
 
+#include "support/mesh_probe.hpp"
 #include "support/raw_http.hpp"
 #include "support/tether_fixtures.hpp"
 
@@ -22,152 +21,7 @@ namespace {
 
 namespace json = boost::json;
 constexpr const char* kHaproxy = "/usr/sbin/haproxy";
-
-// --- copied from mesh_test.cpp: meshprobe's /probe/report and the checks on it.
-
-struct Report {
-  std::string id, role, hub;
-  std::int64_t epoch = 0;
-  std::size_t members = 0;
-  std::uint64_t sent = 0, unacked = 0;
-  json::object received, mesh;
-};
-
-std::optional<Report> report(std::uint16_t port) {
-  try {
-    http::Client client("127.0.0.1", port, std::chrono::seconds(5));
-    auto res = client.get("/probe/report");
-    if (res.result_int() != 200) return std::nullopt;
-    auto o = json::parse(res.body()).as_object();
-    Report r;
-    r.id = std::string(o.at("id").as_string());
-    r.mesh = o.at("mesh").as_object();
-    r.role = std::string(r.mesh.at("role").as_string());
-    r.hub = std::string(r.mesh.at("hub").as_string());
-    r.epoch = r.mesh.at("epoch").to_number<std::int64_t>();
-    r.members = r.mesh.at("members").as_array().size();
-    r.unacked = r.mesh.at("unacked").to_number<std::uint64_t>();
-    r.sent = o.at("sent").to_number<std::uint64_t>();
-    r.received = o.at("received").as_object();
-    return r;
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}
-
-http::Response post(std::uint16_t port, const std::string& target) {
-  http::Client client("127.0.0.1", port, std::chrono::seconds(10));
-  return client.post(target, "", "text/plain");
-}
-
-struct Instance {
-  std::string id;
-  int pid = 0;
-  std::uint16_t port = 0;
-};
-using Group = std::map<std::string, Instance>;
-
-bool converged(const Group& group, std::size_t members, std::int64_t min_epoch = 1,
-               const std::set<std::string>& dead = {}) {
-  std::string hub;
-  std::int64_t epoch = -1;
-  for (const auto& [id, i] : group) {
-    auto r = report(i.port);
-    if (!r || r->epoch < min_epoch || r->members != members) return false;
-    if (r->role != "member" && r->role != "hub+member") return false;
-    if (epoch == -1) {
-      epoch = r->epoch;
-      hub = r->hub;
-    } else if (r->epoch != epoch || r->hub != hub) {
-      return false;
-    }
-  }
-  return !hub.empty() && !dead.count(hub);
-}
-
-std::string describe(const Group& group) {
-  std::string out;
-  for (const auto& [id, i] : group) {
-    auto r = report(i.port);
-    out += "\n  " + id.substr(0, 12) + ": ";
-    out += r ? r->role + " epoch " + std::to_string(r->epoch) + " hub " + r->hub.substr(0, 12) +
-                   " members " + std::to_string(r->members) + " " + json::serialize(r->mesh)
-             : "no report";
-  }
-  return out;
-}
-
-std::string hub_of(const Group& group) {
-  for (const auto& [id, i] : group)
-    if (auto r = report(i.port); r && r->role == "hub+member") return id;
-  return {};
-}
-
-void start_publishing(const Group& group, int rate) {
-  for (const auto& [id, i] : group)
-    ASSERT_EQ(post(i.port, "/probe/start?rate=" + std::to_string(rate)).result_int(), 200);
-}
-
-void wait_for_progress(const Group& group) {
-  std::map<std::string, std::uint64_t> before;
-  for (const auto& [id, i] : group)
-    if (auto r = report(i.port)) before[id] = r->sent;
-  ASSERT_TRUE(eventually([&] {
-    for (const auto& [id, i] : group) {
-      auto r = report(i.port);
-      if (!r || r->sent <= before[id] + 20) return false;
-    }
-    return true;
-  }));
-}
-
-void expect_exactly_once(const Group& group) {
-  std::map<std::string, std::uint64_t> sent;
-  for (const auto& [id, i] : group) post(i.port, "/probe/stop");
-  ASSERT_TRUE(eventually([&] {
-    for (const auto& [id, i] : group) {
-      auto r = report(i.port);
-      if (!r || r->unacked != 0) return false;
-      sent[id] = r->sent;
-    }
-    return true;
-  })) << "unacknowledged messages remain";
-  bool all_in = eventually([&] {
-    for (const auto& [rid, ri] : group) {
-      auto r = report(ri.port);
-      if (!r) return false;
-      for (const auto& [sid, n] : sent) {
-        auto* s = r->received.if_contains(sid);
-        if (n == 0) continue;
-        if (!s || s->as_object().at("last").to_number<std::uint64_t>() < n) return false;
-      }
-    }
-    return true;
-  });
-  for (const auto& [rid, ri] : group) {
-    auto r = report(ri.port);
-    ASSERT_TRUE(r);
-    for (const auto& [sid, n] : sent) {
-      ASSERT_GT(n, 0u) << sid << " published nothing";
-      auto* s = r->received.if_contains(sid);
-      ASSERT_TRUE(s) << rid << " received nothing from " << sid;
-      const auto& o = s->as_object();
-      EXPECT_EQ(o.at("count").to_number<std::uint64_t>(), n)
-          << rid << " from " << sid << ": " << json::serialize(o);
-      EXPECT_EQ(o.at("gaps").to_number<std::uint64_t>(), 0u) << rid << " from " << sid;
-      EXPECT_EQ(o.at("duplicates").to_number<std::uint64_t>(), 0u) << rid << " from " << sid;
-    }
-  }
-  EXPECT_TRUE(all_in);
-}
-
-// A free loopback port: HAProxy cannot bind port 0 and report it, so the
-// OS picks one here and HAProxy binds it right after.
-std::uint16_t free_port() {
-  boost::asio::io_context ctx;
-  boost::asio::ip::tcp::acceptor a(ctx, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return a.local_endpoint().port();
-}
+using namespace probe;
 
 // --- HAProxy in front of tether instances.
 
@@ -299,7 +153,7 @@ TEST_F(MeshHaproxy, MeshFormsAndSurvivesHubKillsLosingNothing) {
   for (int kill = 0; kill < 2; ++kill) {
     auto hub = hub_of(survivors);
     ASSERT_FALSE(hub.empty()) << describe(survivors);
-    auto old_epoch = report(survivors.at(hub).port)->epoch;
+    auto old_epoch = epoch_of(survivors.at(hub));
     ASSERT_EQ(::kill(survivors.at(hub).pid, SIGKILL), 0);
     survivors.erase(hub);
     dead.insert(hub);

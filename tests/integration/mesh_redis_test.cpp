@@ -11,6 +11,7 @@
 
 #include <boost/json.hpp>
 
+#include "support/mesh_probe.hpp"
 #include "support/redis_server.hpp"
 #include "support/tether_fixtures.hpp"
 
@@ -19,64 +20,11 @@ namespace {
 
 namespace json = boost::json;
 
-struct Report {
-  std::string id, role;
-  std::set<std::string> members;
-  std::uint64_t sent = 0, unacked = 0, joins = 0, store_errors = 0;
-  json::object received, direct;
-};
-
-std::optional<Report> report(std::uint16_t port) {
-  try {
-    http::Client client("127.0.0.1", port, std::chrono::seconds(5));
-    auto res = client.get("/probe/report");
-    if (res.result_int() != 200) return std::nullopt;
-    auto o = json::parse(res.body()).as_object();
-    Report r;
-    r.id = std::string(o.at("id").as_string());
-    const auto& mesh = o.at("mesh").as_object();
-    r.role = std::string(mesh.at("role").as_string());
-    for (const auto& m : mesh.at("members").as_array()) r.members.insert(std::string(m.as_string()));
-    r.unacked = mesh.at("unacked").to_number<std::uint64_t>();
-    r.joins = mesh.at("joins").to_number<std::uint64_t>();
-    r.store_errors = mesh.at("store_errors").to_number<std::uint64_t>();
-    r.sent = o.at("sent").to_number<std::uint64_t>();
-    r.received = o.at("received").as_object();
-    r.direct = o.at("direct").as_object();
-    return r;
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}
-
-http::Response post(std::uint16_t port, const std::string& target) {
-  http::Client client("127.0.0.1", port, std::chrono::seconds(10));
-  return client.post(target, "", "text/plain");
-}
-
-struct Instance {
-  std::string id;
-  int pid = 0;
-  std::uint16_t port = 0;
-};
-
-// The plan's instances that are up, by id.
-std::map<std::string, Instance> instances(const PlanProc& plan) {
-  std::map<std::string, Instance> out;
-  auto st = plan.status().as_object();
-  for (const auto& v : st.at("processes").as_array()) {
-    const auto& o = v.as_object();
-    if (o.at("state").as_string() != "up") continue;
-    Instance i{std::string(o.at("id").as_string()), static_cast<int>(o.at("pid").as_int64()),
-               static_cast<std::uint16_t>(o.at("port").as_int64())};
-    out[i.id] = i;
-  }
-  return out;
-}
+using namespace probe;
 
 // True when every instance of `group` is connected and lists exactly the
 // ids of `group` as members.
-bool all_members(const std::map<std::string, Instance>& group) {
+bool all_members(const Group& group) {
   std::set<std::string> ids;
   for (const auto& [id, i] : group) ids.insert(id);
   for (const auto& [id, i] : group) {
@@ -86,29 +34,9 @@ bool all_members(const std::map<std::string, Instance>& group) {
   return true;
 }
 
-std::string describe(const std::map<std::string, Instance>& group) {
-  std::string out;
-  for (const auto& [id, i] : group) {
-    auto r = report(i.port);
-    out += "\n  " + id.substr(0, 12) + ": ";
-    if (!r) {
-      out += "no report";
-      continue;
-    }
-    out += r->role + ", joins " + std::to_string(r->joins) + ", members";
-    for (const auto& m : r->members) out += " " + m.substr(0, 12);
-  }
-  return out;
-}
-
-void start_publishing(const std::map<std::string, Instance>& group, int rate) {
-  for (const auto& [id, i] : group)
-    ASSERT_EQ(post(i.port, "/probe/start?rate=" + std::to_string(rate)).result_int(), 200);
-}
-
 // Waits until every instance of `group` has received more than 20 new
 // messages from every other one.
-void wait_for_delivery(const std::map<std::string, Instance>& group) {
+void wait_for_delivery(const Group& group) {
   auto count = [&](const Report& r, const std::string& from) -> std::uint64_t {
     auto* s = r.received.if_contains(from);
     return s ? s->as_object().at("count").to_number<std::uint64_t>() : 0;
