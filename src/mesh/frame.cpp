@@ -62,6 +62,19 @@ void append_frame(std::string& out, const Frame& f) {
   put_str(out, f.payload);
 }
 
+std::string encode_control(FrameType type, std::uint64_t seq, const std::string& text) {
+  Frame f;
+  f.type = type;
+  f.seq = seq;
+  if (type == FrameType::joined || type == FrameType::left)
+    f.target = text;
+  else
+    f.topic = text;
+  std::string out;
+  append_frame(out, f);
+  return out;
+}
+
 std::optional<Frame> FrameReader::next() {
   if (rest_.empty() || !error_.empty()) return std::nullopt;
   if (rest_.size() < 4) {

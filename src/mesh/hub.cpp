@@ -162,11 +162,10 @@ asio::awaitable<Hub::SessionPtr> Hub::admit(std::shared_ptr<Link> link, const st
     log()->info("member {} resumed ({} frames replayed)", s->instance_id, s->unacked.size());
   } else {
     s->frames = hello->received;  // a fresh session counts from what the member says
-    Frame joined;
-    joined.type = FrameType::joined;
-    joined.target = s->instance_id;
+    auto joined = std::make_shared<const std::string>(
+        encode_control(FrameType::joined, 0, s->instance_id));
     for (const auto& [id, other] : sessions_)
-      if (other != s) enqueue_control(other, joined);
+      if (other != s) enqueue(other, joined, nullptr, 0);
     log()->info("member {} joined (epoch {}, {} members)", s->instance_id, epoch_,
                 sessions_.size());
   }
@@ -248,12 +247,8 @@ void Hub::step_down(std::int64_t newer_epoch) {
   log()->info("stepping down: the store names another hub at epoch {} (ours {})", newer_epoch,
               epoch_);
   epoch_ = 0;
-  Frame f;
-  f.type = FrameType::stepdown;
-  f.seq = static_cast<std::uint64_t>(newer_epoch);
-  std::string bytes;
-  append_frame(bytes, f);
-  auto shared = std::make_shared<const std::string>(std::move(bytes));
+  auto shared = std::make_shared<const std::string>(
+      encode_control(FrameType::stepdown, static_cast<std::uint64_t>(newer_epoch)));
   auto sessions = std::move(sessions_);
   sessions_.clear();
   for (auto& [id, s] : sessions) {
@@ -425,12 +420,6 @@ void Hub::enqueue(const SessionPtr& to, Link::Bytes bytes, const SessionPtr& sen
   if (to->unacked.size() > config_.member_queue) cut_off(to);
 }
 
-void Hub::enqueue_control(const SessionPtr& to, const Frame& f) {
-  std::string bytes;
-  append_frame(bytes, f);
-  enqueue(to, std::make_shared<const std::string>(std::move(bytes)), nullptr, 0);
-}
-
 void Hub::on_ack(const SessionPtr& s, std::uint64_t count) {
   while (!s->unacked.empty() && s->unacked.front().number <= count) {
     auto out = std::move(s->unacked.front());
@@ -462,10 +451,8 @@ void Hub::flush_acks() {
   for (auto& s : dirty) {
     s->ack_dirty = false;
     if (s->released) continue;
-    Frame f;
-    f.type = FrameType::acked;
-    f.seq = s->acked_seq;
-    enqueue_control(s, f);
+    enqueue(s, std::make_shared<const std::string>(encode_control(FrameType::acked, s->acked_seq)),
+            nullptr, 0);
   }
 }
 
@@ -482,10 +469,9 @@ void Hub::release(const SessionPtr& s, const char* why) {
   if (s->link) s->link->abort_now();
   s->link = nullptr;
   log()->info("member {} left: {} ({} members)", s->instance_id, why, sessions_.size());
-  Frame left;
-  left.type = FrameType::left;
-  left.target = s->instance_id;
-  for (const auto& [id, other] : sessions_) enqueue_control(other, left);
+  auto left =
+      std::make_shared<const std::string>(encode_control(FrameType::left, 0, s->instance_id));
+  for (const auto& [id, other] : sessions_) enqueue(other, left, nullptr, 0);
 }
 
 void Hub::cut_off(const SessionPtr& s) {

@@ -187,23 +187,9 @@ asio::awaitable<bool> Member::join_once() {
 
 asio::awaitable<void> Member::serve_link(std::shared_ptr<Link> link) {
   link_ = link;
-  for (const auto& topic : topics_) {
-    Frame f;
-    f.type = FrameType::subscribe;
-    f.topic = topic;
-    std::string bytes;
-    append_frame(bytes, f);
-    link->send(std::move(bytes));
-  }
-  {
-    // "Synced": the hub knows our subscriptions once it reads this.
-    Frame ack;
-    ack.type = FrameType::ack;
-    ack.seq = received_;
-    std::string bytes;
-    append_frame(bytes, ack);
-    link->send(std::move(bytes));
-  }
+  for (const auto& topic : topics_) link->send(encode_control(FrameType::subscribe, 0, topic));
+  // "Synced": the hub knows our subscriptions once it reads this.
+  link->send(encode_control(FrameType::ack, received_));
   // Everything not acknowledged goes again, in order; receivers drop duplicates.
   for (const auto& out : window_) link->send(out.bytes);
   counters_.resent += window_.size();
@@ -225,12 +211,7 @@ asio::awaitable<void> Member::serve_link(std::shared_ptr<Link> link) {
       log()->warn("bad frame from the hub: {}; rejoining", reader.error());
       break;
     }
-    Frame ack;
-    ack.type = FrameType::ack;
-    ack.seq = received_;
-    std::string bytes;
-    append_frame(bytes, ack);
-    link->send(std::move(bytes));
+    link->send(encode_control(FrameType::ack, received_));
   }
   link_ = nullptr;
   if (!stopping_) log()->info("lost the hub {} (epoch {}); rejoining", counters_.hub_id,
@@ -338,22 +319,12 @@ asio::awaitable<bool> Member::wait_for_room(std::chrono::steady_clock::time_poin
 
 void Member::subscribe(const std::string& topic) {
   if (!topics_.insert(topic).second || !link_) return;
-  Frame f;
-  f.type = FrameType::subscribe;
-  f.topic = topic;
-  std::string bytes;
-  append_frame(bytes, f);
-  link_->send(std::move(bytes));
+  link_->send(encode_control(FrameType::subscribe, 0, topic));
 }
 
 void Member::unsubscribe(const std::string& topic) {
   if (!topics_.erase(topic) || !link_) return;
-  Frame f;
-  f.type = FrameType::unsubscribe;
-  f.topic = topic;
-  std::string bytes;
-  append_frame(bytes, f);
-  link_->send(std::move(bytes));
+  link_->send(encode_control(FrameType::unsubscribe, 0, topic));
 }
 
 asio::awaitable<void> Member::stop(std::chrono::milliseconds grace) {
@@ -366,11 +337,7 @@ asio::awaitable<void> Member::stop(std::chrono::milliseconds grace) {
   stopping_ = true;
   nap_.cancel();
   if (auto link = link_) {
-    Frame bye;
-    bye.type = FrameType::bye;
-    std::string bytes;
-    append_frame(bytes, bye);
-    link->send(std::move(bytes));
+    link->send(encode_control(FrameType::bye));
     co_await link->close();
   }
   counters_.role = "stopped";

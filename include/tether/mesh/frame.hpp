@@ -51,6 +51,11 @@ void append_frame(std::string& out, const Frame& f);
 // Size of `f` once encoded.
 std::size_t encoded_size(const Frame& f);
 
+// A control frame (ack, subscribe, unsubscribe, bye, acked, joined, left,
+// stepdown) encoded on its own: `seq` and `text` go where that type keeps
+// them (seq; topic for subscribe/unsubscribe, target for joined/left).
+std::string encode_control(FrameType type, std::uint64_t seq = 0, const std::string& text = {});
+
 // Reads the frames of one WebSocket message in order.
 class FrameReader {
  public:

@@ -88,7 +88,6 @@ class Hub : public std::enable_shared_from_this<Hub> {
   void route(const SessionPtr& from, Frame& f);
   void enqueue(const SessionPtr& to, Link::Bytes bytes, const SessionPtr& sender,
                std::uint64_t sender_seq);
-  void enqueue_control(const SessionPtr& to, const Frame& f);
   void on_ack(const SessionPtr& s, std::uint64_t count);
   void settle(const SessionPtr& sender, std::uint64_t seq);
   void flush_acks();

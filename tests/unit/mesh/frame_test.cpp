@@ -91,5 +91,20 @@ TEST(MeshFrame, UnknownTypeAndLyingLengthsAreRejected) {
   EXPECT_FALSE(r3.error().empty());
 }
 
+TEST(MeshFrame, ControlFramesKeepTheirFieldWhereTheTypeReadsIt) {
+  auto bytes = encode_control(FrameType::subscribe, 0, "chat") +
+               encode_control(FrameType::left, 0, "instance-b") +
+               encode_control(FrameType::acked, 41);
+  FrameReader r(bytes);
+  auto sub = r.next(), left = r.next(), acked = r.next();
+  ASSERT_TRUE(sub && left && acked) << r.error();
+  EXPECT_EQ(sub->type, FrameType::subscribe);
+  EXPECT_EQ(sub->topic, "chat");
+  EXPECT_EQ(left->type, FrameType::left);
+  EXPECT_EQ(left->target, "instance-b");
+  EXPECT_EQ(acked->seq, 41u);
+  EXPECT_FALSE(r.next());
+}
+
 }  // namespace
 }  // namespace tether::mesh
