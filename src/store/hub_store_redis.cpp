@@ -3,7 +3,6 @@
 #include <hiredis/hiredis.h>
 
 #include <charconv>
-#include <csignal>
 #include <mutex>
 #include <stdexcept>
 #include <string_view>
@@ -12,6 +11,7 @@
 #include <boost/url/parse.hpp>
 
 #include "hub_store_common.hpp"
+#include "tether/store/redis_connection.hpp"
 
 namespace tether::store {
 
@@ -30,15 +30,6 @@ constexpr const char* kCasScript =
     "return 1\n";
 
 constexpr const char* kPrefix = "tether:hub:";
-
-struct ReplyFree {
-  void operator()(redisReply* r) const { freeReplyObject(r); }
-};
-using Reply = std::unique_ptr<redisReply, ReplyFree>;
-
-struct ContextFree {
-  void operator()(redisContext* c) const { redisFree(c); }
-};
 
 [[noreturn]] void bad_url(const std::string& url, const std::string& why) {
   throw std::invalid_argument("hub store URL '" + url + "': " + why +
@@ -65,22 +56,26 @@ std::int64_t to_int64(std::string_view s) {
 
 class RedisHubStore final : public HubStore {
  public:
-  explicit RedisHubStore(RedisLocation where) : loc_(std::move(where)) {
-    where_ = loc_.socket.empty() ? loc_.host + ":" + std::to_string(loc_.port) : loc_.socket;
-    if (loc_.db != 0) where_ += " db " + std::to_string(loc_.db);
+  explicit RedisHubStore(RedisLocation where)
+      : conn_(std::move(where), std::chrono::seconds(2), [this](RedisConnection& c) {
+          // Every (re)connect loads the script: a restarted server forgot it.
+          RedisReply r = c.command({"SCRIPT", "LOAD", kCasScript});
+          if (r->type != REDIS_REPLY_STRING) c.fail("SCRIPT LOAD: unexpected reply");
+          sha_.assign(r->str, r->len);
+        }) {
     std::lock_guard lock(mutex_);
-    connect();
+    conn_.ensure_connected();
   }
 
   std::optional<HubRecord> read(const std::string& name) override {
     std::lock_guard lock(mutex_);
-    auto r = command({"HMGET", kPrefix + name, "epoch", "cookie", "hub_id", "updated_ms"});
+    auto r = conn_.command({"HMGET", kPrefix + name, "epoch", "cookie", "hub_id", "updated_ms"});
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 4)
-      fail("HMGET: unexpected reply type " + std::to_string(r->type));
+      conn_.fail("HMGET: unexpected reply type " + std::to_string(r->type));
     auto field = [&](std::size_t i) -> std::optional<std::string> {
       const redisReply* e = r->element[i];
       if (e->type == REDIS_REPLY_NIL) return std::nullopt;
-      if (e->type != REDIS_REPLY_STRING) fail("HMGET: unexpected field type");
+      if (e->type != REDIS_REPLY_STRING) conn_.fail("HMGET: unexpected field type");
       return std::string(e->str, e->len);
     };
     auto epoch = field(0);
@@ -97,80 +92,29 @@ class RedisHubStore final : public HubStore {
                        const HubRecord& next) override {
     detail::check_next_epoch(name, expected_epoch, next);
     std::lock_guard lock(mutex_);
+    conn_.ensure_connected();  // (re)loads the script, so sha_ is current
     std::vector<std::string> args{"EVALSHA", sha_, "1", kPrefix + name,
                                   std::to_string(expected_epoch), std::to_string(next.epoch),
                                   next.cookie, next.hub_id};
-    if (!ctx_) connect();
-    Reply r = run_raw(args);
+    RedisReply r = conn_.command_raw(args);
     if (r->type == REDIS_REPLY_ERROR && std::string_view(r->str, r->len).starts_with("NOSCRIPT")) {
-      // A restarted (or flushed) server forgot the script: send it whole.
+      // A flushed server forgot the script: send it whole.
       args[0] = "EVAL";
       args[1] = kCasScript;
-      r = run_raw(args);
+      r = conn_.command_raw(args);
     }
-    if (r->type == REDIS_REPLY_ERROR) fail("EVAL: " + std::string(r->str, r->len));
-    if (r->type != REDIS_REPLY_INTEGER) fail("EVAL: unexpected reply type " + std::to_string(r->type));
+    if (r->type == REDIS_REPLY_ERROR) conn_.fail("EVAL: " + std::string(r->str, r->len));
+    if (r->type != REDIS_REPLY_INTEGER)
+      conn_.fail("EVAL: unexpected reply type " + std::to_string(r->type));
     return r->integer == 1;
   }
 
-  std::string describe() const override { return "redis: " + where_; }
+  std::string describe() const override { return "redis: " + conn_.where(); }
 
  private:
-  [[noreturn]] void fail(const std::string& what) {
-    ctx_.reset();  // the next call reconnects
-    throw StoreError("redis " + where_ + ": " + what);
-  }
-
-  // Connects, authenticates, selects the db and loads the script. Caller
-  // holds mutex_.
-  void connect() {
-    timeval t{2, 0};
-    redisContext* c = loc_.socket.empty()
-                          ? redisConnectWithTimeout(loc_.host.c_str(), loc_.port, t)
-                          : redisConnectUnixWithTimeout(loc_.socket.c_str(), t);
-    if (!c) throw StoreError("redis " + where_ + ": out of memory");
-    ctx_.reset(c);
-    if (c->err) fail(std::string("connect: ") + c->errstr);
-    if (redisSetTimeout(c, t) != REDIS_OK) fail("cannot set the command timeout");
-    if (!loc_.password.empty()) checked({"AUTH", loc_.password});
-    if (loc_.db != 0) checked({"SELECT", std::to_string(loc_.db)});
-    Reply r = checked({"SCRIPT", "LOAD", kCasScript});
-    if (r->type != REDIS_REPLY_STRING) fail("SCRIPT LOAD: unexpected reply");
-    sha_.assign(r->str, r->len);
-  }
-
-  // Sends one command on the live connection; an I/O failure drops the
-  // connection and throws. Server error replies are returned.
-  Reply run_raw(const std::vector<std::string>& args) {
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (const auto& a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    auto* raw = static_cast<redisReply*>(
-        redisCommandArgv(ctx_.get(), static_cast<int>(argv.size()), argv.data(), lens.data()));
-    if (!raw) fail(args[0] + ": " + (ctx_->err ? ctx_->errstr : "no reply"));
-    return Reply(raw);
-  }
-
-  Reply checked(const std::vector<std::string>& args) {
-    Reply r = run_raw(args);
-    if (r->type == REDIS_REPLY_ERROR) fail(args[0] + ": " + std::string(r->str, r->len));
-    return r;
-  }
-
-  // One command, connecting first when needed. Caller holds mutex_.
-  Reply command(const std::vector<std::string>& args) {
-    if (!ctx_) connect();
-    return checked(args);
-  }
-
-  RedisLocation loc_;
-  std::string where_;
   std::mutex mutex_;
-  std::unique_ptr<redisContext, ContextFree> ctx_;
   std::string sha_;
+  RedisConnection conn_;  // after sha_: its on_connect writes sha_
 };
 
 }  // namespace
@@ -206,9 +150,6 @@ RedisLocation parse_redis_location(const std::string& url) {
 
 std::unique_ptr<HubStore> open_redis_hub_store(const std::string& url) {
   auto loc = parse_redis_location(url);
-  // hiredis writes with plain write(): a Redis that went away would raise
-  // SIGPIPE and kill the process instead of failing one call.
-  std::signal(SIGPIPE, SIG_IGN);
   return std::make_unique<RedisHubStore>(std::move(loc));
 }
 
