@@ -193,14 +193,12 @@ asio::awaitable<bool> Hub::confirm_epoch(std::int64_t epoch) {
 void Hub::become_hub(std::int64_t epoch) {
   bool was_hub = epoch_ > 0;
   epoch_ = epoch;
-  if (!was_hub) {
-    settling_ = true;
-    expected_.clear();
-    asio::co_spawn(executor_, settle_deadline(shared_from_this(), epoch), asio::detached);
-  }
   log()->info("instance {} is the hub of epoch {}", id_, epoch);
-  if (!was_hub) asio::co_spawn(executor_, store_check_loop(shared_from_this(), epoch),
-                               asio::detached);
+  if (was_hub) return;  // a newer epoch for the same hub: members stay
+  settling_ = true;
+  expected_.clear();
+  asio::co_spawn(executor_, settle_deadline(shared_from_this(), epoch), asio::detached);
+  asio::co_spawn(executor_, store_check_loop(shared_from_this()), asio::detached);
 }
 
 void Hub::expect(const Hello& hello) {
@@ -278,7 +276,7 @@ void Hub::shutdown() {
   sessions_.clear();
 }
 
-asio::awaitable<void> Hub::store_check_loop(std::shared_ptr<Hub> hub, std::int64_t) {
+asio::awaitable<void> Hub::store_check_loop(std::shared_ptr<Hub> hub) {
   asio::steady_timer timer(hub->executor_);
   bool outage_logged = false;
   while (hub->epoch_ > 0) {
@@ -351,7 +349,7 @@ void Hub::route(const SessionPtr& from, Frame& f) {
     log()->warn("member {} sent {} bytes (max_message_bytes {}); dropped", from->instance_id,
                 f.payload.size(), config_.max_message_bytes);
     ++counters_.undeliverable;
-    from->pending[f.seq] += 0;
+    from->pending.try_emplace(f.seq, 0);  // no receiver: done at once
     settle(from, f.seq);
     return;
   }
@@ -387,10 +385,10 @@ void Hub::route(const SessionPtr& from, Frame& f) {
   append_frame(bytes, d);
   auto shared = std::make_shared<const std::string>(std::move(bytes));
   from->pending[f.seq] += static_cast<std::uint32_t>(to.size());
-  from->highest_seq = std::max(from->highest_seq, f.seq);
   for (const auto& s : to) enqueue(s, shared, from, f.seq);
-  if (to.empty()) settle(from, f.seq);
-  else if (from->pending[f.seq] == 0) settle(from, f.seq);
+  // No receiver (or only released ones, settled inside enqueue): done now.
+  if (auto it = from->pending.find(f.seq); it != from->pending.end() && it->second == 0)
+    settle(from, f.seq);
 }
 
 void Hub::reply_error(const SessionPtr& to, const Frame& request, const std::string& error) {

@@ -68,7 +68,6 @@ asio::awaitable<void> Member::run(std::shared_ptr<Member> self) {
         static_cast<std::uint64_t>(self->backoff_.count() / 2 + 1)));
     co_await self->sleep(self->backoff_ / 2 + jitter);
   }
-  self->stopped_ = true;
   self->wake_waiters();
 }
 

@@ -62,7 +62,6 @@ class Hub : public std::enable_shared_from_this<Hub> {
     std::uint64_t frames = 0;             // frames queued to this member so far
     std::map<std::uint64_t, std::uint32_t> pending;  // own seq -> receivers still to ack
     std::uint64_t acked_seq = 0;          // reported to the member
-    std::uint64_t highest_seq = 0;        // highest own seq routed
     bool ack_dirty = false;
     bool released = false;
     bool bye = false;
@@ -80,7 +79,7 @@ class Hub : public std::enable_shared_from_this<Hub> {
                                               std::shared_ptr<asio::steady_timer> timer);
   void become_hub(std::int64_t epoch);
   void step_down(std::int64_t newer_epoch);
-  static asio::awaitable<void> store_check_loop(std::shared_ptr<Hub> hub, std::int64_t epoch);
+  static asio::awaitable<void> store_check_loop(std::shared_ptr<Hub> hub);
   static asio::awaitable<void> grace_expiry(std::shared_ptr<Hub> hub, SessionPtr s,
                                             std::uint64_t generation);
 

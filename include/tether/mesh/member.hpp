@@ -99,7 +99,6 @@ class Member : public std::enable_shared_from_this<Member> {
   std::chrono::milliseconds backoff_{0};
   bool stopping_ = false;
   bool retry_now_ = false;  // lost an election: read the store again without backoff
-  bool stopped_ = false;
   bool store_outage_logged_ = false;
 };
 
