@@ -591,18 +591,19 @@ void RedisBackplane::on_publish_reply(long long receivers, Kind kind, std::uint6
 }
 
 asio::awaitable<SendStatus> RedisBackplane::publish(std::string topic, std::string payload) {
-  auto status = try_publish(topic, payload);
-  if (status != SendStatus::window_full) co_return status;
-  auto alive = alive_;
-  auto deadline = std::chrono::steady_clock::now() + config_.publish_timeout;
-  asio::steady_timer timer(executor_);
-  while (!has_room()) {
-    if (std::chrono::steady_clock::now() >= deadline) co_return SendStatus::window_full;
-    timer.expires_at(deadline);
-    waiters_.push_back(&timer);
-    co_await timer.async_wait(use_nothrow);
-    if (!*alive) co_return SendStatus::stopped;
-    std::erase(waiters_, &timer);
+  if (stopped_) co_return SendStatus::stopped;
+  if (!has_room()) {
+    auto alive = alive_;
+    auto deadline = std::chrono::steady_clock::now() + config_.publish_timeout;
+    asio::steady_timer timer(executor_);
+    while (!has_room()) {
+      if (std::chrono::steady_clock::now() >= deadline) co_return SendStatus::window_full;
+      timer.expires_at(deadline);
+      waiters_.push_back(&timer);
+      co_await timer.async_wait(use_nothrow);
+      if (!*alive) co_return SendStatus::stopped;
+      std::erase(waiters_, &timer);
+    }
   }
   co_return try_publish(std::move(topic), std::move(payload));
 }

@@ -88,11 +88,10 @@ void Mesh::unsubscribe(const std::string& topic) {
 }
 
 asio::awaitable<SendStatus> Mesh::publish(std::string topic, std::string payload) {
-  auto status = member_->submit(Kind::publish, topic, topic, 0, payload);
-  if (status != SendStatus::window_full) co_return status;
-  auto deadline = std::chrono::steady_clock::now() + config_.publish_timeout;
-  if (!co_await member_->wait_for_room(deadline)) co_return SendStatus::window_full;
-  co_return member_->submit(Kind::publish, topic, topic, 0, std::move(payload));
+  // Returns at once when there is room; try_publish then says window_full
+  // (still no room), stopped or too_large.
+  co_await member_->wait_for_room(std::chrono::steady_clock::now() + config_.publish_timeout);
+  co_return try_publish(std::move(topic), std::move(payload));
 }
 
 SendStatus Mesh::try_publish(std::string topic, std::string payload) {
