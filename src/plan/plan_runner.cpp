@@ -80,16 +80,20 @@ int run_plan(PlanConfig config) {
   front::FrontServer front(config.front, table);
   auto port = front.start();
 
+  std::string shown_host =
+      config.front.listen == "0.0.0.0" || config.front.listen == "::" ? "127.0.0.1"
+                                                                      : config.front.listen;
+  std::string front_url = "http://" + shown_host + ":" + std::to_string(port);
+
   // The mesh of the plan's instances: through this front door, with the hub
   // record in a SQLite file of the state directory and a fresh key (used
   // only by apps that need the mesh, or with [mesh] enabled).
-  auto mesh_dir = resolve_state_dir(config.state_dir);
-  std::error_code dir_ec;
-  std::filesystem::create_directories(mesh_dir, dir_ec);
-  std::string mesh_db = mesh_dir + "/mesh-" + std::to_string(port) + ".db";
-  std::filesystem::remove(mesh_db, dir_ec);
-  config.serve_args.insert(config.serve_args.end(),
-                           {"--mesh-url", "http://127.0.0.1:" + std::to_string(port)});
+  auto dir = resolve_state_dir(config.state_dir);
+  std::error_code fec;
+  std::filesystem::create_directories(dir, fec);
+  std::string mesh_db = dir + "/mesh-" + std::to_string(port) + ".db";
+  std::filesystem::remove(mesh_db, fec);
+  config.serve_args.insert(config.serve_args.end(), {"--mesh-url", front_url});
   if (!config.mesh_store_configured)
     config.serve_args.insert(config.serve_args.end(), {"--mesh-store", "sqlite://" + mesh_db});
   if (const char* key = std::getenv("TETHER_MESH_KEY"); !key || !*key)
@@ -99,10 +103,7 @@ int run_plan(PlanConfig config) {
   Plan plan{ctx, supervisor, config, {}, {}};
   plan.view.supervisor = &supervisor;
   plan.view.front = &front;
-  std::string shown_host =
-      config.front.listen == "0.0.0.0" || config.front.listen == "::" ? "127.0.0.1"
-                                                                      : config.front.listen;
-  plan.view.front_url = "http://" + shown_host + ":" + std::to_string(port);
+  plan.view.front_url = front_url;
 
   host::Router router;
   add_admin_routes(router, &plan.view);
@@ -115,9 +116,6 @@ int run_plan(PlanConfig config) {
   plan.view.admin_url = "http://" + config.admin_listen + ":" + std::to_string(admin_port);
 
   // State file: lets `tether status/scale/kill --port P` find the admin port.
-  auto dir = resolve_state_dir(config.state_dir);
-  std::error_code fec;
-  std::filesystem::create_directories(dir, fec);
   plan.state_file = dir + "/plan-" + std::to_string(port) + ".json";
   {
     std::ofstream f(plan.state_file);
