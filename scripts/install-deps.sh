@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages tether needs to build, run and test, and the
-# browser test's npm package (playwright-core, which drives Debian's
-# Chromium; no browser is ever downloaded). Idempotent and non-interactive:
+# tests' npm packages: playwright-core (which drives Debian's Chromium; no
+# browser is ever downloaded), @microsoft/signalr, and the Azurite emulator. Idempotent and non-interactive:
 # packages already present are skipped, so a second run costs one dpkg query
 # and one file-date comparison.
 # Usage: scripts/install-deps.sh [--build-only]   (--build-only: no browser test deps)
@@ -72,4 +72,13 @@ if [ ! -d "$browser/node_modules/playwright-core" ] ||
   echo "install-deps: npm ci in $browser" >&2
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$browser" --no-audit --no-fund >/dev/null
   touch "$browser/node_modules"
+fi
+# The Azure Table Storage emulator (Azurite) for the Azure Tables hub store
+# tests: tests/azurite pins the last release that runs on Node 20.
+azurite=tests/azurite
+if [ ! -d "$azurite/node_modules/azurite" ] ||
+   [ "$azurite/package-lock.json" -nt "$azurite/node_modules" ]; then
+  echo "install-deps: npm ci in $azurite" >&2
+  npm ci --prefix "$azurite" --no-audit --no-fund >/dev/null
+  touch "$azurite/node_modules"
 fi

@@ -1,8 +1,10 @@
 #include <cctype>
+#include <cstdlib>
 #include <stdexcept>
 #include <string_view>
 
 #include "tether/store/hub_store.hpp"
+#include "tether/store/hub_store_azure_table.hpp"
 #include "tether/store/hub_store_memory.hpp"
 #include "tether/store/hub_store_postgres.hpp"
 #include "tether/store/hub_store_redis.hpp"
@@ -28,7 +30,7 @@ bool looks_like_conninfo(std::string_view s) {
                               " (expected sqlite:///abs/path.db, sqlite:relative/path.db, a path "
                               "ending in .db, postgres://..., postgresql://..., a libpq "
                               "\"host=... dbname=...\" string, redis://host:port, redis:///path.sock, "
-                              "or memory:)");
+                              "azuretable:<Azure Storage connection string>, or memory:)");
 }
 
 // "sqlite:///abs/x.db" -> "/abs/x.db"; "sqlite:/abs/x.db" -> "/abs/x.db";
@@ -55,6 +57,17 @@ std::unique_ptr<HubStore> open_hub_store(const std::string& url) {
     return open_postgres_hub_store(url);
   if (u.starts_with("redis://") || u.starts_with("redis+unix://") || u.starts_with("unix://"))
     return open_redis_hub_store(url);
+  if (u.starts_with("azuretable:")) {
+    std::string conn(u.substr(std::string_view("azuretable:").size()));
+    if (conn.empty()) {
+      const char* env = std::getenv("AZURE_STORAGE_CONNECTION_STRING");
+      if (!env || !*env)
+        unknown(url, "no connection string after 'azuretable:' and AZURE_STORAGE_CONNECTION_STRING "
+                     "is not set");
+      conn = env;
+    }
+    return open_azure_table_hub_store(conn);
+  }
   // A bare path is a SQLite file when it says so, and has no scheme.
   if (u.ends_with(".db") && u.find("://") == std::string_view::npos)
     return open_sqlite_hub_store(url);

@@ -1,6 +1,7 @@
 // The mesh end to end: `tether up --app meshprobe` plans (a front door and
 // instances that publish numbered messages and check what they receive), on
-// the SQLite store, on a real PostgreSQL server and on a real Redis server.
+// the SQLite store, on a real PostgreSQL server, on a real Redis server and on
+// Azure Table Storage (the Azurite emulator).
 // docs/mesh.md states the guarantees these tests hold the mesh to.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 
 #include <boost/json.hpp>
 
+#include "support/azurite_server.hpp"
 #include "support/mesh_probe.hpp"
 #include "support/postgres_server.hpp"
 #include "support/redis_server.hpp"
@@ -23,7 +25,7 @@ namespace json = boost::json;
 using namespace probe;
 
 
-enum class Store { sqlite, postgres, redis };
+enum class Store { sqlite, postgres, redis, azure_tables };
 
 class MeshTest : public ::testing::TestWithParam<Store> {
  protected:
@@ -42,6 +44,13 @@ class MeshTest : public ::testing::TestWithParam<Store> {
                                  "[mesh]\nstore = \"redis://" + redis_->unix_socket() + "\"\n");
       args.insert(args.end(), {"--config", cfg});
     }
+    if (GetParam() == Store::azure_tables) {
+      if (!azurite_) azurite_ = std::make_unique<AzuriteServer>();
+      auto cfg = write_temp_file("mesh-azure-" + std::to_string(++files_) + ".toml",
+                                 "[mesh]\nstore = \"azuretable:" + azurite_->connection_string() +
+                                     "\"\n");
+      args.insert(args.end(), {"--config", cfg});
+    }
     args.insert(args.end(), extra.begin(), extra.end());
     auto p = start_plan(args);
     p.wait_ready(n);
@@ -49,6 +58,7 @@ class MeshTest : public ::testing::TestWithParam<Store> {
   }
   std::unique_ptr<PostgresServer> pg_;
   std::unique_ptr<RedisServer> redis_;
+  std::unique_ptr<AzuriteServer> azurite_;
   int files_ = 0;
 };
 
@@ -186,11 +196,13 @@ INSTANTIATE_TEST_SUITE_P(Stores, MeshStoreOutageTest, ::testing::Values(Store::p
 // Redis is not in the outage suite: the harness's server persists nothing, so
 // a restarted one has forgotten the epoch (docs: store/hub_store_redis.hpp).
 INSTANTIATE_TEST_SUITE_P(Stores, MeshTest,
-                         ::testing::Values(Store::sqlite, Store::postgres, Store::redis),
+                         ::testing::Values(Store::sqlite, Store::postgres, Store::redis,
+                                           Store::azure_tables),
                          [](const auto& info) {
                            return info.param == Store::sqlite     ? "SQLite"
                                   : info.param == Store::postgres ? "PostgreSQL"
-                                                                  : "Redis";
+                                  : info.param == Store::redis    ? "Redis"
+                                                                  : "AzureTables";
                          });
 
 // An instance with the wrong key reaches the hub through the front door and

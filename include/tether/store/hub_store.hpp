@@ -5,8 +5,8 @@
 // that only ever grows by one through compare_and_set.
 //
 // Implementations: SQLite (embedded default, one file shared by a local plan),
-// PostgreSQL, Redis (store/hub_store_redis.hpp), and an in-memory one for
-// unit tests.
+// PostgreSQL, Redis (store/hub_store_redis.hpp), Azure Table Storage
+// (store/hub_store_azure_table.hpp), and an in-memory one for unit tests.
 //
 // All calls are blocking and thread-safe; the mesh runs them off its I/O
 // threads. Any failure to reach or use the backend throws StoreError (never
@@ -61,6 +61,9 @@ class HubStore {
 //   redis://[:password@]host[:port][/db]       (Redis over TCP, port 6379 by default)
 //   redis:///abs/path.sock | redis+unix:///abs/path.sock | unix:///abs/path.sock
 //                                              (Redis on a unix socket; "?db=N" selects a db)
+//   azuretable:<Azure Storage connection string>  (Azure Table Storage; store/
+//                                              azure_table_account.hpp; "azuretable:" alone
+//                                              reads AZURE_STORAGE_CONNECTION_STRING)
 //   memory:  (process-local, for tests)
 // Creates the table when missing. Throws StoreError when the backend cannot
 // be opened, std::invalid_argument for an unknown scheme (message names it).
