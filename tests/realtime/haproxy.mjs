@@ -1,0 +1,126 @@
+// HAProxy 2.6 (Debian's /usr/sbin/haproxy) as the front door of separate
+// `tether serve --app signalr-chat` instances, with the repository's own
+// config/haproxy-mesh.cfg (seed 004: leastconn, cookie SERVERID insert
+// indirect nocache) -- only its bind address and server lines are rewritten
+// for ports the OS picks. The instances' --mesh-url is HAProxy, so the mesh
+// also runs through it. Everything is a child of the test, stopped by PID.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { LIMIT_MS } from './plan.mjs';
+
+export const HAPROXY = '/usr/sbin/haproxy';
+const CONFIG = join(dirname(fileURLToPath(import.meta.url)), '../../config/haproxy-mesh.cfg');
+
+// A port the OS picked just now (bound, then released for HAProxy).
+async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+// A child whose output is kept; waitFor(stream, regex) resolves with the
+// first match, rejecting if the child exits first or LIMIT_MS passes.
+function child(argv, env) {
+  const proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const output = { out: '', err: '' };
+  proc.stdout.setEncoding('utf8');
+  proc.stderr.setEncoding('utf8');
+  proc.stdout.on('data', (d) => { output.out += d; });
+  proc.stderr.on('data', (d) => { output.err += d; });
+  const waitFor = (stream, regex, what) => new Promise((resolve, reject) => {
+    const source = stream === 'out' ? proc.stdout : proc.stderr;
+    let timer;
+    const done = () => { clearTimeout(timer); source.off('data', onData); proc.off('exit', onExit); };
+    const onData = () => { const m = regex.exec(output[stream]); if (m) { done(); resolve(m); } };
+    const onExit = (code, signal) => { done(); reject(new Error(`${argv[0]} exited (${code ?? signal}) before ${what}\n${output.err}`)); };
+    timer = setTimeout(() => { done(); reject(new Error(`no ${what} in ${LIMIT_MS} ms\n${output.err}`)); }, LIMIT_MS);
+    source.on('data', onData);
+    proc.on('exit', onExit);
+    onData();
+  });
+  const stop = async (signal = 'SIGTERM') => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill(signal);
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return { proc, output, waitFor, stop };
+}
+
+// config/haproxy-mesh.cfg with this run's bind port and servers.
+export function haproxyConfig(port, instancePorts) {
+  const lines = readFileSync(CONFIG, 'utf8').split('\n')
+    .filter((l) => !/^\s*server\s/.test(l))
+    .map((l) => l.replace(/^(\s*bind\s+)\S+/, `$1127.0.0.1:${port}`));
+  const servers = instancePorts.map((p, i) => `    server s${i + 1} 127.0.0.1:${p} cookie s${i + 1}`);
+  return [...lines, ...servers, ''].join('\n');
+}
+
+// `instances` signalr-chat instances sharing one SQLite hub store behind
+// HAProxy; resolves once HAProxy answers and the mesh has every member.
+export async function startHaproxyPlan({ instances = 3 } = {}) {
+  const binary = process.env.TETHER_BINARY;
+  if (!binary) throw new Error('set TETHER_BINARY to the tether executable (ctest does)');
+  const dir = mkdtempSync(join(tmpdir(), 'tether-haproxy-realtime-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const env = { TETHER_MESH_KEY: randomBytes(24).toString('hex') };
+  const members = [];
+  for (let i = 0; i < instances; i++) {
+    const id = randomBytes(16).toString('hex');
+    const c = child([binary, 'serve', '--listen', '127.0.0.1', '--port', '0', '--app', 'signalr-chat',
+                     '--mesh-url', url, '--mesh-store', `sqlite://${dir}/mesh.db`, '--log-level', 'info'],
+                    { ...env, WEBSITE_INSTANCE_ID: id });
+    const m = await c.waitFor('out', /listening on 127\.0\.0\.1:(\d+)/, 'the listening line');
+    members.push({ id, port: Number(m[1]), ...c });
+  }
+  const cfg = join(dir, 'haproxy.cfg');
+  writeFileSync(cfg, haproxyConfig(port, members.map((m) => m.port)));
+  const haproxy = child([HAPROXY, '-db', '-f', cfg], {});
+
+  const plan = {
+    url, members, haproxy, dir,
+    // The member whose hub log shows `n` members at an epoch above `after`.
+    async hubWith(n, after = 0) {
+      const re = new RegExp(`\\[mesh\\.hub\\] member [0-9a-f]+ joined \\(epoch (\\d+), ${n} members\\)`, 'g');
+      const deadline = Date.now() + LIMIT_MS;
+      for (;;) {
+        for (const m of plan.members) {
+          if (m.proc.exitCode !== null || m.proc.signalCode !== null) continue;
+          for (const hit of m.output.err.matchAll(re))
+            if (Number(hit[1]) > after) return { member: m, epoch: Number(hit[1]) };
+        }
+        if (Date.now() > deadline) throw new Error(`no hub with ${n} members after epoch ${after}\n` +
+                                                   plan.members.map((m) => m.output.err).join('\n'));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    async stop() {
+      await haproxy.stop();
+      await Promise.all(members.map((m) => m.stop()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  const deadline = Date.now() + LIMIT_MS;
+  for (;;) {
+    try {
+      if ((await fetch(`${url}/healthz`)).status === 200) break;
+    } catch { /* not up yet */ }
+    if (Date.now() > deadline) throw new Error(`HAProxy did not answer on ${url}\n${haproxy.output.err}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await plan.hubWith(instances);
+  return plan;
+}
+
+export const haproxyInstalled = () => existsSync(HAPROXY);
