@@ -45,7 +45,11 @@ class MeshTest : public ::testing::TestWithParam<Store> {
       args.insert(args.end(), {"--config", cfg});
     }
     if (GetParam() == Store::azure_tables) {
-      if (!azurite_) azurite_ = std::make_unique<AzuriteServer>();
+      if (!azurite_) {
+        AzuriteOptions on_disk;  // so that the outage test's restart keeps the epoch
+        on_disk.persistent = true;
+        azurite_ = std::make_unique<AzuriteServer>(on_disk);
+      }
       auto cfg = write_temp_file("mesh-azure-" + std::to_string(++files_) + ".toml",
                                  "[mesh]\nstore = \"azuretable:" + azurite_->connection_string() +
                                      "\"\n");
@@ -60,6 +64,16 @@ class MeshTest : public ::testing::TestWithParam<Store> {
   std::unique_ptr<RedisServer> redis_;
   std::unique_ptr<AzuriteServer> azurite_;
   int files_ = 0;
+
+  // Takes the parameter's store server away, and gives it back.
+  void stop_store() {
+    if (pg_) pg_->stop();
+    if (azurite_) azurite_->stop();
+  }
+  void start_store() {
+    if (pg_) pg_->start();
+    if (azurite_) azurite_->start();
+  }
 };
 
 std::string tail(const std::string& s, std::size_t n = 4000) {
@@ -162,7 +176,7 @@ TEST_P(MeshStoreOutageTest, StoreOutageKeepsMessagingAndDelaysElections) {
   start_publishing(all, 200);
   wait_for_progress(all);
 
-  pg_->stop();
+  stop_store();
   wait_for_progress(all);  // the hub relays on without its store
   EXPECT_TRUE(converged(all, 3));
 
@@ -182,16 +196,20 @@ TEST_P(MeshStoreOutageTest, StoreOutageKeepsMessagingAndDelaysElections) {
     return true;
   })) << describe(survivors);
 
-  pg_->start();
+  start_store();
   ASSERT_TRUE(eventually([&] { return converged(survivors, 3, old_epoch + 1, {hub}); }))
       << describe(survivors);
   wait_for_progress(survivors);
   expect_exactly_once(survivors);
 }
 
-// An embedded SQLite file cannot be stopped: this one runs on PostgreSQL only.
-INSTANTIATE_TEST_SUITE_P(Stores, MeshStoreOutageTest, ::testing::Values(Store::postgres),
-                         [](const auto&) { return "PostgreSQL"; });
+// An embedded SQLite file cannot be stopped: this one runs on PostgreSQL and
+// on Azure Tables (an Azurite that keeps its tables on disk).
+INSTANTIATE_TEST_SUITE_P(Stores, MeshStoreOutageTest,
+                         ::testing::Values(Store::postgres, Store::azure_tables),
+                         [](const auto& info) {
+                           return info.param == Store::postgres ? "PostgreSQL" : "AzureTables";
+                         });
 
 // Redis is not in the outage suite: the harness's server persists nothing, so
 // a restarted one has forgotten the epoch (docs: store/hub_store_redis.hpp).

@@ -152,7 +152,7 @@ TEST(StoreAzureTableTls, HttpsIsVerifiedAgainstTheTrustStore) {
   std::string dir = temp_dir();
   net::write_self_signed(dir + "/azurite.crt", dir + "/azurite.key", {"localhost"}, {"127.0.0.1"});
   net::write_self_signed(dir + "/other.crt", dir + "/other.key", {"localhost"}, {"127.0.0.1"});
-  AzuriteServer tls(dir + "/azurite.crt", dir + "/azurite.key");
+  AzuriteServer tls(AzuriteOptions{dir + "/azurite.crt", dir + "/azurite.key"});
   EXPECT_THAT(tls.connection_string(), HasSubstr("TableEndpoint=https://127.0.0.1:"));
 
   ::setenv("SSL_CERT_FILE", (dir + "/azurite.crt").c_str(), 1);
@@ -218,6 +218,25 @@ TEST_F(StoreAzureTable, StoppedEmulatorIsAPromptStoreErrorAndRestartRecovers) {
   EXPECT_EQ(store->read("outage"), std::nullopt);  // nothing persisted, table re-created
   EXPECT_TRUE(store->compare_and_set("outage", 0, record(1, "b")));
   EXPECT_EQ(store->read("outage")->hub_id, "b");
+}
+
+TEST(StoreAzureTablePersistent, RecordsSurviveAnEmulatorRestart) {
+  // Scenario: an emulator that keeps its tables on disk is stopped and
+  // started again: the store reconnects by itself and the epoch is still
+  // there, so the next election continues from it.
+  AzuriteOptions persistent;
+  persistent.persistent = true;
+  AzuriteServer server(persistent);
+  auto store = store::open_hub_store("azuretable:" + server.connection_string());
+  ASSERT_TRUE(store->compare_and_set("kept", 0, record(1, "a")));
+  ASSERT_TRUE(store->compare_and_set("kept", 1, record(2, "b")));
+  server.stop();
+  server.start();
+  auto got = store->read("kept");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->epoch, 2);
+  EXPECT_EQ(got->hub_id, "b");
+  EXPECT_TRUE(store->compare_and_set("kept", 2, record(3, "c")));
 }
 
 TEST_F(StoreAzureTable, RestartUnderAnIdleConnectionIsRetriedOnANewOne) {

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -70,8 +71,12 @@ std::uint16_t listening_port(pid_t pid) {
 
 }  // namespace
 
-AzuriteServer::AzuriteServer(std::string cert_path, std::string key_path)
-    : cert_(std::move(cert_path)), key_(std::move(key_path)) {
+AzuriteServer::AzuriteServer(AzuriteOptions options) : options_(std::move(options)) {
+  if (options_.persistent) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "tether-azurite-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("azurite harness: mkdtemp failed");
+    dir_ = tmpl;
+  }
   start();
 }
 
@@ -80,6 +85,11 @@ AzuriteServer::~AzuriteServer() {
     stop();
   } catch (...) {
     // The Process destructor kills by PID whatever is left.
+  }
+  proc_.reset();
+  if (!dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
   }
 }
 
@@ -93,11 +103,15 @@ void AzuriteServer::start() {
       node_binary(), main,
       "--tableHost", "127.0.0.1",
       "--tablePort", std::to_string(port_),  // 0 the first time: the OS picks
-      "--inMemoryPersistence",
       "--disableTelemetry",
       "--silent",
   };
-  if (!cert_.empty()) argv.insert(argv.end(), {"--cert", cert_, "--key", key_});
+  if (dir_.empty())
+    argv.push_back("--inMemoryPersistence");
+  else
+    argv.insert(argv.end(), {"--location", dir_});
+  if (!options_.cert_path.empty())
+    argv.insert(argv.end(), {"--cert", options_.cert_path, "--key", options_.key_path});
   proc_ = std::make_unique<Process>(std::move(argv));
   wait_ready();
 }
@@ -109,7 +123,7 @@ void AzuriteServer::wait_ready() {
       throw std::runtime_error("azurite harness: azurite exited while starting; stdout:\n" +
                                proc_->drain_stdout() + "\nstderr:\n" + proc_->stderr_text());
     std::uint16_t port = listening_port(proc_->pid());
-    if (port != 0 && !cert_.empty()) {  // listening; HTTPS is not probed without trust
+    if (port != 0 && !options_.cert_path.empty()) {  // listening; HTTPS is not probed without trust
       port_ = port;
       return;
     }
@@ -132,7 +146,7 @@ void AzuriteServer::wait_ready() {
 
 void AzuriteServer::stop() {
   if (!running()) return;
-  proc_->signal(SIGTERM);
+  proc_->signal(SIGINT);  // Azurite's graceful close (saves a persistent store); not SIGTERM
   try {
     proc_->wait(std::chrono::seconds(10));
   } catch (const std::runtime_error&) {
@@ -146,7 +160,7 @@ bool AzuriteServer::running() { return proc_ && proc_->running(); }
 pid_t AzuriteServer::pid() const { return proc_ ? proc_->pid() : -1; }
 
 std::string AzuriteServer::connection_string(const std::string& table) const {
-  std::string scheme = cert_.empty() ? "http" : "https";
+  std::string scheme = options_.cert_path.empty() ? "http" : "https";
   return "DefaultEndpointsProtocol=" + scheme + ";AccountName=" + kAccount +
          ";AccountKey=" + kKey + ";TableEndpoint=" + scheme + "://127.0.0.1:" +
          std::to_string(port_) + "/" + kAccount + ";TableName=" + table;

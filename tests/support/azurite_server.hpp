@@ -10,10 +10,12 @@
 // Azurite checks SharedKey signatures, so the stores under test must sign.
 //
 // With a certificate and key it serves HTTPS (--cert/--key) and the
-// connection strings say https.
+// connection strings say https. Persistent, it keeps its tables in a temp
+// directory (--location) instead of memory, so a restart keeps them.
 //
-// stop() sends SIGTERM (SIGKILL after a grace period); start() brings up a
-// fresh, empty emulator on the same port. The destructor stops it.
+// stop() sends SIGINT, Azurite's graceful close (SIGKILL after a grace period); start() brings the
+// emulator up again on the same port: empty, unless persistent. The
+// destructor stops it.
 #include <sys/types.h>
 
 #include <cstdint>
@@ -24,14 +26,17 @@
 
 namespace tether::test {
 
+struct AzuriteOptions {
+  std::string cert_path, key_path;  // both set: HTTPS
+  bool persistent = false;          // tables survive stop()/start()
+};
+
 class AzuriteServer {
  public:
   // Starts the emulator; returns once it answers HTTP. Throws
   // std::runtime_error (with its output) when tests/azurite is not installed
   // (scripts/install-deps.sh does it), it exits, or it is not ready in time.
-  AzuriteServer() : AzuriteServer(std::string(), std::string()) {}
-  // HTTPS with this PEM certificate and key (both empty: plain HTTP).
-  AzuriteServer(std::string cert_path, std::string key_path);
+  explicit AzuriteServer(AzuriteOptions options = {});
   ~AzuriteServer();
   AzuriteServer(const AzuriteServer&) = delete;
   AzuriteServer& operator=(const AzuriteServer&) = delete;
@@ -52,7 +57,8 @@ class AzuriteServer {
  private:
   void wait_ready();
 
-  std::string cert_, key_;
+  AzuriteOptions options_;
+  std::string dir_;  // --location when persistent
   std::uint16_t port_ = 0;
   std::unique_ptr<Process> proc_;
 };
