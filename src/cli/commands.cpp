@@ -190,7 +190,8 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--mesh-url", o->mesh_url,
                   "The front door's public URL (default https://$WEBSITE_HOSTNAME)");
   cmd->add_option("--mesh-store", o->mesh_store,
-                  "Hub record store: sqlite:///path.db | postgres://... (key: $TETHER_MESH_KEY)");
+                  "Hub record store: sqlite:///path.db | postgres://... | redis://host:port | "
+                  "azuretable:<connection string> (key: $TETHER_MESH_KEY)");
   cmd->add_option("--log-level", o->log_level, "trace|debug|info|warn|error|off");
   cmd->callback([o] {
     block_stop_signals();

@@ -52,7 +52,10 @@ struct Client::Impl {
 
   [[noreturn]] void fail(beast::error_code ec, const std::string& what) {
     reset();
-    throw boost::system::system_error(ec, what + " " + host + ":" + std::to_string(port));
+    // A plain code: Asio's carries its source location, which only clutters
+    // the message a user sees.
+    throw boost::system::system_error(beast::error_code(ec.value(), ec.category()),
+                                      what + " " + host + ":" + std::to_string(port));
   }
 
   void connect() {
