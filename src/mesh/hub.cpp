@@ -195,20 +195,24 @@ void Hub::become_hub(std::int64_t epoch) {
   epoch_ = epoch;
   log()->info("instance {} is the hub of epoch {}", id_, epoch);
   if (was_hub) return;  // a newer epoch for the same hub: members stay
-  settling_ = true;
+  // Epoch 1 has no previous epoch whose members could miss anything.
+  settling_ = epoch > 1;
+  informed_ = false;
   expected_.clear();
-  asio::co_spawn(executor_, settle_deadline(shared_from_this(), epoch), asio::detached);
+  if (settling_)
+    asio::co_spawn(executor_, settle_deadline(shared_from_this(), epoch), asio::detached);
   asio::co_spawn(executor_, store_check_loop(shared_from_this()), asio::detached);
 }
 
 void Hub::expect(const Hello& hello) {
+  if (!hello.previous_members.empty()) informed_ = true;
   for (const auto& m : hello.previous_members)
     if (m != hello.previous_hub) expected_.insert(m);
   expected_.insert(hello.id);
 }
 
 void Hub::end_settling_if_ready() {
-  if (!settling_) return;
+  if (!settling_ || !informed_) return;
   for (const auto& id : expected_) {
     auto s = find(id);
     if (!s || !s->synced) return;
@@ -235,6 +239,7 @@ asio::awaitable<void> Hub::settle_deadline(std::shared_ptr<Hub> hub, std::int64_
   }
   log()->info("epoch {}: not back within rejoin_grace: {}", epoch, missing);
   hub->expected_.clear();
+  hub->informed_ = true;  // waited long enough for anyone who knew more
   hub->end_settling_if_ready();
 }
 

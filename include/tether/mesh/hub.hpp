@@ -105,7 +105,11 @@ class Hub : public std::enable_shared_from_this<Hub> {
   std::vector<SessionPtr> dirty_;
   // Settling: a new hub relays nothing until the members of the previous
   // epoch are back (or rejoin_grace passed), so none misses a message.
+  // informed_: a hello that knew the previous epoch's members has arrived;
+  // until then expected_ may be incomplete (a fresh instance's hello names
+  // only itself), so settling cannot end before the deadline.
   bool settling_ = false;
+  bool informed_ = false;
   std::set<std::string> expected_;
   std::deque<std::pair<SessionPtr, Frame>> held_;
   asio::steady_timer settle_timer_;
