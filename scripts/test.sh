@@ -10,7 +10,7 @@ cmake --build build -j2
 ctest --test-dir build --output-on-failure -j2 --timeout 600 "$@"
 
 # The bad-input suites again under AddressSanitizer + UBSan + LeakSanitizer
-# (docs/reliability.md): only the tether binary and those two test programs
+# (docs/reliability.md): only the tether binary and those three test programs
 # are built this way, in build-asan/. Skipped when ctest was given a filter.
 if [ $# -eq 0 ]; then
   # -O1 -g1: ASan's recommended optimisation with line tables only, which
@@ -18,7 +18,7 @@ if [ $# -eq 0 ]; then
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
     -DTETHER_WERROR=ON -DTETHER_SANITIZE=ON >/dev/null
   cmake --build build-asan -j2 --target tether bad_input_integration_test \
-    hostile_bad_input_integration_test
+    hostile_bad_input_integration_test signalr_bad_input_integration_test
   ctest --test-dir build-asan --output-on-failure -j2 --timeout 600 -R 'BadInput|Hostile' \
     --no-tests=error
   # libFuzzer, 20 s per target (clang-14; skipped with a message without it).

@@ -1,5 +1,7 @@
 #include "tether/realtime/endpoint.hpp"
 
+#include <charconv>
+
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
@@ -27,9 +29,9 @@ bool wants_event_stream(const http::Request& req) {
 asio::awaitable<void> negotiate(std::shared_ptr<Hub> hub, host::Context& ctx) {
   int version = 0;
   auto asked = ctx.query("negotiateVersion", "0");
-  try {
-    version = std::stoi(asked);
-  } catch (const std::exception&) {
+  // The whole value, as ASP.NET Core's int.TryParse: "1x" is no version 1.
+  auto [end, ec] = std::from_chars(asked.data(), asked.data() + asked.size(), version);
+  if (ec != std::errc() || end != asked.data() + asked.size()) {
     ctx.reply(400, "negotiateVersion must be a number (got " + asked + ")\n");
     co_return;
   }

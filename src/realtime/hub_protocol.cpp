@@ -1,5 +1,7 @@
 #include "tether/realtime/hub_protocol.hpp"
 
+#include <limits>
+
 #include <boost/json.hpp>
 
 namespace tether::realtime {
@@ -57,7 +59,10 @@ std::optional<ClientMessage> parse_client_message(std::string_view record, std::
   }
   auto& o = v.as_object();
   auto* type = o.if_contains("type");
-  if (!type || !type->is_int64()) {
+  // Outside the int range it is no type either: truncated, 2^32 + 1 would
+  // pass for an invocation.
+  if (!type || !type->is_int64() || type->as_int64() < std::numeric_limits<int>::min() ||
+      type->as_int64() > std::numeric_limits<int>::max()) {
     error = "Missing required property 'type'.";
     return std::nullopt;
   }

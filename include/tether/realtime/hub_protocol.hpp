@@ -59,7 +59,8 @@ struct ClientMessage {
   bool has_stream_ids = false;  // client-to-server streams (not supported)
 };
 // Parses one record. nullopt with `error` set when it is not JSON, not an
-// object, has no integer "type", or an invocation lacks target/arguments.
+// object, has no integer "type" (in the int range), or an invocation lacks
+// target/arguments.
 std::optional<ClientMessage> parse_client_message(std::string_view record, std::string& error);
 
 // Framed server messages.

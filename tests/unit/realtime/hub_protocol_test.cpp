@@ -59,6 +59,9 @@ TEST(HubProtocol, ParsesInvocations) {
   EXPECT_EQ(error, "Missing required property 'target'.");
   EXPECT_FALSE(parse_client_message(R"({"type":1,"target":"x"})", error));
   EXPECT_FALSE(parse_client_message(R"({"target":"x"})", error));
+  // 2^32 + 1 truncated to int would be 1, an invocation.
+  EXPECT_FALSE(parse_client_message(R"({"type":4294967297,"target":"x","arguments":[]})", error));
+  EXPECT_EQ(error, "Missing required property 'type'.");
   EXPECT_FALSE(parse_client_message("[1]", error));
   EXPECT_FALSE(parse_client_message(R"({"type":1,"invocationId":5,"target":"x","arguments":[]})", error));
 }
