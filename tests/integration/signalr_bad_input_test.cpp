@@ -9,38 +9,25 @@
 // chats through the same instance process. At the end the plan is stopped
 // with SIGTERM and must exit 0 with no sanitizer report on its stderr (the
 // instance's stderr is the plan's). docs/reliability.md lists the inputs.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <optional>
-#include <stdexcept>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 
+#include "support/signalr_client.hpp"
 #include "support/tether_fixtures.hpp"
 
 namespace tether::test {
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace json = boost::json;
-namespace websocket = boost::beast::websocket;
 using namespace std::chrono_literals;
 
-constexpr char RS = '\x1e';
+constexpr char RS = kSignalrRecordSeparator;
 const std::string kHub = "/statusHub";  // src/realtime/app_signalr_chat.cpp
 const std::string kHandshake = std::string(R"({"protocol":"json","version":1})") + RS;
 constexpr std::size_t kMaxMessage = 32 * 1024;  // HubOptions::max_message_bytes
@@ -53,239 +40,6 @@ void sanitizer_environment() {
   ::setenv("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:exitcode=86", 0);
   ::setenv("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1:exitcode=87", 0);
 }
-
-// One SignalR WebSocket as a hostile client drives it: text or binary
-// frames of any content, records read one at a time (a frame may carry
-// several, or a part of one), every call bounded by a deadline.
-class HubSocket {
- public:
-  HubSocket(std::uint16_t port, const std::string& target) {
-    beast::get_lowest_layer(ws_).connect(
-        asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-    beast::error_code ec;
-    bool done = false;
-    ws_.async_handshake("127.0.0.1:" + std::to_string(port), target, [&](beast::error_code e) {
-      ec = e;
-      done = true;
-    });
-    run(done, 30s);
-    if (!done || ec) throw std::runtime_error("websocket upgrade at " + target + " failed: " + ec.message());
-  }
-  ~HubSocket() {
-    beast::error_code ignored;
-    beast::get_lowest_layer(ws_).socket().close(ignored);
-  }
-  HubSocket(const HubSocket&) = delete;
-  HubSocket& operator=(const HubSocket&) = delete;
-
-  // Sends one frame; false when the write failed (the server may close first).
-  bool send(const std::string& bytes, bool binary = false) {
-    ws_.binary(binary);
-    bool done = false;
-    beast::error_code ec;
-    ws_.async_write(asio::buffer(bytes), [&](beast::error_code e, std::size_t) {
-      ec = e;
-      done = true;
-    });
-    run(done, 30s);
-    return done && !ec;
-  }
-
-  // The next record, without its separator; nullopt when the connection
-  // closed (timed_out() false) or `limit` passed (true).
-  std::optional<std::string> next_record(std::chrono::seconds limit = 60s) {
-    for (;;) {
-      if (auto rs = pending_.find(RS); rs != std::string::npos) {
-        std::string r = pending_.substr(0, rs);
-        pending_.erase(0, rs + 1);
-        return r;
-      }
-      if (closed_ || timed_out_) return std::nullopt;
-      buffer_.clear();
-      bool done = false;
-      beast::error_code ec;
-      ws_.async_read(buffer_, [&](beast::error_code e, std::size_t) {
-        ec = e;
-        done = true;
-      });
-      run(done, limit);
-      if (!done) {
-        timed_out_ = true;
-        return std::nullopt;
-      }
-      if (ec) {
-        closed_ = true;
-        return std::nullopt;
-      }
-      pending_ += beast::buffers_to_string(buffer_.data());
-    }
-  }
-
-  // The next hub message other than a Ping, as a JSON object.
-  std::optional<json::object> next_message(std::chrono::seconds limit = 60s) {
-    for (;;) {
-      auto r = next_record(limit);
-      if (!r) return std::nullopt;
-      boost::system::error_code ec;
-      auto v = json::parse(*r, ec);
-      if (ec || !v.is_object()) {
-        ADD_FAILURE() << "the server sent a record that is not a JSON object: " << *r;
-        return std::nullopt;
-      }
-      auto& o = v.as_object();
-      if (auto* t = o.if_contains("type"); t && t->is_int64() && t->as_int64() == 6) continue;
-      return o;
-    }
-  }
-
-  // True when the server ended the connection with nothing more to say
-  // (not a timeout; any record left is reported).
-  bool ends() {
-    if (auto r = next_record(60s)) {
-      ADD_FAILURE() << "expected the connection to end, got: " << *r;
-      return false;
-    }
-    return closed_ && !timed_out_;
-  }
-
-  // The close frame the server sent (code 0: none).
-  int close_code() const { return static_cast<int>(ws_.reason().code); }
-
-  void close() {
-    bool done = false;
-    ws_.async_close(websocket::close_code::normal, [&](beast::error_code) { done = true; });
-    run(done, 30s);
-  }
-
- private:
-  // Runs the io_context until `done` or `limit`; on timeout closes the socket.
-  void run(bool& done, std::chrono::seconds limit) {
-    ctx_.restart();
-    ctx_.run_for(limit);
-    if (!done) {
-      beast::get_lowest_layer(ws_).close();
-      ctx_.restart();
-      ctx_.run();
-    }
-  }
-  asio::io_context ctx_;
-  websocket::stream<beast::tcp_stream> ws_{ctx_};
-  beast::flat_buffer buffer_;
-  std::string pending_;
-  bool closed_ = false, timed_out_ = false;
-};
-
-// The status a WebSocket upgrade at `target` gets (101 when accepted).
-int upgrade_status(std::uint16_t port, const std::string& target) {
-  asio::io_context ctx;
-  websocket::stream<beast::tcp_stream> ws(ctx);
-  beast::get_lowest_layer(ws).connect(
-      asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-  beast::get_lowest_layer(ws).expires_after(30s);
-  websocket::response_type res;
-  ws.async_handshake(res, "127.0.0.1:" + std::to_string(port), target, [](beast::error_code) {});
-  ctx.run();
-  return res.result_int();
-}
-
-// A Server-Sent Events response read as it arrives, from a plain socket
-// (chunked transfer coding decoded here).
-class EventStream {
- public:
-  EventStream(std::uint16_t port, const std::string& target) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-      throw std::runtime_error("connect failed");
-    std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n";
-    if (::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size()))
-      throw std::runtime_error("send failed");
-    auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (raw_.find("\r\n\r\n") == std::string::npos)
-      if (!read_more(deadline)) throw std::runtime_error("no response head: " + raw_);
-    auto end = raw_.find("\r\n\r\n");
-    head_ = raw_.substr(0, end);
-    raw_.erase(0, end + 4);
-    if (head_.size() > 12) status_ = std::atoi(head_.c_str() + 9);
-    std::string lower;
-    for (char ch : head_) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    chunked_ = lower.find("transfer-encoding: chunked") != std::string::npos;
-    decode();
-  }
-  ~EventStream() { ::close(fd_); }
-  EventStream(const EventStream&) = delete;
-  EventStream& operator=(const EventStream&) = delete;
-
-  int status() const { return status_; }
-  const std::string& head() const { return head_; }
-  const std::string& body() const { return body_; }
-
-  // Reads until the body holds `needle` (true), or the response ends or
-  // `limit` passes (false).
-  bool wait_for(std::string_view needle, std::chrono::seconds limit = 60s) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (body_.find(needle) == std::string::npos) {
-      if (ended_ || !read_more(deadline)) return body_.find(needle) != std::string::npos;
-      decode();
-    }
-    return true;
-  }
-
-  // Reads until the response ends (its last chunk, or the peer closing):
-  // false when `limit` passed first.
-  bool wait_for_end(std::chrono::seconds limit = 60s) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!ended_) {
-      if (!read_more(deadline)) return ended_;
-      decode();
-    }
-    return true;
-  }
-
- private:
-  // Appends what the socket has; false (and ended_ when the peer closed) if nothing came.
-  bool read_more(std::chrono::steady_clock::time_point deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                      std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-    char buf[8192];
-    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n <= 0) {
-      ended_ = true;
-      return false;
-    }
-    raw_.append(buf, static_cast<std::size_t>(n));
-    return true;
-  }
-  void decode() {
-    if (!chunked_) {
-      body_ += raw_;
-      raw_.clear();
-      return;
-    }
-    for (;;) {
-      auto eol = raw_.find("\r\n");
-      if (eol == std::string::npos) return;
-      auto size = std::strtoul(raw_.c_str(), nullptr, 16);
-      if (size == 0) {
-        ended_ = true;
-        return;
-      }
-      if (raw_.size() < eol + 2 + size + 2) return;
-      body_.append(raw_, eol + 2, size);
-      raw_.erase(0, eol + 2 + size + 2);
-    }
-  }
-  int fd_ = -1;
-  int status_ = 0;
-  bool chunked_ = false, ended_ = false;
-  std::string head_, raw_, body_;
-};
 
 json::object parse_object(const std::string& text) {
   boost::system::error_code ec;
