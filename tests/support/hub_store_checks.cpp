@@ -4,9 +4,47 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <stdexcept>
 #include <thread>
 
 namespace tether::test {
+
+namespace {
+
+store::HubRecord record(std::int64_t epoch, const std::string& hub_id) {
+  return store::HubRecord{epoch, "ARRAffinity=" + hub_id + "; ARRAffinitySameSite=" + hub_id,
+                          hub_id, 0};
+}
+
+}  // namespace
+
+void expect_cas_contract(store::HubStore& store, store::HubStore& other) {
+  ASSERT_EQ(store.read("contract"), std::nullopt);
+  auto before_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  ASSERT_TRUE(store.compare_and_set("contract", 0, record(1, "a")));
+  auto got = store.read("contract");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->epoch, 1);
+  EXPECT_EQ(got->hub_id, "a");
+  EXPECT_EQ(got->cookie, "ARRAffinity=a; ARRAffinitySameSite=a");
+  EXPECT_GE(got->updated_ms, before_ms - 60'000);
+  EXPECT_LE(got->updated_ms, before_ms + 60'000);
+
+  EXPECT_FALSE(store.compare_and_set("contract", 0, record(1, "x")));
+  ASSERT_TRUE(store.compare_and_set("contract", 1, record(2, "b")));
+  EXPECT_FALSE(store.compare_and_set("contract", 1, record(2, "x")));
+  EXPECT_FALSE(store.compare_and_set("contract", 7, record(8, "x")));
+  EXPECT_THROW(store.compare_and_set("contract", 2, record(4, "x")), std::invalid_argument);
+
+  auto seen = other.read("contract");
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(seen->hub_id, "b");
+  EXPECT_EQ(seen->epoch, 2);
+  EXPECT_EQ(other.read("contract-2"), std::nullopt);  // names are separate records
+}
 
 void expect_one_winner_per_epoch(const std::vector<std::unique_ptr<store::HubStore>>& stores,
                                  const std::string& name, int epochs) {

@@ -9,6 +9,14 @@
 
 namespace tether::test {
 
+// The compare_and_set contract on the record "contract" (which must not
+// exist yet): an unknown record reads empty, CAS from 0 creates, epochs
+// advance by one, stale and future epochs lose, a broken precondition is
+// invalid_argument, the record carries what was written with updated_ms
+// from a clock within a minute of ours (the store's, same host), and `other`
+// (another connection) reads the same record. Wrap in ASSERT_NO_FATAL_FAILURE.
+void expect_cas_contract(store::HubStore& store, store::HubStore& other);
+
 // Each of `stores` (one connection each) on its own thread races
 // compare_and_set on `name` from the same epoch, for epochs 0 .. epochs-1.
 // Records gtest failures unless exactly one wins each time and the stored
