@@ -18,6 +18,7 @@
 #include <boost/json.hpp>
 
 #include "tether/host/apps.hpp"
+#include "tether/host/chat_page.hpp"
 #include "tether/host/websocket.hpp"
 #include "tether/mesh/backplane.hpp"
 #include "tether/net/log.hpp"
@@ -28,7 +29,7 @@ namespace json = boost::json;
 namespace asio = boost::asio;
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
-extern const char* const kChatPage;  // app_chat_page.cpp
+extern const char* const kChatScript;  // app_chat_page.cpp
 
 namespace {
 
@@ -122,7 +123,8 @@ void add_chat_routes(AppSetup& setup) {
     for (const auto& b : browsers) push(room.get(), b, m.payload);
   });
   auto& r = setup.router;
-  r.get("/", [](Context& c) { c.reply(200, kChatPage, "text/html; charset=utf-8"); });
+  auto page = chat_page("tether chat", "", kChatScript);
+  r.get("/", [page](Context& c) { c.reply(200, page, "text/html; charset=utf-8"); });
   r.get("/healthz", [](Context& c) { c.reply(200, "ok\n"); });
   add_websocket_route(r, "/chat/ws", [room](WebSocket& ws) { return chat_session(room, ws); });
 }

@@ -21,13 +21,14 @@
 
 #include "signalr_bundle.hpp"
 #include "tether/host/apps.hpp"
+#include "tether/host/chat_page.hpp"
 #include "tether/mesh/backplane.hpp"
 #include "tether/net/log.hpp"
 #include "tether/realtime/endpoint.hpp"
 #include "tether/realtime/hub.hpp"
 
 namespace tether::realtime {
-extern const char* const kSignalrChatPage;  // app_signalr_chat_page.cpp
+extern const char* const kSignalrChatScript;  // app_signalr_chat_page.cpp
 }
 
 namespace tether::host {
@@ -128,7 +129,10 @@ void add_signalr_chat_routes(AppSetup& setup) {
   auto js = std::make_shared<const std::string>(bundle.value_or(""));
 
   auto& r = setup.router;
-  r.get("/", [](Context& c) { c.reply(200, realtime::kSignalrChatPage, "text/html; charset=utf-8"); });
+  auto page = host::chat_page("tether SignalR chat",
+                              "<script src=\"/lib/signalr.min.js\"></script>\n",
+                              realtime::kSignalrChatScript);
+  r.get("/", [page](Context& c) { c.reply(200, page, "text/html; charset=utf-8"); });
   r.get("/api", [](Context& c) { c.reply(200, c.instance.id + "\n"); });
   r.get("/healthz", [](Context& c) { c.reply(200, "ok\n"); });
   r.get("/realtime/status", [hub](Context& c) {

@@ -1,5 +1,6 @@
 #include "tether/store/hub_store_azure_table.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <ctime>
@@ -55,38 +56,38 @@ std::int64_t parse_timestamp_ms(const std::string& s) {
   return static_cast<std::int64_t>(timegm(&tm)) * 1000 + ms;
 }
 
-// "HTTP 403 AuthenticationFailed: Server failed to authenticate the request..."
-std::string describe_error(const http::Response& res) {
-  std::string out = "HTTP " + std::to_string(res.result_int());
+// The service's error of `res` ({"odata.error":{"code":..,"message":{"value":..}}}):
+// its code and the first line of its message, empty when the body is not one.
+struct ODataError {
+  std::string code, message;
+};
+
+ODataError odata_error(const http::Response& res) {
+  ODataError out;
   boost::system::error_code ec;
   json::value v = json::parse(res.body(), ec);
-  if (!ec && v.is_object()) {
-    const json::value* err = v.as_object().if_contains("odata.error");
-    if (err && err->is_object()) {
-      const auto& e = err->as_object();
-      if (auto* code = e.if_contains("code"); code && code->is_string())
-        out += " " + std::string(code->as_string());
-      if (auto* msg = e.if_contains("message"); msg && msg->is_object())
-        if (auto* text = msg->as_object().if_contains("value"); text && text->is_string()) {
-          std::string m(text->as_string());
-          if (auto nl = m.find('\n'); nl != std::string::npos) m.resize(nl);
-          out += ": " + m;
-        }
+  const json::value* err = !ec && v.is_object() ? v.as_object().if_contains("odata.error") : nullptr;
+  if (!err || !err->is_object()) return out;
+  const auto& e = err->as_object();
+  if (auto* code = e.if_contains("code"); code && code->is_string()) out.code = code->as_string();
+  if (auto* msg = e.if_contains("message"); msg && msg->is_object())
+    if (auto* text = msg->as_object().if_contains("value"); text && text->is_string()) {
+      out.message = text->as_string();
+      out.message.resize(std::min(out.message.find('\n'), out.message.size()));
     }
-  } else if (!res.body().empty()) {
-    out += ": " + res.body().substr(0, 200);
-  }
   return out;
 }
 
-std::string error_code_of(const http::Response& res) {
-  boost::system::error_code ec;
-  json::value v = json::parse(res.body(), ec);
-  if (ec || !v.is_object()) return {};
-  const json::value* err = v.as_object().if_contains("odata.error");
-  if (!err || !err->is_object()) return {};
-  const json::value* code = err->as_object().if_contains("code");
-  return code && code->is_string() ? std::string(code->as_string()) : std::string();
+// "HTTP 403 AuthenticationFailed: Server failed to authenticate the request..."
+std::string describe_error(const http::Response& res) {
+  std::string out = "HTTP " + std::to_string(res.result_int());
+  auto err = odata_error(res);
+  if (!err.code.empty()) out += " " + err.code;
+  if (!err.message.empty())
+    out += ": " + err.message;
+  else if (err.code.empty() && !res.body().empty())
+    out += ": " + res.body().substr(0, 200);
+  return out;
 }
 
 struct Reply {
@@ -122,7 +123,7 @@ class AzureTableHubStore final : public HubStore {
                         {"HubId", next.hub_id}};
     if (expected_epoch == 0) {
       Reply r = call(bhttp::verb::post, "/" + account_.table, json::serialize(entity), {});
-      if (r.res.result() == bhttp::status::not_found && error_code_of(r.res) == "TableNotFound") {
+      if (r.res.result() == bhttp::status::not_found && odata_error(r.res).code == "TableNotFound") {
         create_table();  // deleted under us: make it again, then insert once more
         r = call(bhttp::verb::post, "/" + account_.table, json::serialize(entity), {});
       }
@@ -166,7 +167,7 @@ class AzureTableHubStore final : public HubStore {
   std::optional<HubRecord> read_locked(const std::string& name, std::string& etag) {
     Reply r = call(bhttp::verb::get, entity_path(name), {}, {});
     if (r.res.result() == bhttp::status::not_found) {
-      if (error_code_of(r.res) == "TableNotFound") create_table();
+      if (odata_error(r.res).code == "TableNotFound") create_table();
       return std::nullopt;
     }
     if (r.res.result() != bhttp::status::ok) fail("read " + name, r.res);

@@ -80,40 +80,7 @@ TEST_F(MeshRedisTest, ThreeInstancesReceiveEveryMessage) {
   start_publishing(all, 300);
   wait_for_delivery(all);
 
-  std::map<std::string, std::uint64_t> sent;
-  for (const auto& [id, i] : all) post(i.port, "/probe/stop");
-  ASSERT_TRUE(eventually([&] {
-    for (const auto& [id, i] : all) {
-      auto r = report(i.port);
-      if (!r || r->unacked != 0) return false;
-      sent[id] = r->sent;
-    }
-    return true;
-  }));
-  EXPECT_TRUE(eventually([&] {
-    for (const auto& [rid, ri] : all) {
-      auto r = report(ri.port);
-      if (!r) return false;
-      for (const auto& [sid, n] : sent) {
-        auto* s = r->received.if_contains(sid);
-        if (!s || s->as_object().at("last").to_number<std::uint64_t>() < n) return false;
-      }
-    }
-    return true;
-  }));
-  for (const auto& [rid, ri] : all) {
-    auto r = report(ri.port);
-    ASSERT_TRUE(r);
-    for (const auto& [sid, n] : sent) {
-      ASSERT_GT(n, 0u) << sid << " published nothing";
-      auto* s = r->received.if_contains(sid);
-      ASSERT_TRUE(s) << rid << " received nothing from " << sid;
-      const auto& o = s->as_object();
-      EXPECT_EQ(o.at("count").to_number<std::uint64_t>(), n) << rid << " from " << sid;
-      EXPECT_EQ(o.at("gaps").to_number<std::uint64_t>(), 0u) << rid << " from " << sid;
-      EXPECT_EQ(o.at("duplicates").to_number<std::uint64_t>(), 0u) << rid << " from " << sid;
-    }
-  }
+  expect_exactly_once(all);
 }
 
 // Request/reply and direct sends between two instances; a request to an
@@ -122,18 +89,7 @@ TEST_F(MeshRedisTest, RequestReplyAndDirectSend) {
   auto p = plan(2);
   auto all = instances(p);
   ASSERT_TRUE(eventually([&] { return all_members(all); })) << describe(all);
-  auto a = all.begin()->second, b = std::next(all.begin())->second;
-  auto res = post(a.port, "/probe/request?to=" + b.id);
-  EXPECT_EQ(res.result_int(), 200) << res.body();
-  EXPECT_NE(res.body().find("from " + b.id), std::string::npos) << res.body();
-  res = post(a.port, "/probe/request?to=nobody");
-  EXPECT_EQ(res.result_int(), 502);
-  EXPECT_NE(res.body().find("no such instance"), std::string::npos) << res.body();
-  EXPECT_EQ(post(a.port, "/probe/send?to=" + b.id).result_int(), 200);
-  EXPECT_TRUE(eventually([&] {
-    auto r = report(b.port);
-    return r && r->direct.if_contains(a.id) && r->direct.at(a.id).to_number<int>() == 1;
-  }));
+  expect_request_reply_and_direct_send(all.begin()->second, std::next(all.begin())->second);
 }
 
 // Redis restarts (empty) while everyone publishes: the instances reconnect,

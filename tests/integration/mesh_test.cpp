@@ -150,18 +150,7 @@ TEST_P(MeshTest, RequestReplyAndDirectSend) {
   auto p = plan(2);
   auto all = instances(p);
   ASSERT_TRUE(eventually([&] { return converged(all, 2); }));
-  auto a = all.begin()->second, b = std::next(all.begin())->second;
-  auto res = post(a.port, "/probe/request?to=" + b.id);
-  EXPECT_EQ(res.result_int(), 200) << res.body();
-  EXPECT_NE(res.body().find("from " + b.id), std::string::npos) << res.body();
-  res = post(a.port, "/probe/request?to=nobody");
-  EXPECT_EQ(res.result_int(), 502);
-  EXPECT_NE(res.body().find("no such instance"), std::string::npos) << res.body();
-  EXPECT_EQ(post(a.port, "/probe/send?to=" + b.id).result_int(), 200);
-  EXPECT_TRUE(eventually([&] {
-    auto r = report(b.port);
-    return r && r->direct.if_contains(a.id) && r->direct.at(a.id).to_number<int>() == 1;
-  }));
+  expect_request_reply_and_direct_send(all.begin()->second, std::next(all.begin())->second);
 }
 
 // The store goes away while the hub is alive: messaging goes on; then the hub

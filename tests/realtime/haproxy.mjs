@@ -4,7 +4,6 @@
 // indirect nocache) -- only its bind address and server lines are rewritten
 // for ports the OS picks. The instances' --mesh-url is HAProxy, so the mesh
 // also runs through it. Everything is a child of the test, stopped by PID.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -12,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { LIMIT_MS } from './plan.mjs';
+import { LIMIT_MS, startChild } from './child.mjs';
 
 export const HAPROXY = '/usr/sbin/haproxy';
 const CONFIG = join(dirname(fileURLToPath(import.meta.url)), '../../config/haproxy-mesh.cfg');
@@ -24,37 +23,6 @@ async function freePort() {
   const { port } = server.address();
   await new Promise((resolve) => server.close(resolve));
   return port;
-}
-
-// A child whose output is kept; waitFor(stream, regex) resolves with the
-// first match, rejecting if the child exits first or LIMIT_MS passes.
-function child(argv, env) {
-  const proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  const output = { out: '', err: '' };
-  proc.stdout.setEncoding('utf8');
-  proc.stderr.setEncoding('utf8');
-  proc.stdout.on('data', (d) => { output.out += d; });
-  proc.stderr.on('data', (d) => { output.err += d; });
-  const waitFor = (stream, regex, what) => new Promise((resolve, reject) => {
-    const source = stream === 'out' ? proc.stdout : proc.stderr;
-    let timer;
-    const done = () => { clearTimeout(timer); source.off('data', onData); proc.off('exit', onExit); };
-    const onData = () => { const m = regex.exec(output[stream]); if (m) { done(); resolve(m); } };
-    const onExit = (code, signal) => { done(); reject(new Error(`${argv[0]} exited (${code ?? signal}) before ${what}\n${output.err}`)); };
-    timer = setTimeout(() => { done(); reject(new Error(`no ${what} in ${LIMIT_MS} ms\n${output.err}`)); }, LIMIT_MS);
-    source.on('data', onData);
-    proc.on('exit', onExit);
-    onData();
-  });
-  const stop = async (signal = 'SIGTERM') => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill(signal);
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
-    await exited;
-    clearTimeout(timer);
-  };
-  return { proc, output, waitFor, stop };
 }
 
 // config/haproxy-mesh.cfg with this run's bind port and servers.
@@ -78,7 +46,7 @@ export async function startHaproxyPlan({ instances = 3 } = {}) {
   const members = [];
   for (let i = 0; i < instances; i++) {
     const id = randomBytes(16).toString('hex');
-    const c = child([binary, 'serve', '--listen', '127.0.0.1', '--port', '0', '--app', 'signalr-chat',
+    const c = startChild([binary, 'serve', '--listen', '127.0.0.1', '--port', '0', '--app', 'signalr-chat',
                      '--mesh-url', url, '--mesh-store', `sqlite://${dir}/mesh.db`, '--log-level', 'info'],
                     { ...env, WEBSITE_INSTANCE_ID: id });
     const m = await c.waitFor('out', /listening on 127\.0\.0\.1:(\d+)/, 'the listening line');
@@ -86,7 +54,7 @@ export async function startHaproxyPlan({ instances = 3 } = {}) {
   }
   const cfg = join(dir, 'haproxy.cfg');
   writeFileSync(cfg, haproxyConfig(port, members.map((m) => m.port)));
-  const haproxy = child([HAPROXY, '-db', '-f', cfg], {});
+  const haproxy = startChild([HAPROXY, '-db', '-f', cfg]);
 
   const plan = {
     url, members, haproxy, dir,

@@ -146,13 +146,7 @@ void AzuriteServer::wait_ready() {
 
 void AzuriteServer::stop() {
   if (!running()) return;
-  proc_->signal(SIGINT);  // Azurite's graceful close (saves a persistent store); not SIGTERM
-  try {
-    proc_->wait(std::chrono::seconds(10));
-  } catch (const std::runtime_error&) {
-    proc_->signal(SIGKILL);
-    proc_->wait(std::chrono::seconds(10));
-  }
+  proc_->stop(SIGINT);  // Azurite's graceful close (saves a persistent store); not SIGTERM
 }
 
 bool AzuriteServer::running() { return proc_ && proc_->running(); }

@@ -171,4 +171,18 @@ std::uint16_t free_port() {
   return a.local_endpoint().port();
 }
 
+void expect_request_reply_and_direct_send(const Instance& a, const Instance& b) {
+  auto res = post(a.port, "/probe/request?to=" + b.id);
+  EXPECT_EQ(res.result_int(), 200) << res.body();
+  EXPECT_NE(res.body().find("from " + b.id), std::string::npos) << res.body();
+  res = post(a.port, "/probe/request?to=nobody");
+  EXPECT_EQ(res.result_int(), 502);
+  EXPECT_NE(res.body().find("no such instance"), std::string::npos) << res.body();
+  EXPECT_EQ(post(a.port, "/probe/send?to=" + b.id).result_int(), 200);
+  EXPECT_TRUE(eventually([&] {
+    auto r = report(b.port);
+    return r && r->direct.if_contains(a.id) && r->direct.at(a.id).to_number<int>() == 1;
+  }));
+}
+
 }  // namespace tether::test::probe

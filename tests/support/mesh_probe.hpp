@@ -66,6 +66,11 @@ void wait_for_progress(const Group& group);
 // in order (gtest failures).
 void expect_exactly_once(const Group& group);
 
+// `a` asks `b` (POST /probe/request) and gets b's answer; a request to an
+// instance that is not a member fails at once (502, "no such instance"); a
+// direct send from a reaches b exactly once.
+void expect_request_reply_and_direct_send(const Instance& a, const Instance& b);
+
 // A free loopback port, for a front door that cannot report the port it
 // bound (HAProxy) or must come back on the same one.
 std::uint16_t free_port();

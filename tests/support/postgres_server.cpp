@@ -129,13 +129,7 @@ void PostgresServer::wait_ready() {
 
 void PostgresServer::stop() {
   if (!running()) return;
-  proc_->signal(SIGINT);  // fast shutdown
-  try {
-    proc_->wait(std::chrono::seconds(10));
-  } catch (const std::runtime_error&) {
-    proc_->signal(SIGKILL);
-    proc_->wait(std::chrono::seconds(10));
-  }
+  proc_->stop(SIGINT);  // fast shutdown
 }
 
 bool PostgresServer::running() { return proc_ && proc_->running(); }

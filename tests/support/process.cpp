@@ -179,6 +179,16 @@ int Process::wait(std::chrono::seconds limit) {
   return -1;
 }
 
+int Process::stop(int sig, std::chrono::seconds grace) {
+  signal(sig);
+  try {
+    return wait(grace);
+  } catch (const std::runtime_error&) {
+    signal(SIGKILL);
+    return wait(grace);
+  }
+}
+
 std::string Process::stderr_text() const {
   std::ifstream in(err_path_);
   std::stringstream ss;

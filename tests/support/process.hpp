@@ -31,6 +31,11 @@ class Process {
 
   void signal(int sig);
 
+  // Sends `sig` (a server's graceful shutdown signal), waits up to `grace`
+  // for the exit, then SIGKILL and waits again. Returns the exit code as
+  // wait() does. No-op (returns the earlier code) when already exited.
+  int stop(int sig, std::chrono::seconds grace = std::chrono::seconds(10));
+
   // Waits for exit; returns the exit code, or 128 + signal. Throws on timeout.
   int wait(std::chrono::seconds limit = std::chrono::seconds(60));
 

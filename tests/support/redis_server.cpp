@@ -81,13 +81,7 @@ void RedisServer::wait_ready() {
 
 void RedisServer::stop() {
   if (!running()) return;
-  proc_->signal(SIGTERM);
-  try {
-    proc_->wait(std::chrono::seconds(10));
-  } catch (const std::runtime_error&) {
-    proc_->signal(SIGKILL);
-    proc_->wait(std::chrono::seconds(10));
-  }
+  proc_->stop(SIGTERM);
 }
 
 bool RedisServer::running() { return proc_ && proc_->running(); }
