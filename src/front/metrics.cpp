@@ -74,6 +74,8 @@ constexpr CounterSpec kCounters[] = {
     {"connections_refused", "tether_front_connections_refused_total", "counter",
      "Client connections refused over limits.max_connections."},
     {"requests", "tether_front_requests_total", "counter", "Requests read from clients."},
+    {"requests_refused", "tether_front_requests_refused_total", "counter",
+     "Requests refused by the request rules (framing, Host, target) before any instance."},
     {"upstream_connects", "tether_front_upstream_connects_total", "counter",
      "New connections opened to instances."},
     {"upstream_reuses", "tether_front_upstream_reuses_total", "counter",

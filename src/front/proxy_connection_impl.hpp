@@ -29,6 +29,8 @@
 
 #include "tether/front/proxy_error.hpp"
 #include "tether/http/headers.hpp"
+#include "tether/http/message_encoder.hpp"
+#include "tether/http/message_rules.hpp"
 #include "tether/http/parse_errors.hpp"
 #include "tether/http/read_header.hpp"
 #include "tether/net/random.hpp"
@@ -57,6 +59,7 @@ struct ClientSide {
   std::uint64_t id;
   std::string ip;
   std::string port;
+  std::string local;  // the address the client connected to (Host of last resort)
   bool https = false;
 };
 
@@ -96,60 +99,22 @@ bool idempotent(bhttp::verb v) {
          v == bhttp::verb::put || v == bhttp::verb::delete_ || v == bhttp::verb::trace;
 }
 
-// The header of `m` as one flat buffer (one iovec instead of one per field).
-template <bool isRequest>
-std::string flat_header(const bhttp::message<isRequest, bhttp::buffer_body>& m) {
-  std::string out;
-  out.reserve(512);
-  if constexpr (isRequest) {
-    out += m.method_string();
-    out += ' ';
-    out += m.target();
-    out += m.version() == 10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n";
-  } else {
-    out += m.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-    out += std::to_string(m.result_int());
-    out += ' ';
-    out += m.reason();
-    out += "\r\n";
-  }
-  for (const auto& f : m) {
-    out += f.name_string();
-    out += ": ";
-    out += f.value();
-    out += "\r\n";
-  }
-  out += "\r\n";
-  return out;
-}
-
 // Writes a relayed message part by part: the header with the first part,
-// then body bytes as they come. Unless the message is chunked (then Beast's
-// serializer frames the chunks), the header is one flat buffer and body bytes
-// go out raw, header and first bytes in one gather write.
+// then body bytes as they come, framed as `out` says (http::BodyEncoder),
+// header and first bytes in one gather write. The header carries exactly the
+// framing header that `out` needs (the caller ran http::set_framing).
 template <bool isRequest>
 class MessageWriter {
  public:
-  explicit MessageWriter(bhttp::message<isRequest, bhttp::buffer_body>& m)
-      : m_(m), chunked_(m.chunked()) {
-    if (chunked_) serializer_.emplace(m);
-    else head_ = flat_header(m);
-  }
+  MessageWriter(const bhttp::message<isRequest, bhttp::buffer_body>& m, http::Framing out)
+      : head_(http::render_head(m)), encoder_(out) {}
 
   // Writes the header (first call) and `n` bytes at `data`; `more` = more
   // body follows. Returns the write's error.
   template <class Stream>
-  asio::awaitable<beast::error_code> write(Stream& s, char* data, std::size_t n, bool more) {
-    if (chunked_) {
-      m_.body().data = n ? data : nullptr;
-      m_.body().size = n;
-      m_.body().more = more;
-      auto [ec, w] = co_await bhttp::async_write(s, *serializer_, use_nothrow);
-      if (ec == bhttp::error::need_buffer) ec = {};
-      co_return ec;
-    }
-    std::array<asio::const_buffer, 2> parts{
-        asio::buffer(head_.data(), head_sent_ ? 0 : head_.size()), asio::buffer(data, n)};
+  asio::awaitable<beast::error_code> write(Stream& s, const char* data, std::size_t n, bool more) {
+    auto parts = encoder_.encode(head_sent_ ? std::string_view{} : std::string_view{head_}, data,
+                                 n, more);
     head_sent_ = true;
     if (asio::buffer_size(parts) == 0) co_return beast::error_code{};
     auto [ec, w] = co_await asio::async_write(s, parts, use_nothrow);
@@ -157,14 +122,12 @@ class MessageWriter {
   }
 
   // Everything written (chunked: the last chunk too) once the body ended.
-  bool finished() const { return chunked_ ? serializer_->is_done() : head_sent_; }
+  bool finished() const { return head_sent_ && encoder_.finished(); }
 
  private:
-  bhttp::message<isRequest, bhttp::buffer_body>& m_;
-  bool chunked_;
-  bool head_sent_ = false;
   std::string head_;
-  std::optional<bhttp::serializer<isRequest, bhttp::buffer_body>> serializer_;
+  http::BodyEncoder encoder_;
+  bool head_sent_ = false;
 };
 
 struct Reply {
@@ -231,7 +194,8 @@ enum class After { keep_alive, close, tunnel };
 template <class Stream>
 asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
                                       beast::flat_buffer& cbuf, RequestParser& rp,
-                                      const ClientSide& cs, std::optional<TunnelHandoff>& tunnel,
+                                      const http::RequestReading& reading, const ClientSide& cs,
+                                      std::optional<TunnelHandoff>& tunnel,
                                       std::shared_ptr<Instance>& tunnel_instance) {
   auto& sh = w.shared;
   const auto& cfg = sh.config;
@@ -250,20 +214,18 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
     co_await send_reply(client, std::move(r), client_version, cfg.timeouts.client_header);
     co_return After::close;
   }
-  bool client_keep_alive = req.keep_alive();
+  // RFC 9112 §6.1: after an HTTP/1.0 request with Transfer-Encoding, close.
+  bool client_keep_alive = req.keep_alive() && !reading.close_after;
   const bool expect_continue =
       bhttp::token_list(req[bhttp::field::expect]).exists("100-continue");
   req.erase(bhttp::field::expect);  // we answer 100 ourselves, just before relaying the body
-  const std::string host(req[bhttp::field::host]);
-  const std::string original_url(req.target());
+  // The authoritative host (an absolute-form target's authority wins over
+  // Host); an HTTP/1.0 request without one is for the address it reached.
+  const std::string host = reading.host.empty() ? cs.local : reading.host;
+  const std::string& original_url = reading.target;
   const bool is_head = req.method() == bhttp::verb::head;
-  // WebSocket upgrade: Connection names "upgrade" and Upgrade says websocket.
-  const std::string upgrade_to =
-      bhttp::token_list(req[bhttp::field::connection]).exists("upgrade") &&
-              http::iequals(req[bhttp::field::upgrade], "websocket") &&
-              req.method() == bhttp::verb::get
-          ? std::string(req[bhttp::field::upgrade])
-          : std::string();
+  // Only a valid WebSocket handshake may become a tunnel (read_request).
+  const std::string upgrade_to = reading.websocket ? "websocket" : "";
 
   // --- decide instance: affinity first --------------------------------------
   const InstanceSnapshot& snap = w.snapshot();
@@ -285,6 +247,10 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
 
   http::strip_hop_by_hop(req);
   add_forwarding_headers(req, cs, host, original_url, log_id);
+  req.target(reading.target);
+  req.set(bhttp::field::host, host);
+  // One framing header, generated here: never the client's lines.
+  http::set_framing(req, reading.framing, reading.length);
   req.version(11);
   req.keep_alive(true);
   if (!upgrade_to.empty()) {
@@ -362,7 +328,7 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
     inst->requests.fetch_add(1, std::memory_order_relaxed);
 
     // --- forward request: header and (streamed) body -----------------------
-    MessageWriter<true> out{req};
+    MessageWriter<true> out{req, reading.framing};
     if (!rp.is_done() && expect_continue && !sent_continue) {
       static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
       beast::get_lowest_layer(client).expires_after(cfg.timeouts.client_body);
@@ -454,29 +420,44 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
     }
   }
   auto& res = upr->get();
+  // The response's framing, decided once; refused when ambiguous.
+  const http::ResponseReading rr =
+      http::read_response(res, req.method(), upr->chunked(), upr->content_length());
+  if (rr.fault != http::MessageFault::none) {
+    Reply r = failure_reply(ProxyFailure::upstream_framing, " (" + rr.detail + ")");
+    co_await send_reply(client, std::move(r), client_version, cfg.timeouts.client_header);
+    co_return After::close;
+  }
 
   // --- filter response: opt-out header, hop-by-hop, affinity cookies -------
   const bool opt_out = Affinity::take_opt_out(res);
   if (opt_out) stats.affinity_opt_outs.fetch_add(1, std::memory_order_relaxed);
   bool upstream_reusable = res.keep_alive();
-  const std::string upgraded_to(res[bhttp::field::upgrade]);
+  if (res.result() == bhttp::status::switching_protocols) {
+    if (upgrade_to.empty()) {
+      Reply r = failure_reply(ProxyFailure::bad_upgrade, " (unrequested 101)");
+      co_await send_reply(client, std::move(r), client_version, cfg.timeouts.client_header);
+      co_return After::close;
+    }
+    if (!http::websocket_accepted(res, reading.websocket_key)) {
+      Reply r = failure_reply(ProxyFailure::bad_upgrade, " (Sec-WebSocket-Accept does not match)");
+      co_await send_reply(client, std::move(r), client_version, cfg.timeouts.client_header);
+      co_return After::close;
+    }
+  }
   http::strip_hop_by_hop(res);
   if (sh.affinity.enabled() && !pinned && !opt_out) {
     sh.affinity.add_cookies(res, inst->token, host, cs.https);
     stats.affinity_cookies_set.fetch_add(1, std::memory_order_relaxed);
   }
   if (res.result() == bhttp::status::switching_protocols) {
-    if (upgrade_to.empty() || !http::iequals(upgraded_to, upgrade_to)) {
-      Reply r = failure_reply(ProxyFailure::upstream_broken, " (unrequested 101)");
-      co_await send_reply(client, std::move(r), client_version, cfg.timeouts.client_header);
-      co_return After::close;
-    }
     // --- tunnel: send the 101, then hand both sockets to run_tunnel --------
+    http::set_framing(res, http::Framing::none);
     res.set(bhttp::field::connection, "Upgrade");
-    res.set(bhttp::field::upgrade, upgraded_to);
-    bhttp::response_serializer<bhttp::buffer_body> hs{res};
+    res.set(bhttp::field::upgrade, upgrade_to);
+    const std::string head = http::render_head(res);
     beast::get_lowest_layer(client).expires_after(cfg.timeouts.client_body);
-    auto [ec, n] = co_await bhttp::async_write_header(client, hs, use_nothrow);
+    auto [ec, n] = co_await asio::async_write(client, asio::buffer(head), use_nothrow);
     record.status = 101;
     record.inst = inst;
     if (ec) co_return After::close;
@@ -495,25 +476,29 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
                    pinned ? " (pinned)" : "");
     co_return After::tunnel;
   }
-  const bool eof_body = !upr->is_done() && upr->need_eof();
-  if (eof_body) upstream_reusable = false;
-  if (client_version < 11) {
-    // HTTP/1.0 clients cannot read chunked bodies: send raw and close.
-    if (res.chunked()) {
-      res.chunked(false);
+  // The framing toward the client: the same length, else chunked for
+  // HTTP/1.1 clients; HTTP/1.0 clients cannot read chunks, so they get the
+  // raw bytes and a close.
+  http::Framing out_framing = rr.framing;
+  if (rr.framing == http::Framing::until_close) upstream_reusable = false;
+  if (rr.framing == http::Framing::chunked || rr.framing == http::Framing::until_close) {
+    if (client_version < 11) {
+      out_framing = http::Framing::until_close;
       client_keep_alive = false;
+    } else {
+      out_framing = http::Framing::chunked;
     }
-    if (eof_body) client_keep_alive = false;
-    res.version(10);
-  } else if (eof_body) {
-    res.chunked(true);  // lets the client keep its connection
   }
+  http::set_framing(res, out_framing, rr.length);
+  if (rr.advertised_length)
+    res.set(bhttp::field::content_length, std::to_string(*rr.advertised_length));
+  if (client_version < 11) res.version(10);
   bool keep = client_keep_alive && !sh.stopping.load(std::memory_order_relaxed);
   res.keep_alive(keep);
   const unsigned status = res.result_int();
 
   // --- relay response --------------------------------------------------------
-  MessageWriter<false> out{res};
+  MessageWriter<false> out{res, out_framing};
   for (;;) {
     std::size_t part = 0;
     if (!upr->is_done()) {
@@ -524,7 +509,7 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
       // Server-Sent Events must not wait for the buffer to fill).
       auto [ec, n] = co_await bhttp::async_read_some(up->stream, up->buffer, *upr, use_nothrow);
       if (ec == bhttp::error::need_buffer) ec = {};
-      if (ec == bhttp::error::end_of_stream && eof_body) ec = {};
+      if (ec == bhttp::error::end_of_stream && rr.framing == http::Framing::until_close) ec = {};
       if (ec) {
         sh.log->warn("conn={} log_id={} response body from instance {} broke: {}", cs.id,
                      log_id, inst->id, ec.message());
@@ -579,6 +564,11 @@ inline ClientSide client_side(tcp::socket& socket, std::uint64_t connection_id, 
   auto remote = socket.remote_endpoint(ec);
   cs.ip = remote.address().to_string();
   cs.port = std::to_string(remote.port());
+  auto local = socket.local_endpoint(ec);
+  cs.local = local.address().is_v6() ? "[" + local.address().to_string() + "]"
+                                     : local.address().to_string();
+  cs.local += ':';
+  cs.local += std::to_string(local.port());
   socket.set_option(tcp::no_delay(true), ec);
   return cs;
 }
@@ -635,11 +625,6 @@ asio::awaitable<void> serve_client(FrontServer::Worker& w, Stream& client, Clien
     }
     if (!ec && !rp.is_header_done())
       ec = co_await http::read_header_within(client, cbuf, rp, cfg.timeouts.client_header);
-    // A Transfer-Encoding whose last coding is not chunked ("chunked,
-    // identity", "gzip"): Beast reads no body, an upstream might read one --
-    // a smuggling shape. RFC 9112 6.3: 400 and close.
-    if (!ec && rp.get().count(bhttp::field::transfer_encoding) && !rp.chunked())
-      ec = bhttp::error::bad_transfer_encoding;
     if (ec) {
       int status = http::status_for_read_error(ec, cbuf.size() > 0 || rp.got_some());
       if (status) {
@@ -651,7 +636,23 @@ asio::awaitable<void> serve_client(FrontServer::Worker& w, Stream& client, Clien
       }
       break;
     }
-    auto after = co_await proxy_exchange(w, client, cbuf, rp, cs, tunnel, tunnel_instance);
+    // What the request means, decided once (RFC 9112): refused here when
+    // two readings are possible, so no instance ever sees it.
+    const http::RequestReading reading =
+        http::read_request(rp.get(), rp.chunked(), rp.content_length());
+    if (reading.fault != http::MessageFault::none) {
+      const int status = http::status_for(reading.fault);
+      sh.log->info("conn={} refused request from {}:{}: {}: {} -> {}", cs.id, cs.ip, cs.port,
+                   http::describe(reading.fault), reading.detail, status);
+      sh.stats.count_status(static_cast<unsigned>(status));
+      sh.stats.requests_refused.fetch_add(1, std::memory_order_relaxed);
+      Reply r{status, std::to_string(status) + " " + http::short_reason(status) + ": " +
+                          http::describe(reading.fault) + "\n"};
+      co_await send_reply(client, std::move(r), 11, cfg.timeouts.client_header);
+      break;
+    }
+    auto after =
+        co_await proxy_exchange(w, client, cbuf, rp, reading, cs, tunnel, tunnel_instance);
     if (after != After::keep_alive) break;
   }
   if (tunnel) {

@@ -10,6 +10,8 @@ int status_for(ProxyFailure f) {
     case ProxyFailure::connect_failed: return 502;
     case ProxyFailure::upstream_timeout: return 504;
     case ProxyFailure::upstream_broken: return 502;
+    case ProxyFailure::upstream_framing: return 502;
+    case ProxyFailure::bad_upgrade: return 502;
     case ProxyFailure::body_too_large: return 413;
     case ProxyFailure::too_many_headers: return 431;
   }
@@ -22,6 +24,8 @@ const char* describe(ProxyFailure f) {
     case ProxyFailure::connect_failed: return "could not connect to an instance";
     case ProxyFailure::upstream_timeout: return "the instance did not answer in time";
     case ProxyFailure::upstream_broken: return "the instance closed the connection or answered badly";
+    case ProxyFailure::upstream_framing: return "the instance framed its response ambiguously";
+    case ProxyFailure::bad_upgrade: return "the instance's 101 does not accept this WebSocket handshake";
     case ProxyFailure::body_too_large: return "request body too large";
     case ProxyFailure::too_many_headers: return "too many request header fields";
   }

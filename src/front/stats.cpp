@@ -27,6 +27,7 @@ boost::json::object FrontStats::to_json() const {
   o["connections_open"] = v(connections_open);
   o["connections_refused"] = v(connections_refused);
   o["requests"] = v(requests);
+  o["requests_refused"] = v(requests_refused);
   o["responses_1xx"] = v(responses_1xx);
   o["responses_2xx"] = v(responses_2xx);
   o["responses_3xx"] = v(responses_3xx);

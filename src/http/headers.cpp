@@ -30,7 +30,8 @@ bool header_is_true(std::string_view value) {
 }
 
 void strip_hop_by_hop(bhttp::fields& fields) {
-  // Headers named by Connection (other than the framing ones) go too.
+  // Headers named by Connection go too, except those framing and routing
+  // depend on (Host, Content-Length, Transfer-Encoding: RFC 9110 §7.6.1).
   std::vector<std::string> named;
   for (auto it = fields.find(bhttp::field::connection); it != fields.end() &&
                                                         it->name() == bhttp::field::connection;
@@ -40,7 +41,8 @@ void strip_hop_by_hop(bhttp::fields& fields) {
       auto comma = list.find(',');
       auto token = trim(list.substr(0, comma));
       if (!token.empty() && !iequals(token, "close") && !iequals(token, "keep-alive") &&
-          !iequals(token, "transfer-encoding") && !iequals(token, "content-length"))
+          !iequals(token, "transfer-encoding") && !iequals(token, "content-length") &&
+          !iequals(token, "host"))
         named.emplace_back(token);
       if (comma == std::string_view::npos) break;
       list.remove_prefix(comma + 1);

@@ -107,9 +107,9 @@ TEST_F(HostileFront, WellFormedEdgeCasesAreServed) {
   // the instance sees is the one the front door framed: identical duplicate
   // Content-Length (merged, RFC 9112 6.3), chunk extensions (ignored), bare
   // LF inside a chunked body (accepted by Beast, RFC 9112 2.2 allows it),
-  // an obs-folded line (joined
-  // with a space into the previous field, RFC 9112 5.2 -- so a folded
-  // "Transfer-Encoding" is just text in the Host value, and no body is read).
+  // an obs-folded line (joined with a space into the previous field, RFC
+  // 9112 5.2 -- so a folded "Transfer-Encoding" is just text in the previous
+  // value, and no body is read; folded into Host it makes an invalid Host).
   EXPECT_EQ(send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n"
                  "Connection: close\r\n\r\nabc"),
             DUPLICATE_CL_STATUS);
@@ -122,9 +122,12 @@ TEST_F(HostileFront, WellFormedEdgeCasesAreServed) {
       "\r\n3\nabc\n0\n\n",
       true, 10s));
   EXPECT_EQ(bare_lf.result_int(), 200);
+  EXPECT_EQ(send("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n Transfer-Encoding: chunked\r\n"
+                 "Connection: close\r\n\r\n"),
+            200);
   EXPECT_EQ(send("GET / HTTP/1.1\r\nHost: x\r\n Transfer-Encoding: chunked\r\nConnection: close\r\n"
                  "\r\n"),
-            200);
+            400);
 }
 
 TEST_F(HostileFront, ControlBytesAndInvalidUtf8InHeaders) {

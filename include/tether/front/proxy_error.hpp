@@ -11,6 +11,8 @@ enum class ProxyFailure {
   connect_failed,     // every instance tried refused or timed out -> 502
   upstream_timeout,   // no response within timeouts.upstream_response -> 504
   upstream_broken,    // upstream closed or sent garbage -> 502
+  upstream_framing,   // upstream framed its response ambiguously (http::read_response) -> 502
+  bad_upgrade,        // a 101 that does not accept the client's WebSocket handshake -> 502
   body_too_large,     // request body over limits.max_body_bytes -> 413
   too_many_headers,   // header count over limits.max_header_count -> 431
 };

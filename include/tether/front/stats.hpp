@@ -27,6 +27,7 @@ struct FrontStats {
   std::atomic<std::int64_t> connections_open{0};
   std::atomic<std::uint64_t> connections_refused{0};  // over max_connections
   std::atomic<std::uint64_t> requests{0};             // requests read from clients
+  std::atomic<std::uint64_t> requests_refused{0};     // refused by the request rules (RFC 9112)
   std::atomic<std::uint64_t> responses_1xx{0}, responses_2xx{0}, responses_3xx{0},
       responses_4xx{0}, responses_5xx{0};
   std::atomic<std::uint64_t> upstream_connects{0};          // new upstream connections

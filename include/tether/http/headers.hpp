@@ -9,9 +9,10 @@ namespace tether::http {
 
 // Removes the hop-by-hop headers from `fields`: Connection, Keep-Alive,
 // Proxy-Connection, TE, Trailer, Upgrade, Proxy-Authenticate/-Authorization,
-// and every header that the Connection header names. Transfer-Encoding and
-// Content-Length are left alone: they describe the framing that the serializer
-// regenerates. Safe to call twice.
+// and every header that the Connection header names -- except Host,
+// Transfer-Encoding and Content-Length, which routing and framing depend on
+// ("Connection: Host" must not make a request lose its Host). Safe to call
+// twice.
 void strip_hop_by_hop(boost::beast::http::fields& fields);
 
 // True when `value`, trimmed, equals "true" in any case (ARR's reading of

@@ -1,0 +1,82 @@
+#include "tether/http/message_encoder.hpp"
+
+namespace tether::http {
+
+namespace bhttp = boost::beast::http;
+
+void set_framing(bhttp::fields& f, Framing out, std::uint64_t length) {
+  f.erase(bhttp::field::content_length);
+  f.erase(bhttp::field::transfer_encoding);
+  if (out == Framing::length) f.set(bhttp::field::content_length, std::to_string(length));
+  else if (out == Framing::chunked) f.set(bhttp::field::transfer_encoding, "chunked");
+}
+
+namespace {
+
+void append_fields(std::string& out, const bhttp::fields& f) {
+  for (const auto& field : f) {
+    out += field.name_string();
+    out += ": ";
+    out += field.value();
+    out += "\r\n";
+  }
+  out += "\r\n";
+}
+
+}  // namespace
+
+std::string render_head(const bhttp::request_header<>& m) {
+  std::string out;
+  out.reserve(512);
+  out += m.method_string();
+  out += ' ';
+  out += m.target();
+  out += " HTTP/1.1\r\n";
+  append_fields(out, m);
+  return out;
+}
+
+std::string render_head(const bhttp::response_header<>& m) {
+  std::string out;
+  out.reserve(512);
+  out += m.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out += std::to_string(m.result_int());
+  out += ' ';
+  out += m.reason();
+  out += "\r\n";
+  append_fields(out, m);
+  return out;
+}
+
+std::array<boost::asio::const_buffer, 4> BodyEncoder::encode(std::string_view head,
+                                                             const char* data, std::size_t n,
+                                                             bool more) {
+  namespace asio = boost::asio;
+  std::array<asio::const_buffer, 4> out{asio::buffer(head.data(), head.size())};
+  if (finished_) return out;
+  finished_ = !more;
+  if (!chunked_) {
+    out[1] = asio::buffer(data, n);
+    return out;
+  }
+  static constexpr char kCrlf[] = "\r\n";
+  static constexpr char kCrlfLast[] = "\r\n0\r\n\r\n";
+  static constexpr char kHex[] = "0123456789abcdef";
+  if (n > 0) {
+    char digits[16];
+    int d = 0;
+    for (std::size_t v = n; v; v >>= 4) digits[d++] = kHex[v & 0xf];
+    int i = 0;
+    while (d) size_line_[i++] = digits[--d];
+    size_line_[i++] = '\r';
+    size_line_[i++] = '\n';
+    out[1] = asio::buffer(size_line_, static_cast<std::size_t>(i));
+    out[2] = asio::buffer(data, n);
+    out[3] = more ? asio::buffer(kCrlf, 2) : asio::buffer(kCrlfLast, sizeof(kCrlfLast) - 1);
+  } else if (!more) {
+    out[3] = asio::buffer(kCrlfLast + 2, sizeof(kCrlfLast) - 3);  // "0\r\n\r\n"
+  }
+  return out;
+}
+
+}  // namespace tether::http
