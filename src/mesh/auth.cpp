@@ -3,27 +3,19 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
 
 #include <stdexcept>
 
+#include "tether/net/hex.hpp"
+#include "tether/net/random.hpp"
+
 namespace tether::mesh {
 
-namespace {
-std::string to_hex(const unsigned char* p, std::size_t n) {
-  static const char* digits = "0123456789abcdef";
-  std::string out(2 * n, '0');
-  for (std::size_t i = 0; i < n; ++i) {
-    out[2 * i] = digits[p[i] >> 4];
-    out[2 * i + 1] = digits[p[i] & 15];
-  }
-  return out;
-}
-}  // namespace
+using net::to_hex;
 
 std::string make_nonce() {
   unsigned char buf[16];
-  if (RAND_bytes(buf, sizeof buf) != 1) throw std::runtime_error("RAND_bytes failed");
+  net::random_bytes(buf, sizeof buf);
   return to_hex(buf, sizeof buf);
 }
 

@@ -1,7 +1,8 @@
 #include "tether/realtime/hub.hpp"
 
+#include "tether/net/random.hpp"
+
 #include <algorithm>
-#include <random>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -25,25 +26,9 @@ std::string lower(std::string s) {
   return s;
 }
 
-// 16 bytes from the OS (std::random_device reads getrandom/urandom on Linux)
-// as 22 characters of base64url: unguessable connection ids and tokens.
-std::string random_id() {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  thread_local std::random_device rd;
-  std::string out;
-  std::uint64_t bits = 0;
-  int have = 0;
-  while (out.size() < 22) {
-    if (have < 6) {
-      bits = (bits << 32) | rd();
-      have += 32;
-    }
-    have -= 6;
-    out += kAlphabet[(bits >> have) & 63];
-  }
-  return out;
-}
+// 132 bits from the OS's CSPRNG (net/random.hpp) as 22 characters of
+// base64url: unguessable connection ids and tokens.
+std::string random_id() { return net::random_base64url(22); }
 
 auto& log() {
   static auto l = net::logger("realtime");

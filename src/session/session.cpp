@@ -2,11 +2,11 @@
 
 #include <stdexcept>
 
-#include <openssl/rand.h>
-
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+
+#include "tether/net/random.hpp"
 
 namespace tether::session {
 
@@ -58,19 +58,7 @@ std::optional<Session::Values> Session::parse(std::string_view data) {
   return out;
 }
 
-std::string new_session_id() {
-  unsigned char bytes[16];
-  if (RAND_bytes(bytes, sizeof bytes) != 1)
-    throw std::runtime_error("session: the OS random generator failed");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(32);
-  for (unsigned char b : bytes) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 0xf]);
-  }
-  return out;
-}
+std::string new_session_id() { return net::random_hex(16); }
 
 bool is_session_id(std::string_view text) {
   if (text.size() != 32) return false;

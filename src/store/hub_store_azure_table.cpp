@@ -10,6 +10,7 @@
 
 #include "hub_store_common.hpp"
 #include "tether/http/client.hpp"
+#include "tether/net/hex.hpp"
 #include "tether/store/azure_shared_key.hpp"
 #include "tether/store/azure_table_account.hpp"
 
@@ -31,13 +32,7 @@ std::string row_key(const std::string& name) {
   for (unsigned char c : name)
     plain = plain && (std::isalnum(c) || c == '.' || c == '_' || c == '-');
   if (plain) return name;
-  static const char* const kHex = "0123456789abcdef";
-  std::string out = "~";
-  for (unsigned char c : name) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
+  return "~" + net::to_hex(name);
 }
 
 // Unix ms of an OData DateTime ("2026-11-21T10:11:12.1234567Z"); 0 when

@@ -1,5 +1,9 @@
-// random_guid / random_hex / random_below: identifier formats.
+// random_guid / random_hex / random_below / random_bytes: identifier formats
+// and the one CSPRNG-backed source.
 #include "tether/net/random.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <regex>
 #include <set>
@@ -56,6 +60,45 @@ TEST(RandomBelow, StaysInRange) {
     seen.insert(v);
   }
   EXPECT_EQ(seen.size(), 5u);
+}
+
+TEST(RandomBase64url, AlphabetAndLength) {
+  auto s = random_base64url(22);
+  ASSERT_EQ(s.size(), 22u);
+  for (char c : s)
+    EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') << s;
+  EXPECT_NE(random_base64url(22), random_base64url(22));
+}
+
+TEST(RandomBytes, AForkedChildNeverRepeatsItsParent) {
+  // Scenario (issue 13, defect): the plan forks its instances, and ids,
+  // keys and nonces must differ between parent and child. A generator whose
+  // state (or read-ahead) the child inherits would make both draw the same
+  // bytes next; the child must throw the parent's read-ahead away.
+  (void)random_hex(8);  // the parent has read ahead
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto mine = random_hex(16);
+    (void)!::write(fds[1], mine.data(), mine.size());
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  auto parents = random_hex(16);
+  char buf[32];
+  std::size_t got = 0;
+  while (got < sizeof(buf)) {
+    auto n = ::read(fds[0], buf + got, sizeof(buf) - got);
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_EQ(got, sizeof(buf));
+  EXPECT_NE(std::string(buf, got), parents);
 }
 
 }  // namespace
