@@ -9,6 +9,15 @@ std::string HostPort::to_string() const {
   return host + ":" + std::to_string(port);
 }
 
+std::string local_http_url(std::string_view listen, std::uint16_t port) {
+  std::string host(listen);
+  if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
+  else if (host == "::") host = "::1";
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  return "http://" + HostPort{host, port}.to_string();
+}
+
 std::optional<HostPort> parse_host_port(std::string_view text) {
   HostPort out;
   std::string_view port_text;

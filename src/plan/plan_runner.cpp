@@ -18,6 +18,7 @@
 #include "tether/front/admin.hpp"
 #include "tether/front/front_server.hpp"
 #include "tether/http/server.hpp"
+#include "tether/net/endpoint.hpp"
 #include "tether/net/log.hpp"
 #include "tether/net/random.hpp"
 #include "tether/plan/child_process.hpp"
@@ -80,10 +81,8 @@ int run_plan(PlanConfig config) {
   front::FrontServer front(config.front, table);
   auto port = front.start();
 
-  std::string shown_host =
-      config.front.listen == "0.0.0.0" || config.front.listen == "::" ? "127.0.0.1"
-                                                                      : config.front.listen;
-  std::string front_url = "http://" + shown_host + ":" + std::to_string(port);
+  // Brackets an IPv6 listen address (issue 13: "http://::1:port" was built).
+  std::string front_url = net::local_http_url(config.front.listen, port);
 
   // The mesh of the plan's instances: through this front door, with the hub
   // record in a SQLite file of the state directory and a fresh key (used
@@ -113,7 +112,7 @@ int run_plan(PlanConfig config) {
   // refuses cross-origin POSTs and non-IP Host names (browser attacks).
   http::Server admin(ctx.get_executor(), front::admin_handler(&router, {}), admin_opts);
   auto admin_port = admin.listen(config.admin_listen, config.admin_port);
-  plan.view.admin_url = "http://" + config.admin_listen + ":" + std::to_string(admin_port);
+  plan.view.admin_url = net::local_http_url(config.admin_listen, admin_port);
 
   // State file: lets `tether status/scale/kill --port P` find the admin port.
   plan.state_file = dir + "/plan-" + std::to_string(port) + ".json";

@@ -15,6 +15,11 @@ struct HostPort {
   std::string to_string() const;
 };
 
+// The http:// URL a local client uses to reach a listener on `listen`:port.
+// A wildcard listen address is shown as loopback (0.0.0.0 -> 127.0.0.1,
+// :: -> [::1]); IPv6 literals get brackets ("http://[::1]:8080").
+std::string local_http_url(std::string_view listen, std::uint16_t port);
+
 // Parses "host:port", "[v6]:port" or ":port" (host left empty). nullopt when
 // the port is missing or out of range.
 std::optional<HostPort> parse_host_port(std::string_view text);

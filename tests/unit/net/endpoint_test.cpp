@@ -6,6 +6,17 @@
 namespace tether::net {
 namespace {
 
+TEST(LocalHttpUrl, BracketsIpv6AndShowsWildcardsAsLoopback) {
+  // Scenario (issue 13 defect): the plan built "http://::1:8080" as the
+  // instances' mesh URL for a front door listening on ::1.
+  EXPECT_EQ(local_http_url("::1", 8080), "http://[::1]:8080");
+  EXPECT_EQ(local_http_url("[::1]", 8080), "http://[::1]:8080");
+  EXPECT_EQ(local_http_url("::", 80), "http://[::1]:80");
+  EXPECT_EQ(local_http_url("0.0.0.0", 80), "http://127.0.0.1:80");
+  EXPECT_EQ(local_http_url("127.0.0.1", 9), "http://127.0.0.1:9");
+  EXPECT_EQ(local_http_url("fe80::1", 9), "http://[fe80::1]:9");
+}
+
 TEST(ParseHostPort, NameAndPort) {
   auto hp = parse_host_port("example.com:8080");
   ASSERT_TRUE(hp);
