@@ -96,6 +96,8 @@ constexpr CounterSpec kCounters[] = {
     {"tunnels_total", "tether_front_tunnels_total", "counter", "WebSocket tunnels opened."},
     {"tunnel_idle_timeouts", "tether_front_tunnel_idle_timeouts_total", "counter",
      "WebSocket tunnels closed by timeouts.tunnel_idle."},
+    {"client_departures", "tether_front_client_departures_total", "counter",
+     "Clients that left during a streamed response (the instance connection was closed)."},
     {"health_transitions", "tether_front_health_transitions_total", "counter",
      "Instances changing health state (active checks)."},
     {"tls_handshake_failures", "tether_front_tls_handshake_failures_total", "counter",
@@ -162,6 +164,8 @@ constexpr InstanceSpec kInstanceFields[] = {
      "Requests routed to the instance by a valid affinity cookie."},
     {"connect_failures", "tether_front_instance_connect_failures_total", "counter",
      "Connects to the instance that were refused or timed out."},
+    {"client_departures", "tether_front_client_departures_total", "counter",
+     "Clients that left during a streamed response (the instance connection was closed)."},
     {"health_transitions", "tether_front_instance_health_transitions_total", "counter",
      "Health state changes of the instance (active checks)."},
 };

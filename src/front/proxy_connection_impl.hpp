@@ -37,6 +37,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "client_watch.hpp"
 #include "tunnel.hpp"
 #include "worker.hpp"
 
@@ -262,8 +263,12 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
   // Loops only while nothing of the request body has been consumed: after a
   // refused connect (next instance) or a pooled connection found closed
   // (same instance, fresh connection).
+  // The instances tried so far, excluded from the next pick (the first 16),
+  // and how many attempts were made: counted apart, so connect_attempts
+  // above 16 still ends (issue 13: with down_period = 0 it looped forever).
   std::array<Instance*, 16> tried{};
   std::size_t n_tried = 0;
+  std::uint32_t attempts = 0;
   std::unique_ptr<UpstreamConnection> up;
   std::optional<OutstandingGuard> outstanding;
   std::optional<ResponseParser> upr;
@@ -291,10 +296,11 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
     sh.log->warn("conn={} log_id={} instance {} at {} {}; marked down for {} ms", cs.id, log_id,
                  inst->id, inst->address, why, cfg.timeouts.down_period.count());
     if (n_tried < tried.size()) tried[n_tried++] = inst;
+    ++attempts;
     inst = nullptr;
     pinned = false;
     fresh_only = false;
-    if (n_tried >= cfg.limits.connect_attempts) return false;
+    if (attempts >= cfg.limits.connect_attempts) return false;
     stats.retries.fetch_add(1, std::memory_order_relaxed);
     return true;
   };
@@ -499,6 +505,11 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
 
   // --- relay response --------------------------------------------------------
   MessageWriter<false> out{res, out_framing};
+  // A streamed body (no length: SSE, long polls) may wait on the instance
+  // for long: notice the client leaving meanwhile (issue 15, part 4).
+  std::optional<ClientDepartureWatch> watch;
+  if (out_framing == http::Framing::chunked || out_framing == http::Framing::until_close)
+    watch.emplace(beast::get_lowest_layer(client).socket(), up->stream.socket());
   for (;;) {
     std::size_t part = 0;
     if (!upr->is_done()) {
@@ -510,6 +521,14 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
       auto [ec, n] = co_await bhttp::async_read_some(up->stream, up->buffer, *upr, use_nothrow);
       if (ec == bhttp::error::need_buffer) ec = {};
       if (ec == bhttp::error::end_of_stream && rr.framing == http::Framing::until_close) ec = {};
+      if (ec && watch && watch->departed()) {
+        sh.log->info("conn={} log_id={} client left during a streamed response from {}; "
+                     "closing the instance connection", cs.id, log_id, inst->id);
+        stats.client_departures.fetch_add(1, std::memory_order_relaxed);
+        record.status = status;
+        record.inst = inst;
+        co_return After::close;
+      }
       if (ec) {
         sh.log->warn("conn={} log_id={} response body from instance {} broke: {}", cs.id,
                      log_id, inst->id, ec.message());
@@ -528,6 +547,7 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
     }
     if (upr->is_done() && out.finished()) break;
   }
+  watch.reset();
   record.status = status;
   record.inst = inst;
   if (cfg.access_log)

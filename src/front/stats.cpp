@@ -44,6 +44,7 @@ boost::json::object FrontStats::to_json() const {
   o["tunnels_open"] = v(tunnels_open);
   o["tunnels_total"] = v(tunnels_total);
   o["tunnel_idle_timeouts"] = v(tunnel_idle_timeouts);
+  o["client_departures"] = v(client_departures);
   o["health_transitions"] = v(health_transitions);
   o["tls_handshake_failures"] = v(tls_handshake_failures);
   return o;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/mesh_probe.hpp"
 #include "support/raw_http.hpp"
 #include "support/tether_fixtures.hpp"
 #include "tether/net/random.hpp"
@@ -151,6 +152,24 @@ TEST(Proxy, DeadInstanceIsSkippedAndAllDeadGives502) {
   EXPECT_TRUE(res.result_int() == 502 || res.result_int() == 503) << res.result_int();
   EXPECT_LT(res.body().size(), 200u);
   EXPECT_NE(front.proc->stderr_text().find("refused"), std::string::npos);
+}
+
+TEST(Proxy, ConnectAttemptsAbove16WithNoDownPeriodStillEnd) {
+  // Scenario (issue 13 defect): connect_attempts = 40 and down_period = 0,
+  // the only instance refuses every connect. The retry loop must end in a
+  // 502 after its attempts; it used to spin forever once 16 instances had
+  // been recorded as tried.
+  auto cfg = write_temp_file("many-attempts.toml",
+                             "[front.limits]\nconnect_attempts = 40\n"
+                             "[front.timeouts]\ndown_period = \"0s\"\n"
+                             "[front.health]\npath = \"\"\n");
+  auto dead = "dead=127.0.0.1:" + std::to_string(free_port());
+  auto front = start_front({"--config", cfg, "--instance", dead});
+  auto res = get(front.port, "/");
+  EXPECT_EQ(res.result_int(), 502) << res.body();
+  EXPECT_NE(res.body().find("could not connect"), std::string::npos) << res.body();
+  auto metrics = get(front.port, "/");  // and it keeps serving
+  EXPECT_EQ(metrics.result_int(), 502);
 }
 
 TEST(Proxy, SlowInstanceGives504) {

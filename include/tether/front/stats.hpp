@@ -41,6 +41,7 @@ struct FrontStats {
   std::atomic<std::int64_t> tunnels_open{0};           // WebSocket tunnels now
   std::atomic<std::uint64_t> tunnels_total{0};
   std::atomic<std::uint64_t> tunnel_idle_timeouts{0};
+  std::atomic<std::uint64_t> client_departures{0};  // clients gone mid streamed response
   std::atomic<std::uint64_t> health_transitions{0};
   std::atomic<std::uint64_t> tls_handshake_failures{0};  // instances changing health state
 
