@@ -221,12 +221,13 @@ asio::awaitable<void> Member::serve_link(std::shared_ptr<Link> link) {
 void Member::handle(Frame& f) {
   switch (f.type) {
     case FrameType::deliver: {
-      auto& last = last_seen_[f.stream];
-      if (f.seq <= last) {
+      const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now().time_since_epoch())
+                           .count();
+      if (!dedup_.accept(f.stream, f.seq, now)) {
         ++counters_.duplicates_dropped;
         return;
       }
-      last = f.seq;
       ++counters_.delivered;
       if (callbacks_.deliver) callbacks_.deliver(f);
       break;

@@ -16,6 +16,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "tether/mesh/detail/stream_dedup.hpp"
 #include "tether/mesh/backplane.hpp"
 #include "tether/mesh/config.hpp"
 #include "tether/mesh/frame.hpp"
@@ -91,7 +92,7 @@ class Member : public std::enable_shared_from_this<Member> {
   std::size_t window_bytes_ = 0;
   std::uint64_t next_seq_ = 1;
   std::uint64_t acked_seq_ = 0;
-  std::unordered_map<std::string, std::uint64_t> last_seen_;  // stream -> last seq delivered
+  detail::StreamDedup dedup_;  // stream -> last seq delivered, bounded
   std::set<std::string> topics_;
   std::set<std::string> members_;
   std::set<asio::steady_timer*> room_waiters_;  // publishers waiting for window room
