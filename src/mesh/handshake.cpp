@@ -59,8 +59,15 @@ std::string hello_mac(const std::string& key, const std::string& challenge_nonce
 
 std::string hello_json(const std::string& key, const std::string& challenge_nonce, Hello h) {
   h.mac = hello_mac(key, challenge_nonce, h);
+  // Under the hub's pre-hello read limit (transport.hpp): a mesh too large
+  // to list whole names the first members that fit.
   json::array previous;
-  for (const auto& m : h.previous_members) previous.push_back(json::value(m));
+  std::size_t listed = 0;
+  for (const auto& m : h.previous_members) {
+    listed += m.size() + 3;
+    if (listed > kHelloReadLimit - 2048) break;
+    previous.push_back(json::value(m));
+  }
   return json::serialize(json::object{{"t", "hello"},
                                       {"id", h.id},
                                       {"stream", h.stream},

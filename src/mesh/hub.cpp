@@ -47,6 +47,7 @@ asio::awaitable<void> Hub::serve(std::shared_ptr<Hub> hub, boost::beast::tcp_str
     co_await link->close();
     co_return;
   }
+  link->set_read_limit(Link::read_limit_after_hello(hub->config_.max_message_bytes));
   auto generation = s->link_generation;
   while (true) {
     auto msg = co_await link->receive();

@@ -11,6 +11,10 @@ namespace tether::mesh {
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kBatchBytes = 256 * 1024;
 
+std::size_t Link::read_limit_after_hello(std::size_t max_message_bytes) {
+  return kBatchBytes + max_message_bytes + 64 * 1024;
+}
+
 Link::Link(asio::any_io_executor executor, std::unique_ptr<WsTransport> transport)
     : executor_(executor),
       transport_(std::move(transport)),

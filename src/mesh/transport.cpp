@@ -11,6 +11,8 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/url/parse.hpp>
 
+#include "tether/mesh/handshake.hpp"
+
 namespace tether::mesh {
 
 namespace beast = boost::beast;
@@ -60,6 +62,8 @@ class Transport final : public WsTransport {
     beast::error_code ignored;
     beast::get_lowest_layer(ws_).socket().close(ignored);
   }
+
+  void set_read_limit(std::size_t bytes) override { ws_.read_message_max(bytes); }
 
   std::string peer() const override {
     beast::error_code ec;
@@ -186,6 +190,7 @@ asio::awaitable<std::unique_ptr<WsTransport>> accept(beast::tcp_stream& stream, 
                                                      std::string instance_id) {
   auto t = std::make_unique<Server>(stream);
   auto& ws = t->ws();
+  ws.read_message_max(kHelloReadLimit);
   ws.set_option(mesh_timeouts(liveness));
   ws.set_option(websocket::stream_base::decorator(
       [instance_id](websocket::response_type& res) { res.set("X-Instance-Id", instance_id); }));

@@ -242,8 +242,9 @@ TEST_F(HostileMeshPeer, WrongMacIsRefused) {
 
 TEST_F(HostileMeshPeer, BinaryBeforeHelloAndOversizedMessagesAreRefused) {
   // Scenario: a binary frame (mesh frames) before any hello is "expected a
-  // hello"; a 2 MiB text message before the hello is refused the same way
-  // or cut off by the WebSocket's message limit -- either way the link
+  // hello"; a 128 KiB or 2 MiB text message before the hello is cut off by
+  // the pre-hello message limit (kHelloReadLimit, 64 KiB: issue 13, it was
+  // Beast's 16 MiB), so it is never read, parsed or answered; the link
   // closes and nothing else is affected. A peer that says nothing is
   // dropped by the hello deadline (not waited on here).
   {
@@ -254,14 +255,15 @@ TEST_F(HostileMeshPeer, BinaryBeforeHelloAndOversizedMessagesAreRefused) {
     ASSERT_TRUE(answer);
     EXPECT_NE(answer->find("refused"), std::string::npos) << *answer;
   }
-  {
+  for (std::size_t size : {std::size_t{128} << 10, std::size_t{2} << 20}) {
     auto ws = connect();
-    ws->send(std::string(2 << 20, '{'));
-    auto answer = ws->receive(20s);
-    if (answer) {
-      EXPECT_NE(answer->find("refused"), std::string::npos) << answer->substr(0, 200);
+    try {
+      ws->send(std::string(size, '{'));
+    } catch (const std::exception&) {
+      // the server may close before the whole message is written
     }
-    EXPECT_FALSE(ws->receive(10s));
+    auto answer = ws->receive(20s);
+    EXPECT_FALSE(answer) << size << " bytes were read and answered: " << answer->substr(0, 200);
   }
 }
 

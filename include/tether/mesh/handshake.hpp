@@ -1,12 +1,20 @@
 #pragma once
 // The mesh handshake's JSON messages (docs/mesh.md, "Wire format"): parse,
 // build, and the exact texts the MACs cover. Pure code: no I/O.
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace tether::mesh {
+
+// What an accepted peer may send before its hello is checked: the hello's
+// JSON (ids, nonce, MAC, the previous members' ids: about 900 64-character
+// ids fit), never Beast's 16 MiB default (issue 13). After the hello the
+// hub raises it (Link::read_limit_after_hello). hello_json() keeps a hello
+// under it.
+constexpr std::size_t kHelloReadLimit = 64 * 1024;
 
 struct Challenge {
   std::string id;     // the answering instance

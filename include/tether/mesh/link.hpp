@@ -48,6 +48,12 @@ class Link : public std::enable_shared_from_this<Link> {
   bool open() const { return open_; }
   std::size_t queued_bytes() const { return queued_bytes_; }
   std::string peer() const { return transport_->peer(); }
+  // The largest message receive() accepts (WsTransport::set_read_limit).
+  void set_read_limit(std::size_t bytes) { transport_->set_read_limit(bytes); }
+  // What a member may send once admitted: one batch of frames (kBatchBytes)
+  // plus one frame of a payload at `max_message_bytes`, with room for its
+  // header strings.
+  static std::size_t read_limit_after_hello(std::size_t max_message_bytes);
 
  private:
   static asio::awaitable<void> write_loop(std::shared_ptr<Link> self);

@@ -36,6 +36,9 @@ class WsTransport {
   virtual void abort() = 0;
   // "ip:port" of the peer, for logs.
   virtual std::string peer() const = 0;
+  // The largest message read() accepts; a bigger one fails the connection
+  // (close 1009) without being read into memory.
+  virtual void set_read_limit(std::size_t bytes) = 0;
 };
 
 // The result of opening a member connection through the front door.

@@ -48,6 +48,25 @@ TEST(MeshHandshake, WelcomeAndRefusal) {
   EXPECT_FALSE(parse_welcome("{}"));
 }
 
+TEST(MeshHandshake, AHelloAlwaysFitsUnderThePreHelloReadLimit) {
+  // Scenario: a member of a mesh of 3,000 instances rejoins; its hello lists
+  // as many previous members as fit under kHelloReadLimit (which the hub
+  // enforces before the hello is checked), and still verifies.
+  Hello h;
+  h.id = std::string(64, 'a');
+  h.stream = "s";
+  h.nonce = "n";
+  h.epoch = 4;
+  for (int i = 0; i < 3000; ++i) h.previous_members.push_back(std::string(60, 'm') + std::to_string(1000 + i));
+  auto text = hello_json("key", "challenge", h);
+  EXPECT_LE(text.size(), kHelloReadLimit);
+  auto parsed = parse_hello(text);
+  ASSERT_TRUE(parsed);
+  EXPECT_GT(parsed->previous_members.size(), 800u);
+  EXPECT_EQ(parsed->previous_members.front(), h.previous_members.front());
+  EXPECT_EQ(parsed->mac, hello_mac("key", "challenge", *parsed));
+}
+
 TEST(MeshAuth, NoncesAreFreshAndMacsAreHexSha256) {
   EXPECT_NE(make_nonce(), make_nonce());
   EXPECT_EQ(make_nonce().size(), 32u);
