@@ -1,6 +1,6 @@
 #pragma once
 // Private to src/front: the state shared by all workers and the per-thread
-// worker, used by front_server.cpp and proxy_connection.cpp.
+// worker, used by front_server.cpp and proxy_connection_impl.hpp.
 #include <atomic>
 #include <memory>
 #include <thread>

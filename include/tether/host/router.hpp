@@ -2,7 +2,7 @@
 // Routing for instance apps: method + path pattern -> handler. Patterns are
 // exact ("/healthz"), with named segments ("/Store/Details/{id}") or a
 // trailing wildcard ("/static/*"). Handlers are coroutines (named functions,
-// never capturing lambdas: see STYLE.md) or plain functions.
+// never capturing lambdas: see docs/core-principles.md) or plain functions.
 #include <functional>
 #include <string>
 #include <unordered_map>

@@ -1,7 +1,7 @@
 #pragma once
 // A small HTTP/1.1 server with whole-message (string) bodies, for instance
 // apps and admin endpoints. The front door has its own streaming path
-// (front/proxy_connection); this one is for handlers that want the whole
+// (front/proxy_connection_impl.hpp); this one is for handlers that want the whole
 // request. Keep-alive, header/body limits and timeouts are built in; malformed
 // input is answered 400/408/413/431 and the connection closed, never a crash.
 #include <chrono>
