@@ -24,6 +24,9 @@ if ! $build_only; then
   # HAProxy as a front door (tests/integration/mesh_haproxy_test.cpp); clang
   # and its runtime for the libFuzzer targets (tests/fuzz/run.sh).
   build_pkgs+=(haproxy clang-14 libclang-rt-14-dev)
+  # nginx beside tether and HAProxy in tests/integration/front_differential_test.cpp
+  # (started there by path on a port the OS picks, never as the system unit).
+  build_pkgs+=(nginx)
 fi
 # Node.js and npm, also for --build-only: `tether up`'s default app serves the
 # official @microsoft/signalr browser bundle from npm, and the browser and
@@ -44,8 +47,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
   echo "install-deps: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
+  # The servers above are the tests' children, never system services: a
+  # policy-rc.d that denies every start (exit 101) keeps their postinst from
+  # starting one (nginx's would take port 80). One already present (Docker
+  # images ship one) is left as it is; ours is removed on any exit.
+  policy=/usr/sbin/policy-rc.d own_policy=false
+  if [ ! -e "$policy" ]; then
+    own_policy=true
+    trap '$SUDO rm -f "$policy"' EXIT
+    printf '#!/bin/sh\n# install-deps.sh: no service starts during this install\nexit 101\n' |
+      $SUDO tee "$policy" >/dev/null
+    $SUDO chmod 755 "$policy"
+  fi
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if $own_policy; then $SUDO rm -f "$policy"; trap - EXIT; fi
 fi
 
 # playwright-core for the headless Chromium test, exactly as package-lock.json
