@@ -4,7 +4,17 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+
 #include "support/mesh_probe.hpp"
+#include "support/recording_backend.hpp"
 #include "support/raw_http.hpp"
 #include "support/tether_fixtures.hpp"
 #include "tether/net/random.hpp"
@@ -163,13 +173,37 @@ TEST(Proxy, ConnectAttemptsAbove16WithNoDownPeriodStillEnd) {
                              "[front.limits]\nconnect_attempts = 40\n"
                              "[front.timeouts]\ndown_period = \"0s\"\n"
                              "[front.health]\npath = \"\"\n");
-  auto dead = "dead=127.0.0.1:" + std::to_string(free_port());
+  auto dead = "dead=127.0.0.1:" + std::to_string(probe::free_port());
   auto front = start_front({"--config", cfg, "--instance", dead});
   auto res = get(front.port, "/");
   EXPECT_EQ(res.result_int(), 502) << res.body();
   EXPECT_NE(res.body().find("could not connect"), std::string::npos) << res.body();
   auto metrics = get(front.port, "/");  // and it keeps serving
   EXPECT_EQ(metrics.result_int(), 502);
+}
+
+TEST(Proxy, AClientLeavingAStreamedResponseClosesTheInstanceConnection) {
+  // Scenario (issue 15 part 4): an SSE client reads the first event and
+  // disconnects while the instance's stream waits for more. The front door
+  // must close its instance connection at once -- not at upstream_response
+  // (230 s), which is far past the bound below.
+  RecordingBackend backend;
+  auto front = start_front({"--instance", "b=" + backend.address()});
+  {
+    boost::asio::io_context ctx;
+    boost::asio::ip::tcp::socket s(ctx);
+    s.connect({boost::asio::ip::make_address("127.0.0.1"), front.port});
+    std::string req = "GET /stream-hold HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n";
+    boost::asio::write(s, boost::asio::buffer(req));
+    boost::asio::streambuf in;
+    boost::asio::read_until(s, in, "data: 1");
+    ASSERT_EQ(backend.closed_connections(), 0u);
+  }  // the client leaves
+  EXPECT_TRUE(eventually([&] { return backend.closed_connections() == 1; }, std::chrono::seconds(60)))
+      << "the instance connection stayed open after the client left";
+  // The front door keeps serving.
+  auto res = get(front.port, "/after");
+  EXPECT_EQ(res.result_int(), 200);
 }
 
 TEST(Proxy, SlowInstanceGives504) {

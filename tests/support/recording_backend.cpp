@@ -47,6 +47,7 @@ struct Answer {
   bool ok_200 = false;
   bool tunnel = false;  // switch to echoing after it
   bool close = false;   // stop answering after it
+  bool hold = false;    // stop answering, keep the connection open (a stream that waits)
 };
 
 Answer answer(const StrictRequest& r) {
@@ -73,6 +74,10 @@ Answer answer(const StrictRequest& r) {
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"
         "5\r\nhello\r\n0\r\n\r\n",
         false, false, true};
+  if (path == "/stream-hold")
+    return {"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
+            "\r\n9\r\ndata: 1\n\n\r\n",
+            false, false, false, true};
   auto body = RecordingBackend::answer_body(r.method, r.target);
   return {"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
               std::to_string(body.size()) + "\r\n\r\n" + body,
@@ -192,7 +197,7 @@ void RecordingBackend::serve(std::shared_ptr<Connection> c) {
           Answer a = answer(p.requests[i]);
           requests_.push_back({c->id, p.requests[i], a.ok_200});
           out += a.bytes;
-          if (a.tunnel || a.close) {
+          if (a.tunnel || a.close || a.hold) {
             // What follows this request is no request: tunnel bytes, or
             // bytes nobody reads.
             used = prefix_of(c->pending, i + 1);
@@ -201,7 +206,7 @@ void RecordingBackend::serve(std::shared_ptr<Connection> c) {
               out += c->pending.substr(used);
             } else {
               c->done = true;
-              shut_write = true;
+              shut_write = a.close;
             }
             used = c->pending.size();
             p.error.clear();
@@ -223,6 +228,13 @@ void RecordingBackend::serve(std::shared_ptr<Connection> c) {
   std::lock_guard lock(mu_);
   c->open = false;
   ::close(c->fd);
+}
+
+std::size_t RecordingBackend::closed_connections() const {
+  std::lock_guard lock(mu_);
+  std::size_t n = 0;
+  for (const auto& c : connections_) n += c->open ? 0 : 1;
+  return n;
 }
 
 RecordingBackend::Mark RecordingBackend::mark() const {

@@ -18,6 +18,9 @@
 //   /bad-response-te-gzip   "Transfer-Encoding: gzip", body until close.
 //   /bad-response-two-cl    "Content-Length: 5" and "Content-Length: 6", then close.
 //   /bad-response-te-cl     Transfer-Encoding: chunked and Content-Length, then close.
+//   /stream-hold            a chunked text/event-stream with one event, then
+//                           nothing more: a stream that waits (SSE) until the
+//                           front door closes the connection.
 //   anything else           "200 OK", Content-Length, body answer_body(method, target).
 // A strict-parse violation is recorded and the connection closed unanswered.
 #include <cstddef>
@@ -59,6 +62,9 @@ class RecordingBackend {
   std::vector<std::string> errors_since(const Mark& m) const;
   // Every byte received after `m`, all connections interleaved as they came.
   std::string bytes_since(const Mark& m) const;
+
+  // Connections the peer (the front door) has closed so far.
+  std::size_t closed_connections() const;
 
   // The body of the plain 200 answer to a request: "METHOD TARGET".
   static std::string answer_body(const std::string& method, const std::string& target);
