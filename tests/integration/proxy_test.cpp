@@ -163,7 +163,7 @@ TEST(Proxy, ConnectAttemptsAbove16WithNoDownPeriodStillEnd) {
                              "[front.limits]\nconnect_attempts = 40\n"
                              "[front.timeouts]\ndown_period = \"0s\"\n"
                              "[front.health]\npath = \"\"\n");
-  auto dead = "dead=127.0.0.1:" + std::to_string(free_port());
+  auto dead = "dead=127.0.0.1:" + std::to_string(probe::free_port());
   auto front = start_front({"--config", cfg, "--instance", dead});
   auto res = get(front.port, "/");
   EXPECT_EQ(res.result_int(), 502) << res.body();
