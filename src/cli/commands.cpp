@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <cstdio>
@@ -18,7 +19,9 @@
 #include "tether/front/admin.hpp"
 #include "tether/front/config_load.hpp"
 #include "tether/front/front_server.hpp"
-#include "tether/host/apps.hpp"
+#include "registry.hpp"
+#include "tether/app/app_host.hpp"
+#include "tether/app/serve_flags.hpp"
 #include "tether/host/host_config.hpp"
 #include "tether/host/instance_host.hpp"
 #include "tether/mesh/mesh.hpp"
@@ -162,94 +165,27 @@ struct FrontFlags {
 }  // namespace
 
 void add_serve_command(CLI::App& app) {
-  struct Opts {
-    std::string config, listen, app, instance_id, log_level;
-    std::string session_store, store_db, mesh_url, mesh_store;
-    bool mesh = false;
-    int port = -1;
-    bool disable_affinity = false;
-    std::vector<std::string> disable_paths;
-  };
-  auto o = std::make_shared<Opts>();
+  // The flags are parsed by the library (app/serve_flags.hpp), the same
+  // parser tether::run_app uses: CLI11 only hands them over.
   auto* cmd = app.add_subcommand("serve", "Run one app instance (PORT, WEBSITE_INSTANCE_ID)");
-  cmd->add_option("--config,-c", o->config, "TOML config file ([serve])");
-  cmd->add_option("--listen", o->listen, "Address to listen on (default 0.0.0.0)");
-  cmd->add_option("--port,-p", o->port, "Port (default $PORT or 8080; 0: the OS picks)");
-  cmd->add_option("--app", o->app, "Built-in app (" + host::builtin_app_names() + ")");
-  cmd->add_option("--instance-id", o->instance_id, "Instance id (default $WEBSITE_INSTANCE_ID)");
-  cmd->add_flag("--disable-affinity", o->disable_affinity,
-                "Send Arr-Disable-Session-Affinity: True on every response");
-  cmd->add_option("--disable-affinity-path", o->disable_paths,
-                  "...only on paths with this prefix (repeatable)");
-  cmd->add_option("--session-store", o->session_store,
-                  "Where sessions live: memory | redis://host:port | /path/redis.sock | "
-                  "sqlite:PATH | postgres://...");
-  cmd->add_option("--store-db", o->store_db,
-                  "The store app's database: sqlite:PATH | postgres://...");
-  cmd->add_flag("--mesh", o->mesh, "Join the mesh even if the app does not need it");
-  cmd->add_option("--mesh-url", o->mesh_url,
-                  "The front door's public URL (default https://$WEBSITE_HOSTNAME)");
-  cmd->add_option("--mesh-store", o->mesh_store,
-                  "Hub record store: sqlite:///path.db | postgres://... | redis://host:port | "
-                  "azuretable:<connection string> (key: $TETHER_MESH_KEY)");
-  cmd->add_option("--log-level", o->log_level, "trace|debug|info|warn|error|off");
-  cmd->callback([o] {
-    block_stop_signals();
-    apply_log_level(o->log_level);
+  cmd->prefix_command();
+  cmd->allow_extras();
+  cmd->set_help_flag();
+  cmd->callback([cmd] {
+    auto args = cmd->remaining();
     host::HostConfig cfg;
-    host::load_host_config(load_file(o->config), cfg);
-    host::apply_host_environment(cfg);
-    if (!o->listen.empty()) cfg.listen = o->listen;
-    if (o->port >= 0) cfg.port = checked_port("--port", o->port);
-    if (!o->app.empty()) {
-      if (!host::find_builtin_app(o->app))
-        throw ConfigError("--app: must be one of " + host::builtin_app_names() + " (got \"" +
-                          o->app + "\")");
-      cfg.app = o->app;
+    if (app::parse_serve_flags(args, cfg)) {
+      std::printf("usage: tether serve [flags]\nRun one app instance (PORT, WEBSITE_INSTANCE_ID).\n"
+                  "%sBuilt-in apps (--app): %s\n",
+                  app::kServeFlagsHelp, apps::builtin_app_names().c_str());
+      return;
     }
-    if (!o->instance_id.empty()) cfg.instance_id = o->instance_id;
-    if (o->disable_affinity) cfg.disable_affinity = true;
-    for (const auto& p : o->disable_paths) {
-      if (p.empty() || p.front() != '/')
-        throw ConfigError("--disable-affinity-path: must start with / (got \"" + p + "\")");
-      cfg.disable_affinity_paths.push_back(p);
-    }
-    if (!o->session_store.empty()) {
-      session::check_store_url("--session-store", o->session_store);
-      cfg.session.store = o->session_store;
-    }
-    if (!o->store_db.empty()) {
-      host::check_store_db_url("--store-db", o->store_db);
-      cfg.store_db = o->store_db;
-    }
-    if (!o->mesh_url.empty()) cfg.mesh.public_url = o->mesh_url;
-    if (!o->mesh_store.empty()) cfg.mesh.store = o->mesh_store;
-    if (o->mesh) cfg.mesh.enabled = true;
-    host::ensure_instance_id(cfg);
-    const auto* app = host::find_builtin_app(cfg.app);
-    if (app->needs_mesh) cfg.mesh.enabled = true;
-    mesh::validate_mesh_config(cfg.mesh);
-    host::InstanceHost instance(cfg, host::Router{});
-    std::unique_ptr<mesh::Backplane> backplane;
-    if (cfg.mesh.enabled)
-      backplane = mesh::make_backplane(instance.executor(), cfg.mesh, cfg.instance_id,
-                                       instance.router());
-    host::AppSetup setup{instance.router(), cfg, instance.instance(), backplane.get()};
-    app->install(setup);
-    auto port = instance.start();
-    if (backplane) backplane->start();
-    std::printf("tether serve: instance %s listening on %s:%u\n", instance.instance().id.c_str(),
-                cfg.listen.c_str(), port);
-    std::fflush(stdout);
-    while (wait_for_signal() == SIGHUP) {
-    }
-    if (backplane) {
-      // Say goodbye to the hub after the window drained (bounded).
-      auto done = asio::co_spawn(instance.executor(), backplane->stop(std::chrono::seconds(2)),
-                                 asio::use_future);
-      done.wait_for(std::chrono::seconds(4));
-    }
-    instance.stop();
+    const bool app_flag = std::find(args.begin(), args.end(), "--app") != args.end();
+    app::check_app_name(app_flag ? "--app" : "serve.app", cfg.app, apps::builtin_app_name_list());
+    const auto* builtin = apps::find_builtin_app(cfg.app);
+    int code = app::serve_app("tether serve", std::move(cfg), builtin->install,
+                              builtin->needs_mesh);
+    if (code != 0) std::exit(code);
   });
 }
 
@@ -385,7 +321,7 @@ void add_up_command(CLI::App& app) {
   cmd->add_option("--instances,-n", o->instances, "Number of instances (default 3)");
   cmd->add_option("--admin-port", o->admin_port, "Admin port on 127.0.0.1 (default: OS picks)");
   cmd->add_option("--state-dir", o->state_dir, "Where plan-<port>.json is written");
-  cmd->add_option("--app", o->app, "Built-in app for the instances (" + host::builtin_app_names() + ")");
+  cmd->add_option("--app", o->app, "Built-in app for the instances (" + apps::builtin_app_names() + ")");
   cmd->add_flag("--disable-affinity", o->disable_affinity,
                 "Instances send Arr-Disable-Session-Affinity: True");
   cmd->add_option("--session-store", o->session_store,
@@ -401,11 +337,13 @@ void add_up_command(CLI::App& app) {
     cfg.front.listen = "127.0.0.1";
     auto root = load_file(o->config);
     plan::load_plan_config(root, cfg);
+    app::check_app_name("up.app", cfg.app, apps::builtin_app_name_list());
     front::load_front_config(root, cfg.front);
     bool store_db_configured = false;
     {
       host::HostConfig check;  // children read [serve]; fail here, once, if it is bad
       host::load_host_config(root, check);
+      app::check_app_name("serve.app", check.app, apps::builtin_app_name_list());
       cfg.mesh_store_configured = !check.mesh.store.empty();
       store_db_configured = !check.store_db.empty();
     }
@@ -428,9 +366,7 @@ void add_up_command(CLI::App& app) {
       cfg.front.tls.key = stem + ".key";
     }
     if (!o->app.empty()) {
-      if (!host::find_builtin_app(o->app))
-        throw ConfigError("--app: must be one of " + host::builtin_app_names() + " (got \"" +
-                          o->app + "\")");
+      app::check_app_name("--app", o->app, apps::builtin_app_name_list());
       cfg.app = o->app;
     }
     if (o->disable_affinity) cfg.serve_args.push_back("--disable-affinity");

@@ -3,7 +3,6 @@
 #include <charconv>
 #include <cstdlib>
 
-#include "tether/host/apps.hpp"
 #include "tether/net/config_reader.hpp"
 #include "tether/net/random.hpp"
 
@@ -29,9 +28,7 @@ void load_host_config(const toml::table& root, HostConfig& c) {
   c.listen = serve.string("listen", c.listen);
   c.port = static_cast<std::uint16_t>(serve.integer("port", c.port, 0, 65535));
   c.instance_id = serve.string("instance_id", c.instance_id);
-  c.app = serve.string("app", c.app);
-  if (!find_builtin_app(c.app))
-    serve.fail("app", "must be one of " + builtin_app_names(), "\"" + c.app + "\"");
+  c.app = serve.string("app", c.app);  // checked by `tether serve` (app::check_app_name)
   c.disable_affinity = serve.boolean("disable_affinity", c.disable_affinity);
   c.disable_affinity_paths = serve.strings("disable_affinity_paths", c.disable_affinity_paths);
   for (const auto& p : c.disable_affinity_paths)

@@ -4,7 +4,6 @@
 
 #include <cstdlib>
 
-#include "tether/host/apps.hpp"
 #include "tether/net/config_reader.hpp"
 
 namespace tether::plan {
@@ -20,9 +19,7 @@ front::FrontConfig plan_front_defaults() {
 void load_plan_config(const toml::table& root, PlanConfig& c) {
   net::ConfigReader up(root.get_as<toml::table>("up"), "up");
   c.instances = static_cast<unsigned>(up.integer("instances", c.instances, 0, 256));
-  c.app = up.string("app", c.app);
-  if (!host::find_builtin_app(c.app))
-    up.fail("app", "must be one of " + host::builtin_app_names(), "\"" + c.app + "\"");
+  c.app = up.string("app", c.app);  // checked by `tether up` (app::check_app_name)
   c.admin_listen = up.string("admin_listen", c.admin_listen);
   c.admin_port = static_cast<std::uint16_t>(up.integer("admin_port", c.admin_port, 0, 65535));
   c.state_dir = up.string("state_dir", c.state_dir);

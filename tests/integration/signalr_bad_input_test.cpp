@@ -28,7 +28,7 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 
 constexpr char RS = kSignalrRecordSeparator;
-const std::string kHub = "/statusHub";  // src/realtime/app_signalr_chat.cpp
+const std::string kHub = "/statusHub";  // apps/signalr-chat/signalr_chat.cpp
 const std::string kHandshake = std::string(R"({"protocol":"json","version":1})") + RS;
 constexpr std::size_t kMaxMessage = 32 * 1024;  // HubOptions::max_message_bytes
 

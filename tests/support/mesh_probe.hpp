@@ -1,5 +1,5 @@
 #pragma once
-// Driving and checking a mesh of `meshprobe` instances (src/host/app_meshprobe.cpp)
+// Driving and checking a mesh of `meshprobe` instances (apps/meshprobe/meshprobe.cpp)
 // from integration tests: its /probe/report, publishers, and the checks every
 // mesh test makes (one hub, progress, exactly once in order). Shared by the
 // mesh suites behind tether front, HAProxy and the Redis backplane.

@@ -51,7 +51,4 @@ class InstanceHost {
   std::thread thread_;
 };
 
-// Adds the whoami app's routes (seed 002's experiment app): see app_whoami.cpp.
-void add_whoami_routes(Router& router);
-
 }  // namespace tether::host

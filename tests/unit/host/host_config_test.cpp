@@ -1,6 +1,8 @@
 // load_host_config: [serve] of tether.toml.
 #include "tether/host/host_config.hpp"
 
+#include "tether/app/serve_flags.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -85,9 +87,16 @@ TEST(LoadHostConfig, PathsMustBeStrings) {
               HasSubstr("serve.disable_affinity_paths"));
 }
 
-TEST(LoadHostConfig, UnknownAppNamesChoices) {
-  EXPECT_THAT(load_error("[serve]\napp = \"echo\"\n"),
-              AllOf(HasSubstr("serve.app"), HasSubstr("echo"), HasSubstr("whoami")));
+TEST(CheckAppName, UnknownAppNamesKeyValueAndChoices) {
+  // [serve] app is checked against the binary's registry of built-in apps
+  // (apps/registry.cpp) by `tether serve`; the library only reads it.
+  try {
+    app::check_app_name("serve.app", "echo", {"whoami", "chat"});
+    ADD_FAILURE() << "no error";
+  } catch (const net::ConfigError& e) {
+    EXPECT_THAT(e.what(), AllOf(HasSubstr("serve.app"), HasSubstr("echo"), HasSubstr("whoami, chat")));
+  }
+  EXPECT_NO_THROW(app::check_app_name("serve.app", "chat", {"whoami", "chat"}));
 }
 
 TEST(LoadHostConfig, UnknownKeyRejected) {

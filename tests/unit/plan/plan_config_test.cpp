@@ -62,8 +62,6 @@ TEST(LoadPlanConfig, ErrorsNameKeyAndValue) {
               AllOf(HasSubstr("up.instances"), HasSubstr("300")));
   EXPECT_THAT(load_error("[up]\nadmin_port = 65536\n"),
               AllOf(HasSubstr("up.admin_port"), HasSubstr("65536")));
-  EXPECT_THAT(load_error("[up]\napp = \"nginx\"\n"),
-              AllOf(HasSubstr("up.app"), HasSubstr("nginx")));
   EXPECT_THAT(load_error("[up]\nstop_grace = \"-1s\"\n"),
               AllOf(HasSubstr("up.stop_grace"), HasSubstr("-1s")));
 }

@@ -19,11 +19,15 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "registry.hpp"
+#include "tether/app.hpp"
 #include "tether/host/instance_host.hpp"
 #include "tether/host/websocket.hpp"
 #include "tether/net/sha256.hpp"
 
-namespace tether::host {
+namespace tether::apps {
+
+using namespace tether::host;
 
 namespace bhttp = boost::beast::http;
 
@@ -136,7 +140,8 @@ asio::awaitable<void> ws_echo(WebSocket& ws) {
 
 }  // namespace
 
-void add_whoami_routes(Router& r) {
+void install_whoami(AppSetup& setup) {
+  auto& r = setup.router;
   r.get("/", whoami);
   r.get("/healthz", healthz);
   r.post("/healthz/status", set_health_status);
@@ -148,4 +153,4 @@ void add_whoami_routes(Router& r) {
   add_websocket_route(r, "/ws", ws_echo);
 }
 
-}  // namespace tether::host
+}  // namespace tether::apps

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace tether::host {
+namespace tether::apps {
 
 struct Album {
   std::int64_t id = 0;
@@ -58,4 +58,4 @@ const std::vector<Album>& store_catalog();
 // 899 -> "$8.99".
 std::string format_price(std::int64_t cents);
 
-}  // namespace tether::host
+}  // namespace tether::apps

@@ -1,6 +1,6 @@
-#include "tether/host/chat_page.hpp"
+#include "common/chat_page.hpp"
 
-namespace tether::host {
+namespace tether::apps {
 
 namespace {
 
@@ -59,4 +59,4 @@ std::string chat_page(std::string_view title, std::string_view head_extra,
   return page;
 }
 
-}  // namespace tether::host
+}  // namespace tether::apps

@@ -1,4 +1,4 @@
-#include "app_store_db.hpp"
+#include "store/store_db.hpp"
 
 #include <chrono>
 #include <mutex>
@@ -7,7 +7,7 @@
 #include "tether/store/pg_connection.hpp"
 #include "tether/store/sqlite_db.hpp"
 
-namespace tether::host {
+namespace tether::apps {
 
 namespace {
 
@@ -288,4 +288,4 @@ std::string format_price(std::int64_t cents) {
   return "$" + std::to_string(cents / 100) + "." + (c < 10 ? "0" : "") + std::to_string(c);
 }
 
-}  // namespace tether::host
+}  // namespace tether::apps

@@ -15,15 +15,18 @@
 #include <memory>
 #include <stdexcept>
 
-#include "app_store_db.hpp"
-#include "tether/host/apps.hpp"
+#include "registry.hpp"
+#include "store/store_db.hpp"
+#include "tether/app.hpp"
 #include "tether/net/config_reader.hpp"
 #include "tether/net/log.hpp"
 #include "tether/net/random.hpp"
 #include "tether/plan/plan_config.hpp"
 #include "tether/session/session.hpp"
 
-namespace tether::host {
+namespace tether::apps {
+
+using namespace tether::host;
 
 namespace {
 
@@ -174,7 +177,7 @@ std::string default_db_url() {
 
 }  // namespace
 
-void add_store_routes(AppSetup& s) {
+void install_store(AppSetup& s) {
   auto url = s.config.store_db.empty() ? default_db_url() : s.config.store_db;
   std::shared_ptr<StoreDb> db;
   try {
@@ -193,4 +196,4 @@ void add_store_routes(AppSetup& s) {
   r.get("/ShoppingCart", [db](Context& c) { cart(*db, c); });
 }
 
-}  // namespace tether::host
+}  // namespace tether::apps

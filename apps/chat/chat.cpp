@@ -17,13 +17,16 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
-#include "tether/host/apps.hpp"
-#include "tether/host/chat_page.hpp"
+#include "registry.hpp"
+#include "tether/app.hpp"
+#include "common/chat_page.hpp"
 #include "tether/host/websocket.hpp"
 #include "tether/mesh/backplane.hpp"
 #include "tether/net/log.hpp"
 
-namespace tether::host {
+namespace tether::apps {
+
+using namespace tether::host;
 
 namespace json = boost::json;
 namespace asio = boost::asio;
@@ -115,7 +118,7 @@ asio::awaitable<void> chat_session(std::shared_ptr<Room> room, WebSocket& ws) {
 
 }  // namespace
 
-void add_chat_routes(AppSetup& setup) {
+void install_chat(AppSetup& setup) {
   auto room = std::make_shared<Room>();
   room->mesh = setup.backplane;
   setup.backplane->subscribe("chat", [room](const mesh::Message& m) {
@@ -129,4 +132,4 @@ void add_chat_routes(AppSetup& setup) {
   add_websocket_route(r, "/chat/ws", [room](WebSocket& ws) { return chat_session(room, ws); });
 }
 
-}  // namespace tether::host
+}  // namespace tether::apps

@@ -1,4 +1,4 @@
-#include "signalr_bundle.hpp"
+#include "signalr-chat/signalr_bundle.hpp"
 
 #include <cstdlib>
 #include <filesystem>
@@ -6,24 +6,19 @@
 #include <sstream>
 #include <vector>
 
-namespace tether::realtime {
+namespace tether::apps {
 
 namespace fs = std::filesystem;
-
-namespace {
-constexpr const char* kInTree = "tests/realtime/node_modules/@microsoft/signalr/dist/browser/signalr.min.js";
-}
 
 std::optional<std::string> load_signalr_bundle(std::string& tried) {
   std::vector<fs::path> candidates;
   if (const char* env = std::getenv("TETHER_SIGNALR_JS"); env && *env) candidates.emplace_back(env);
   std::error_code ec;
   auto exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) candidates.push_back(exe.parent_path().parent_path() / "share/tether/signalr.min.js");
-#ifdef TETHER_SOURCE_DIR
-  candidates.push_back(fs::path(TETHER_SOURCE_DIR) / kInTree);
-#endif
-  candidates.push_back(fs::current_path(ec) / kInTree);
+  if (!ec) {
+    candidates.push_back(exe.parent_path() / "share/tether/signalr.min.js");
+    candidates.push_back(exe.parent_path().parent_path() / "share/tether/signalr.min.js");
+  }
   tried.clear();
   for (const auto& p : candidates) {
     if (!tried.empty()) tried += ", ";
@@ -37,4 +32,4 @@ std::optional<std::string> load_signalr_bundle(std::string& tried) {
   return std::nullopt;
 }
 
-}  // namespace tether::realtime
+}  // namespace tether::apps

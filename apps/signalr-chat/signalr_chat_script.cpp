@@ -2,7 +2,7 @@
 // it): seed 004's client (type a name, see it in every other tab, whichever
 // instance serves it) on the official @microsoft/signalr browser bundle, with seed 004's connection options by default:
 // skipNegotiation + WebSockets. ?transport=auto|sse|longpolling picks others.
-namespace tether::realtime {
+namespace tether::apps {
 
 extern const char* const kSignalrChatScript;
 const char* const kSignalrChatScript = R"JS(if (typeof signalR === 'undefined') {
@@ -47,4 +47,4 @@ document.getElementById('send').onsubmit = async e => {
 };
 )JS";
 
-}  // namespace tether::realtime
+}  // namespace tether::apps

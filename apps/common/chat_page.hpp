@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace tether::host {
+namespace tether::apps {
 
 // The page titled `title` (also its heading), with `head_extra` at the end
 // of <head> (e.g. a <script src>), and `script` run after the shared
@@ -15,4 +15,4 @@ namespace tether::host {
 std::string chat_page(std::string_view title, std::string_view head_extra,
                       std::string_view script);
 
-}  // namespace tether::host
+}  // namespace tether::apps

@@ -1,5 +1,5 @@
 // The chat app's script: a WebSocket to /chat/ws (host/chat_page.hpp is the page around it).
-namespace tether::host {
+namespace tether::apps {
 
 extern const char* const kChatScript;
 const char* const kChatScript = R"JS(let ws;
@@ -28,4 +28,4 @@ document.getElementById('send').onsubmit = e => {
 };
 )JS";
 
-}  // namespace tether::host
+}  // namespace tether::apps

@@ -19,19 +19,22 @@
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 
-#include "signalr_bundle.hpp"
-#include "tether/host/apps.hpp"
-#include "tether/host/chat_page.hpp"
+#include "registry.hpp"
+#include "signalr-chat/signalr_bundle.hpp"
+#include "tether/app.hpp"
+#include "common/chat_page.hpp"
 #include "tether/mesh/backplane.hpp"
 #include "tether/net/log.hpp"
 #include "tether/realtime/endpoint.hpp"
 #include "tether/realtime/hub.hpp"
 
-namespace tether::realtime {
+namespace tether::apps {
+
+using namespace tether::host;
 extern const char* const kSignalrChatScript;  // app_signalr_chat_page.cpp
 }
 
-namespace tether::host {
+namespace tether::apps {
 
 namespace json = boost::json;
 using realtime::Hub;
@@ -103,7 +106,7 @@ void install_methods(const std::shared_ptr<Hub>& hub, std::string instance) {
 
 }  // namespace
 
-void add_signalr_chat_routes(AppSetup& setup) {
+void install_signalr_chat(AppSetup& setup) {
   realtime::HubOptions options;
   options.name = "chat";
   options.user_id = [](const http::Request& req) {
@@ -113,11 +116,11 @@ void add_signalr_chat_routes(AppSetup& setup) {
     auto it = params.find("user");
     return it == params.end() ? std::string() : std::string((*it).value).substr(0, 128);
   };
-  auto hub = Hub::create(setup.backplane, options);
+  auto hub = setup.map_hub("/statusHub", options);  // seed 004's URL
   install_methods(hub, setup.instance.id);
 
   std::string tried;
-  auto bundle = realtime::load_signalr_bundle(tried);
+  auto bundle = load_signalr_bundle(tried);
   auto log = net::logger("realtime");
   if (bundle) {
     log->debug("signalr-chat: serving the @microsoft/signalr bundle ({} bytes)", bundle->size());
@@ -129,9 +132,9 @@ void add_signalr_chat_routes(AppSetup& setup) {
   auto js = std::make_shared<const std::string>(bundle.value_or(""));
 
   auto& r = setup.router;
-  auto page = host::chat_page("tether SignalR chat",
+  auto page = chat_page("tether SignalR chat",
                               "<script src=\"/lib/signalr.min.js\"></script>\n",
-                              realtime::kSignalrChatScript);
+                              kSignalrChatScript);
   r.get("/", [page](Context& c) { c.reply(200, page, "text/html; charset=utf-8"); });
   r.get("/api", [](Context& c) { c.reply(200, c.instance.id + "\n"); });
   r.get("/healthz", [](Context& c) { c.reply(200, "ok\n"); });
@@ -152,13 +155,12 @@ void add_signalr_chat_routes(AppSetup& setup) {
   r.get("/lib/signalr.min.js", [js, tried](Context& c) {
     if (js->empty()) {
       c.reply(404, "the @microsoft/signalr browser bundle was not found at startup (tried " + tried +
-                       "); run `npm ci --prefix tests/realtime` or set TETHER_SIGNALR_JS\n");
+                       "); run `npm ci --prefix tests/realtime` and build again (the signalr_bundle step stages it), or set TETHER_SIGNALR_JS\n");
       return;
     }
     c.response.set(boost::beast::http::field::cache_control, "public, max-age=3600");
     c.reply(200, *js, "application/javascript; charset=utf-8");
   });
-  realtime::map_hub(r, "/statusHub", hub);
 }
 
-}  // namespace tether::host
+}  // namespace tether::apps

@@ -23,11 +23,14 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
-#include "tether/host/apps.hpp"
+#include "registry.hpp"
+#include "tether/app.hpp"
 #include "tether/host/websocket.hpp"
 #include "tether/mesh/backplane.hpp"
 
-namespace tether::host {
+namespace tether::apps {
+
+using namespace tether::host;
 
 namespace json = boost::json;
 namespace asio = boost::asio;
@@ -182,7 +185,7 @@ double number(const Context& c, const char* name, double fallback) {
 
 }  // namespace
 
-void add_meshprobe_routes(AppSetup& setup) {
+void install_meshprobe(AppSetup& setup) {
   auto probe = std::make_shared<Probe>();
   probe->mesh = setup.backplane;
   Probe* p = probe.get();
@@ -231,4 +234,4 @@ void add_meshprobe_routes(AppSetup& setup) {
   });
 }
 
-}  // namespace tether::host
+}  // namespace tether::apps

@@ -1,0 +1,99 @@
+#include "tether/app/app_host.hpp"
+
+#include <pthread.h>
+
+#include <csignal>
+#include <cstdio>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include "tether/mesh/mesh.hpp"
+#include "tether/net/config_reader.hpp"
+#include "tether/realtime/endpoint.hpp"
+#include "tether/store/hub_store.hpp"
+
+namespace tether::app {
+
+namespace asio = boost::asio;
+
+std::shared_ptr<realtime::Hub> AppSetup::map_hub(const std::string& path,
+                                                 realtime::HubOptions options) {
+  auto hub = realtime::Hub::create(backplane, std::move(options));
+  realtime::map_hub(router, path, hub);
+  return hub;
+}
+
+AppHost::AppHost(host::HostConfig config, bool needs_mesh) {
+  host::ensure_instance_id(config);
+  if (needs_mesh) config.mesh.enabled = true;
+  mesh::validate_mesh_config(config.mesh);
+  instance_ = std::make_unique<host::InstanceHost>(std::move(config), host::Router{});
+  const auto& cfg = instance_->config();
+  if (cfg.mesh.enabled)
+    backplane_ = mesh::make_backplane(instance_->executor(), cfg.mesh, cfg.instance_id,
+                                      instance_->router());
+  setup_.emplace(AppSetup{instance_->router(), cfg, instance_->instance(), backplane_.get(),
+                          instance_->sessions(), instance_->executor()});
+}
+
+AppHost::~AppHost() { stop(); }
+
+std::uint16_t AppHost::start() {
+  auto port = instance_->start();
+  if (backplane_) backplane_->start();
+  started_ = true;
+  return port;
+}
+
+void AppHost::stop(std::chrono::milliseconds drain) {
+  if (stopped_) return;
+  stopped_ = true;
+  if (backplane_ && started_) {
+    // Say goodbye to the hub after the window drained (bounded).
+    auto done = asio::co_spawn(instance_->executor(), backplane_->stop(drain), asio::use_future);
+    done.wait_for(drain + std::chrono::seconds(2));
+  }
+  instance_->stop();
+}
+
+int serve_app(const char* prog, host::HostConfig config, const Install& install,
+              bool needs_mesh) {
+  // Stop signals wait for sigwait() below, in every thread started from here on.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+
+  std::unique_ptr<AppHost> host;
+  try {
+    host = std::make_unique<AppHost>(std::move(config), needs_mesh);
+    install(host->setup());
+  } catch (const net::ConfigError& e) {
+    std::fprintf(stderr, "%s: %s\n", prog, e.what());
+    return 2;
+  } catch (const store::StoreError& e) {
+    std::fprintf(stderr, "%s: %s\n", prog, e.what());
+    return 2;
+  }
+  std::uint16_t port = 0;
+  try {
+    port = host->start();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: cannot listen on %s:%u: %s\n", prog, host->config().listen.c_str(),
+                 host->config().port, e.what());
+    return 1;
+  }
+  std::printf("%s: instance %s listening on %s:%u\n", prog, host->instance().id.c_str(),
+              host->config().listen.c_str(), port);
+  std::fflush(stdout);
+  int sig = 0;
+  while (sigwait(&stop, &sig) != 0 || sig == SIGHUP) {
+  }
+  host->stop();
+  return 0;
+}
+
+}  // namespace tether::app
