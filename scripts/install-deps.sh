@@ -24,6 +24,8 @@ if ! $build_only; then
   # HAProxy as a front door (tests/integration/mesh_haproxy_test.cpp); clang
   # and its runtime for the libFuzzer targets (tests/fuzz/run.sh).
   build_pkgs+=(haproxy clang-14 libclang-rt-14-dev)
+  # git clang-format for scripts/check-format.sh (.clang-format on changed lines).
+  build_pkgs+=(clang-format-14)
   # nginx beside tether and HAProxy in tests/integration/front_differential_test.cpp
   # (started there by path on a port the OS picks, never as the system unit).
   build_pkgs+=(nginx)
