@@ -86,7 +86,8 @@ asio::awaitable<void> chat_session(std::shared_ptr<Room> room, WebSocket& ws) {
   auto b = std::make_shared<Browser>(ex);
   b->ws = &ws;
   room->browsers.insert(b);
-  b->queue.push_back(json::serialize(json::object{{"type", "hello"}, {"instance", ws.instance().id}}));
+  b->queue.push_back(
+      json::serialize(json::object{{"type", "hello"}, {"instance", ws.instance().id}}));
   asio::co_spawn(ex, write_loop(b), asio::detached);
   while (b->open) {
     auto msg = co_await ws.receive();

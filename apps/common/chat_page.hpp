@@ -12,7 +12,6 @@ namespace tether::apps {
 // helpers: `log` (the #log list), `short(id)` (8 characters) and
 // `add(text, via, cls)` (appends a line). The form has #name, #text and
 // #send; #instance shows where the page is connected.
-std::string chat_page(std::string_view title, std::string_view head_extra,
-                      std::string_view script);
+std::string chat_page(std::string_view title, std::string_view head_extra, std::string_view script);
 
 }  // namespace tether::apps

@@ -195,8 +195,10 @@ void install_meshprobe(AppSetup& setup) {
   std::string self = setup.instance.id;
   mesh.on_request("echo", [self](const mesh::Message& m) { return echo(self, m); });
   mesh.on_membership([probe](const mesh::MemberEvent& e) {
-    if (e.type == mesh::MemberEvent::joined) ++probe->joined_events;
-    else ++probe->left_events;
+    if (e.type == mesh::MemberEvent::joined)
+      ++probe->joined_events;
+    else
+      ++probe->left_events;
   });
   auto& r = setup.router;
   r.get("/healthz", [](Context& c) { c.reply(200, "ok\n"); });
@@ -230,7 +232,8 @@ void install_meshprobe(AppSetup& setup) {
   r.add_async(Verb::post, "/probe/request", [p](Context& c) { return do_request(p, c); });
   r.post("/probe/send", [probe](Context& c) {
     auto status = probe->mesh->send(c.query("to"), "direct", "hello from " + c.instance.id);
-    c.reply(status == mesh::SendStatus::ok ? 200 : 503, std::string(mesh::to_string(status)) + "\n");
+    c.reply(status == mesh::SendStatus::ok ? 200 : 503,
+            std::string(mesh::to_string(status)) + "\n");
   });
 }
 

@@ -32,7 +32,7 @@ namespace tether::apps {
 
 using namespace tether::host;
 extern const char* const kSignalrChatScript;  // app_signalr_chat_page.cpp
-}
+}  // namespace tether::apps
 
 namespace tether::apps {
 
@@ -46,7 +46,8 @@ constexpr std::size_t kMaxText = 4096;
 
 std::string text_arg(json::array& args, std::size_t i, const char* what, std::size_t max) {
   if (i >= args.size() || !args[i].is_string())
-    throw HubError(std::string("argument ") + std::to_string(i + 1) + " (" + what + ") must be a string");
+    throw HubError(std::string("argument ") + std::to_string(i + 1) + " (" + what +
+                   ") must be a string");
   std::string s(args[i].as_string());
   if (s.size() > max) throw HubError(std::string(what) + " is too long");
   return s;
@@ -125,16 +126,16 @@ void install_signalr_chat(AppSetup& setup) {
   if (bundle) {
     log->debug("signalr-chat: serving the @microsoft/signalr bundle ({} bytes)", bundle->size());
   } else {
-    log->warn("signalr-chat: no @microsoft/signalr browser bundle (tried {}); run "
-              "`npm ci --prefix tests/realtime` or set TETHER_SIGNALR_JS",
-              tried);
+    log->warn(
+        "signalr-chat: no @microsoft/signalr browser bundle (tried {}); run "
+        "`npm ci --prefix tests/realtime` or set TETHER_SIGNALR_JS",
+        tried);
   }
   auto js = std::make_shared<const std::string>(bundle.value_or(""));
 
   auto& r = setup.router;
-  auto page = chat_page("tether SignalR chat",
-                              "<script src=\"/lib/signalr.min.js\"></script>\n",
-                              kSignalrChatScript);
+  auto page = chat_page("tether SignalR chat", "<script src=\"/lib/signalr.min.js\"></script>\n",
+                        kSignalrChatScript);
   r.get("/", [page](Context& c) { c.reply(200, page, "text/html; charset=utf-8"); });
   r.get("/api", [](Context& c) { c.reply(200, c.instance.id + "\n"); });
   r.get("/healthz", [](Context& c) { c.reply(200, "ok\n"); });
@@ -154,8 +155,10 @@ void install_signalr_chat(AppSetup& setup) {
   });
   r.get("/lib/signalr.min.js", [js, tried](Context& c) {
     if (js->empty()) {
-      c.reply(404, "the @microsoft/signalr browser bundle was not found at startup (tried " + tried +
-                       "); run `npm ci --prefix tests/realtime` and build again (the signalr_bundle step stages it), or set TETHER_SIGNALR_JS\n");
+      c.reply(404, "the @microsoft/signalr browser bundle was not found at startup (tried " +
+                       tried +
+                       "); run `npm ci --prefix tests/realtime` and build again (the "
+                       "signalr_bundle step stages it), or set TETHER_SIGNALR_JS\n");
       return;
     }
     c.response.set(boost::beast::http::field::cache_control, "public, max-age=3600");

@@ -1,7 +1,7 @@
 // The signalr-chat page's script (host/chat_page.hpp is the page around
 // it): seed 004's client (type a name, see it in every other tab, whichever
-// instance serves it) on the official @microsoft/signalr browser bundle, with seed 004's connection options by default:
-// skipNegotiation + WebSockets. ?transport=auto|sse|longpolling picks others.
+// instance serves it) on the official @microsoft/signalr browser bundle, with seed 004's connection
+// options by default: skipNegotiation + WebSockets. ?transport=auto|sse|longpolling picks others.
 namespace tether::apps {
 
 extern const char* const kSignalrChatScript;

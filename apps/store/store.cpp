@@ -86,8 +86,8 @@ std::optional<std::int64_t> album_id(const Context& c) {
 void home(StoreDb& db, Context& c) {
   std::string body = "<ul>\n";
   for (const auto& g : db.genres())
-    body += "<li><a href=\"/Store/Browse?Genre=" + url_encode(g) + "\">" + escape(g) +
-            "</a></li>\n";
+    body +=
+        "<li><a href=\"/Store/Browse?Genre=" + url_encode(g) + "\">" + escape(g) + "</a></li>\n";
   c.reply(200, page(c, "Genres", body + "</ul>\n"), "text/html; charset=utf-8");
 }
 
@@ -113,9 +113,8 @@ void details(StoreDb& db, Context& c) {
     c.reply(404, page(c, "No such album", ""), "text/html; charset=utf-8");
     return;
   }
-  std::string body = "<p>Artist: " + escape(album->artist) + "<br>Genre: " +
-                     escape(album->genre) + "<br>Price: <span id=\"price\">" +
-                     format_price(album->price_cents) +
+  std::string body = "<p>Artist: " + escape(album->artist) + "<br>Genre: " + escape(album->genre) +
+                     "<br>Price: <span id=\"price\">" + format_price(album->price_cents) +
                      "</span></p>\n<form method=\"post\" action=\"/ShoppingCart/AddToCart/" +
                      std::to_string(album->id) +
                      "\"><button type=\"submit\">Add to cart</button></form>\n";
@@ -162,8 +161,7 @@ void cart(StoreDb& db, Context& c) {
     body += "</table>\n";
   }
   body += "<p>Items: <span id=\"cart-items\">" + std::to_string(items) +
-          "</span><br>Total: <strong id=\"cart-total\">" + format_price(total) +
-          "</strong></p>\n";
+          "</span><br>Total: <strong id=\"cart-total\">" + format_price(total) + "</strong></p>\n";
   if (id) body += "<p>Cart <code>" + escape(*id) + "</code></p>\n";
   c.reply(200, page(c, "Shopping cart", body), "text/html; charset=utf-8");
 }

@@ -51,7 +51,8 @@ std::string seed_sql(const char* head, const char* tail) {
 constexpr const char* kCartSelect =
     "SELECT a.id, a.genre, a.title, a.artist, a.price_cents, c.count"
     " FROM store_cart_lines c JOIN store_albums a ON a.id = c.album_id";
-constexpr const char* kAlbumColumns = "SELECT id, genre, title, artist, price_cents FROM store_albums";
+constexpr const char* kAlbumColumns =
+    "SELECT id, genre, title, artist, price_cents FROM store_albums";
 
 class SqliteStoreDb final : public StoreDb {
  public:
@@ -103,8 +104,8 @@ class SqliteStoreDb final : public StoreDb {
   std::vector<CartLine> cart(const std::string& cart_id) override {
     std::lock_guard lock(mutex_);
     ready();
-    auto st = db_.prepare(std::string(kCartSelect) +
-                          " WHERE c.cart_id = ?1 ORDER BY c.created_ms, a.id");
+    auto st =
+        db_.prepare(std::string(kCartSelect) + " WHERE c.cart_id = ?1 ORDER BY c.created_ms, a.id");
     st.bind(1, cart_id);
     std::vector<CartLine> out;
     while (st.step()) out.push_back(CartLine{row(st, 0), st.column_int64(5)});
@@ -186,8 +187,8 @@ class PostgresStoreDb final : public StoreDb {
   std::vector<CartLine> cart(const std::string& cart_id) override {
     std::lock_guard lock(mutex_);
     ready();
-    auto r = pg_.exec(std::string(kCartSelect) + " WHERE c.cart_id = $1 ORDER BY c.created_ms, a.id",
-                      {cart_id});
+    auto r = pg_.exec(
+        std::string(kCartSelect) + " WHERE c.cart_id = $1 ORDER BY c.created_ms, a.id", {cart_id});
     std::vector<CartLine> out;
     for (int i = 0; i < r.rows(); ++i) out.push_back(CartLine{row(r, i), r.int64(i, 5)});
     return out;

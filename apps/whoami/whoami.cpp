@@ -51,8 +51,8 @@ void whoami(Context& c) {
   o["headers"] = std::move(headers);
   boost::json::object conn;
   conn["id"] = c.connection.id;
-  conn["remote"] = c.connection.remote.address().to_string() + ":" +
-                   std::to_string(c.connection.remote.port());
+  conn["remote"] =
+      c.connection.remote.address().to_string() + ":" + std::to_string(c.connection.remote.port());
   conn["requests"] = c.connection.requests;
   o["connection"] = std::move(conn);
   c.reply(200, boost::json::serialize(o) + "\n", "application/json");

@@ -31,8 +31,8 @@ AppHost::AppHost(host::HostConfig config, bool needs_mesh) {
   instance_ = std::make_unique<host::InstanceHost>(std::move(config), host::Router{});
   const auto& cfg = instance_->config();
   if (cfg.mesh.enabled)
-    backplane_ = mesh::make_backplane(instance_->executor(), cfg.mesh, cfg.instance_id,
-                                      instance_->router());
+    backplane_ =
+        mesh::make_backplane(instance_->executor(), cfg.mesh, cfg.instance_id, instance_->router());
   setup_.emplace(AppSetup{instance_->router(), cfg, instance_->instance(), backplane_.get(),
                           instance_->sessions(), instance_->executor()});
 }
@@ -57,8 +57,7 @@ void AppHost::stop(std::chrono::milliseconds drain) {
   instance_->stop();
 }
 
-int serve_app(const char* prog, host::HostConfig config, const Install& install,
-              bool needs_mesh) {
+int serve_app(const char* prog, host::HostConfig config, const Install& install, bool needs_mesh) {
   // Stop signals wait for sigwait() below, in every thread started from here on.
   sigset_t stop;
   sigemptyset(&stop);

@@ -175,16 +175,17 @@ void add_serve_command(CLI::App& app) {
     auto args = cmd->remaining();
     host::HostConfig cfg;
     if (app::parse_serve_flags(args, cfg)) {
-      std::printf("usage: tether serve [flags]\nRun one app instance (PORT, WEBSITE_INSTANCE_ID).\n"
-                  "%sBuilt-in apps (--app): %s\n",
-                  app::kServeFlagsHelp, apps::builtin_app_names().c_str());
+      std::printf(
+          "usage: tether serve [flags]\nRun one app instance (PORT, WEBSITE_INSTANCE_ID).\n"
+          "%sBuilt-in apps (--app): %s\n",
+          app::kServeFlagsHelp, apps::builtin_app_names().c_str());
       return;
     }
     const bool app_flag = std::find(args.begin(), args.end(), "--app") != args.end();
     app::check_app_name(app_flag ? "--app" : "serve.app", cfg.app, apps::builtin_app_name_list());
     const auto* builtin = apps::find_builtin_app(cfg.app);
-    int code = app::serve_app("tether serve", std::move(cfg), builtin->install,
-                              builtin->needs_mesh);
+    int code =
+        app::serve_app("tether serve", std::move(cfg), builtin->install, builtin->needs_mesh);
     if (code != 0) std::exit(code);
   });
 }
@@ -321,7 +322,8 @@ void add_up_command(CLI::App& app) {
   cmd->add_option("--instances,-n", o->instances, "Number of instances (default 3)");
   cmd->add_option("--admin-port", o->admin_port, "Admin port on 127.0.0.1 (default: OS picks)");
   cmd->add_option("--state-dir", o->state_dir, "Where plan-<port>.json is written");
-  cmd->add_option("--app", o->app, "Built-in app for the instances (" + apps::builtin_app_names() + ")");
+  cmd->add_option("--app", o->app,
+                  "Built-in app for the instances (" + apps::builtin_app_names() + ")");
   cmd->add_flag("--disable-affinity", o->disable_affinity,
                 "Instances send Arr-Disable-Session-Affinity: True");
   cmd->add_option("--session-store", o->session_store,

@@ -199,7 +199,8 @@ TEST(Proxy, AClientLeavingAStreamedResponseClosesTheInstanceConnection) {
     boost::asio::read_until(s, in, "data: 1");
     ASSERT_EQ(backend.closed_connections(), 0u);
   }  // the client leaves
-  EXPECT_TRUE(eventually([&] { return backend.closed_connections() == 1; }, std::chrono::seconds(60)))
+  EXPECT_TRUE(
+      eventually([&] { return backend.closed_connections() == 1; }, std::chrono::seconds(60)))
       << "the instance connection stayed open after the client left";
   // The front door keeps serving.
   auto res = get(front.port, "/after");

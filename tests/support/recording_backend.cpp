@@ -75,9 +75,10 @@ Answer answer(const StrictRequest& r) {
         "5\r\nhello\r\n0\r\n\r\n",
         false, false, true};
   if (path == "/stream-hold")
-    return {"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
-            "\r\n9\r\ndata: 1\n\n\r\n",
-            false, false, false, true};
+    return {
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
+        "\r\n9\r\ndata: 1\n\n\r\n",
+        false, false, false, true};
   auto body = RecordingBackend::answer_body(r.method, r.target);
   return {"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
               std::to_string(body.size()) + "\r\n\r\n" + body,

@@ -25,11 +25,26 @@ std::string error_of(std::vector<std::string> args) {
 
 TEST(ParseServeFlags, AppliesEveryFlag) {
   host::HostConfig c;
-  EXPECT_FALSE(parse_serve_flags({"--listen", "127.0.0.1", "--port", "0", "--app", "chat",
-                                  "--instance-id", "i1", "--session-store", "memory",
-                                  "--disable-affinity", "--disable-affinity-path", "/api",
-                                  "--mesh", "--mesh-url", "http://front", "--mesh-store",
-                                  "sqlite:///tmp/x.db", "--store-db", "sqlite:/tmp/s.db"},
+  EXPECT_FALSE(parse_serve_flags({"--listen",
+                                  "127.0.0.1",
+                                  "--port",
+                                  "0",
+                                  "--app",
+                                  "chat",
+                                  "--instance-id",
+                                  "i1",
+                                  "--session-store",
+                                  "memory",
+                                  "--disable-affinity",
+                                  "--disable-affinity-path",
+                                  "/api",
+                                  "--mesh",
+                                  "--mesh-url",
+                                  "http://front",
+                                  "--mesh-store",
+                                  "sqlite:///tmp/x.db",
+                                  "--store-db",
+                                  "sqlite:/tmp/s.db"},
                                  c));
   EXPECT_EQ(c.listen, "127.0.0.1");
   EXPECT_EQ(c.port, 0);
@@ -55,7 +70,8 @@ TEST(ParseServeFlags, ErrorsNameTheFlagAndValue) {
   EXPECT_THAT(error_of({"--port", "8o"}), AllOf(HasSubstr("--port"), HasSubstr("8o")));
   EXPECT_THAT(error_of({"--disable-affinity-path", "api"}),
               AllOf(HasSubstr("--disable-affinity-path"), HasSubstr("api")));
-  EXPECT_THAT(error_of({"--log-level", "loud"}), AllOf(HasSubstr("--log-level"), HasSubstr("loud")));
+  EXPECT_THAT(error_of({"--log-level", "loud"}),
+              AllOf(HasSubstr("--log-level"), HasSubstr("loud")));
   EXPECT_THAT(error_of({"--store-db", "mysql://x"}), HasSubstr("--store-db"));
   EXPECT_THAT(error_of({"--frobnicate", "1"}), HasSubstr("--frobnicate"));
   EXPECT_THAT(error_of({"--listen"}), HasSubstr("--listen"));

@@ -94,7 +94,8 @@ TEST(CheckAppName, UnknownAppNamesKeyValueAndChoices) {
     app::check_app_name("serve.app", "echo", {"whoami", "chat"});
     ADD_FAILURE() << "no error";
   } catch (const net::ConfigError& e) {
-    EXPECT_THAT(e.what(), AllOf(HasSubstr("serve.app"), HasSubstr("echo"), HasSubstr("whoami, chat")));
+    EXPECT_THAT(e.what(),
+                AllOf(HasSubstr("serve.app"), HasSubstr("echo"), HasSubstr("whoami, chat")));
   }
   EXPECT_NO_THROW(app::check_app_name("serve.app", "chat", {"whoami", "chat"}));
 }
