@@ -52,9 +52,12 @@ TEST(RunApp, AUserAppGetsTheMeshAcrossInstances) {
                                 store};
   auto a = start_app(mesh, "app-a");
   auto b = start_app(mesh, "app-b");
-  auto front = start_front({"--port", std::to_string(front_port), "--instance",
-                            "app-a=127.0.0.1:" + std::to_string(a.port), "--instance",
-                            "app-b=127.0.0.1:" + std::to_string(b.port)});
+  // On the port the apps were told (start_front picks its own).
+  Process front({TETHER_BINARY, "front", "--listen", "127.0.0.1", "--port",
+                 std::to_string(front_port), "--log-level", "warn", "--instance",
+                 "app-a=127.0.0.1:" + std::to_string(a.port), "--instance",
+                 "app-b=127.0.0.1:" + std::to_string(b.port)});
+  front.wait_for_line(R"(listening on 127\.0\.0\.1:(\d+))");
   // The mesh formed once a message from a reaches b.
   int probe_no = 0;
   ASSERT_TRUE(eventually(
@@ -75,7 +78,6 @@ TEST(RunApp, AUserAppGetsTheMeshAcrossInstances) {
   std::vector<std::string> expected;
   for (int i = 1; i <= 20; ++i) expected.push_back("m" + std::to_string(i));
   EXPECT_EQ(numbered, expected);
-  (void)front;
 }
 
 TEST(RunApp, WithoutMeshTheAppHasNoBackplaneAndSaysSo) {
