@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 # Every C++ line changed since .clang-format was adopted is formatted.
 scripts/check-format.sh
+# The modules' includes form no cycle and match their CMake targets.
+python3 scripts/check-modules.py
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTETHER_WERROR=ON >/dev/null
 cmake --build build -j2
 ctest --test-dir build --output-on-failure -j2 --timeout 600 "$@"

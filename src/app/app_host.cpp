@@ -7,6 +7,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_future.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 #include "tether/mesh/mesh.hpp"
 #include "tether/net/config_reader.hpp"
@@ -24,15 +25,39 @@ std::shared_ptr<realtime::Hub> AppSetup::map_hub(const std::string& path,
   return hub;
 }
 
+namespace {
+
+// GET /.tether/mesh: the hub endpoint members dial through the front door.
+void add_mesh_route(host::Router& router, std::weak_ptr<mesh::Hub> weak) {
+  router.get("/.tether/mesh", [weak](host::Context& c) {
+    if (!boost::beast::websocket::is_upgrade(c.request)) {
+      c.reply(426, "426 Upgrade Required: the tether mesh endpoint\n");
+      return;
+    }
+    auto hub = weak.lock();
+    if (!hub) {
+      c.reply(503, "503 Service Unavailable: the mesh is stopping\n");
+      return;
+    }
+    *c.take_over = [hub](boost::beast::tcp_stream& s, http::Request req) {
+      return mesh::Hub::serve(hub, s, std::move(req));
+    };
+  });
+}
+
+}  // namespace
+
 AppHost::AppHost(host::HostConfig config, bool needs_mesh) {
   host::ensure_instance_id(config);
   if (needs_mesh) config.mesh.enabled = true;
   mesh::validate_mesh_config(config.mesh);
   instance_ = std::make_unique<host::InstanceHost>(std::move(config), host::Router{});
   const auto& cfg = instance_->config();
-  if (cfg.mesh.enabled)
-    backplane_ =
-        mesh::make_backplane(instance_->executor(), cfg.mesh, cfg.instance_id, instance_->router());
+  if (cfg.mesh.enabled) {
+    auto made = mesh::make_backplane(instance_->executor(), cfg.mesh, cfg.instance_id);
+    backplane_ = std::move(made.backplane);
+    if (!made.hub.expired()) add_mesh_route(instance_->router(), std::move(made.hub));
+  }
   setup_.emplace(AppSetup{instance_->router(), cfg, instance_->instance(), backplane_.get(),
                           instance_->sessions(), instance_->executor()});
 }

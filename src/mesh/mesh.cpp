@@ -46,26 +46,6 @@ Mesh::Mesh(asio::any_io_executor executor, MeshConfig config, std::string instan
 
 Mesh::~Mesh() { hub_->shutdown(); }
 
-void Mesh::add_routes(host::Router& router) {
-  // Weak: the router lives as long as the instance host, the hub only as long
-  // as this mesh (it refers to the mesh's store and counters).
-  std::weak_ptr<Hub> weak = hub_;
-  router.get("/.tether/mesh", [weak](host::Context& c) {
-    if (!boost::beast::websocket::is_upgrade(c.request)) {
-      c.reply(426, "426 Upgrade Required: the tether mesh endpoint\n");
-      return;
-    }
-    auto hub = weak.lock();
-    if (!hub) {
-      c.reply(503, "503 Service Unavailable: the mesh is stopping\n");
-      return;
-    }
-    *c.take_over = [hub](boost::beast::tcp_stream& s, http::Request req) {
-      return Hub::serve(hub, s, std::move(req));
-    };
-  });
-}
-
 void Mesh::start() {
   net::logger("mesh")->info("mesh \"{}\" via {} (store {})", config_.name, config_.public_url,
                             store_.describe());
@@ -135,14 +115,15 @@ BackplaneStatus Mesh::status() const {
   return s;
 }
 
-std::unique_ptr<Backplane> make_backplane(asio::any_io_executor executor, MeshConfig config,
-                                          std::string instance_id, host::Router& router) {
+MadeBackplane make_backplane(asio::any_io_executor executor, MeshConfig config,
+                             std::string instance_id) {
   // Redis pub/sub: no /.tether/mesh route and no hub record store.
   if (config.backplane == "redis")
-    return std::make_unique<RedisBackplane>(executor, std::move(config), std::move(instance_id));
+    return {std::make_unique<RedisBackplane>(executor, std::move(config), std::move(instance_id)),
+            {}};
   auto mesh = std::make_unique<Mesh>(executor, std::move(config), std::move(instance_id));
-  mesh->add_routes(router);
-  return mesh;
+  auto hub = mesh->hub_endpoint();
+  return {std::move(mesh), std::move(hub)};
 }
 
 }  // namespace tether::mesh

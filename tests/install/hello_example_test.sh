@@ -17,14 +17,17 @@ cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 test -f "$tmp/prefix/include/tether/app.hpp"
 # The installed library holds no built-in app and no path into the source
 # tree (issue 13 part 1): apps/ is linked only into the tether binary.
-lib="$(find "$tmp/prefix" -name 'libtether_core.a' | head -1)"
-test -n "$lib"
-if nm -C "$lib" | grep -E -q 'install_(whoami|chat|store|signalr_chat|meshprobe)|load_signalr_bundle'; then
-  echo "the installed library contains a built-in app" >&2; exit 1
-fi
-if strings "$lib" | grep -q 'tests/realtime/node_modules'; then
-  echo "the installed library holds a path into the source tree" >&2; exit 1
-fi
+libs="$(find "$tmp/prefix" -name 'libtether_*.a')"
+test -n "$libs"
+for lib in $libs; do
+  if nm -C "$lib" | grep -E -q 'install_(whoami|chat|store|signalr_chat|meshprobe)|load_signalr_bundle'; then
+    echo "$lib contains a built-in app" >&2; exit 1
+  fi
+  if strings "$lib" | grep -q 'tests/realtime/node_modules'; then
+    echo "$lib holds a path into the source tree" >&2; exit 1
+  fi
+done
+test ! -e "$tmp/prefix/lib/libtether_apps.a"
 test ! -e "$tmp/prefix/include/tether/host/apps.hpp"
 cmake -S "$example" -B "$tmp/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
 cmake --build "$tmp/build" -j2 >/dev/null

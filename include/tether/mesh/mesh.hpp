@@ -6,7 +6,6 @@
 #include <memory>
 #include <unordered_map>
 
-#include "tether/host/router.hpp"
 #include "tether/mesh/backplane.hpp"
 #include "tether/mesh/config.hpp"
 #include "tether/mesh/hub.hpp"
@@ -22,8 +21,10 @@ class Mesh final : public Backplane {
   Mesh(asio::any_io_executor executor, MeshConfig config, std::string instance_id);
   ~Mesh() override;
 
-  // Adds GET /.tether/mesh (the hub endpoint) to the instance's router.
-  void add_routes(host::Router& router);
+  // The hub role, to be served at GET /.tether/mesh on the instance (the
+  // app layer wires the route: app/app_host.cpp). Weak: the route lives as
+  // long as the instance host, the hub only as long as this mesh.
+  std::weak_ptr<Hub> hub_endpoint() const { return hub_; }
 
   void start() override;
   asio::awaitable<void> stop(std::chrono::milliseconds grace) override;
@@ -54,8 +55,13 @@ class Mesh final : public Backplane {
   std::unique_ptr<LocalDispatch> dispatch_;
 };
 
-// The backplane chosen by `config.backplane` ("mesh" or "redis").
-std::unique_ptr<Backplane> make_backplane(asio::any_io_executor executor, MeshConfig config,
-                                          std::string instance_id, host::Router& router);
+// The backplane chosen by `config.backplane` ("mesh" or "redis"), and for
+// the mesh its hub, which the instance must serve at GET /.tether/mesh.
+struct MadeBackplane {
+  std::unique_ptr<Backplane> backplane;
+  std::weak_ptr<Hub> hub;  // empty for Redis (no endpoint)
+};
+MadeBackplane make_backplane(asio::any_io_executor executor, MeshConfig config,
+                             std::string instance_id);
 
 }  // namespace tether::mesh
