@@ -91,45 +91,53 @@ void Hub::on_disconnected(Event handler) { disconnected_ = std::move(handler); }
 
 // ---- sending ----
 
-void Hub::route(const std::string& t, std::string framed, const std::vector<std::string>& except) {
+bool Hub::publish_or_fail(const std::string& t, std::string payload) {
+  auto status = backplane_->try_publish(t, std::move(payload));
+  if (status == mesh::SendStatus::ok) {
+    ++stats_.published;
+    return true;
+  }
+  ++stats_.publish_failures;
+  log()->warn("hub {}: publish on {} failed: {}", options_.name, t, mesh::to_string(status));
+  if (invoking_ && send_failure_.empty())
+    send_failure_ = std::string("the backplane refused a message (") + mesh::to_string(status) + ")";
+  return false;
+}
+
+bool Hub::route(const std::string& t, std::string framed, const std::vector<std::string>& except) {
   if (!backplane_) {
     deliver(t, framed, std::set<std::string>(except.begin(), except.end()));
-    return;
+    return true;
   }
   json::array x;
   for (const auto& e : except) x.emplace_back(e);
   auto payload = json::serialize(json::object{{"m", std::move(framed)}, {"x", std::move(x)}});
   // publish() reaches this instance too when it is subscribed.
-  auto status = backplane_->try_publish(t, std::move(payload));
-  if (status == mesh::SendStatus::ok) {
-    ++stats_.published;
-  } else {
-    ++stats_.publish_failures;
-    log()->warn("hub {}: publish on {} failed: {}", options_.name, t, mesh::to_string(status));
-  }
+  return publish_or_fail(t, std::move(payload));
 }
 
-void Hub::send_all(const std::string& target, const json::array& args,
+bool Hub::send_all(const std::string& target, const json::array& args,
                    const std::vector<std::string>& except) {
-  route(topic("all", ""), invocation(target, args), except);
+  return route(topic("all", ""), invocation(target, args), except);
 }
 
-void Hub::send_group(const std::string& group, const std::string& target, const json::array& args,
+bool Hub::send_group(const std::string& group, const std::string& target, const json::array& args,
                      const std::vector<std::string>& except) {
-  route(topic("group", group), invocation(target, args), except);
+  return route(topic("group", group), invocation(target, args), except);
 }
 
-void Hub::send_user(const std::string& user, const std::string& target, const json::array& args) {
-  route(topic("user", user), invocation(target, args), {});
+bool Hub::send_user(const std::string& user, const std::string& target, const json::array& args) {
+  return route(topic("user", user), invocation(target, args), {});
 }
 
-void Hub::send_connection(const std::string& connection_id, const std::string& target,
+bool Hub::send_connection(const std::string& connection_id, const std::string& target,
                           const json::array& args) {
   if (auto it = by_id_.find(connection_id); it != by_id_.end()) {
     enqueue(*it->second, invocation(target, args));
-    return;
+    return true;
   }
-  if (backplane_) route(topic("conn", connection_id), invocation(target, args), {});
+  if (backplane_) return route(topic("conn", connection_id), invocation(target, args), {});
+  return true;  // no such connection anywhere we can reach: as ASP.NET Core, not an error
 }
 
 void Hub::deliver(const std::string& t, const std::string& framed,
@@ -206,22 +214,24 @@ void Hub::local_leave(Connection& c, const std::string& group) {
   }
 }
 
-void Hub::add_to_group(const std::string& connection_id, const std::string& group) {
+bool Hub::add_to_group(const std::string& connection_id, const std::string& group) {
   if (auto it = by_id_.find(connection_id); it != by_id_.end()) {
     local_join(*it->second, group);
-  } else if (backplane_) {
-    backplane_->try_publish(topic("conn", connection_id),
-                            json::serialize(json::object{{"join", group}}));
+    return true;
   }
+  if (!backplane_) return true;
+  return publish_or_fail(topic("conn", connection_id),
+                         json::serialize(json::object{{"join", group}}));
 }
 
-void Hub::remove_from_group(const std::string& connection_id, const std::string& group) {
+bool Hub::remove_from_group(const std::string& connection_id, const std::string& group) {
   if (auto it = by_id_.find(connection_id); it != by_id_.end()) {
     local_leave(*it->second, group);
-  } else if (backplane_) {
-    backplane_->try_publish(topic("conn", connection_id),
-                            json::serialize(json::object{{"leave", group}}));
+    return true;
   }
+  if (!backplane_) return true;
+  return publish_or_fail(topic("conn", connection_id),
+                         json::serialize(json::object{{"leave", group}}));
 }
 
 void Hub::abort(const std::string& connection_id, const std::string& error) {
@@ -401,6 +411,21 @@ void Hub::invoke(const std::shared_ptr<Connection>& c, ClientMessage& m) {
   }
   Caller caller{*this, c->id, c->user};
   auto key = lower(m.target);
+  // Sends the method makes that the backplane refuses fail the invocation
+  // (issue 16): the caller must not see a success for a message not sent.
+  struct Invoking {
+    Hub& hub;
+    explicit Invoking(Hub& h) : hub(h) {
+      hub.invoking_ = true;
+      hub.send_failure_.clear();
+    }
+    ~Invoking() { hub.invoking_ = false; }
+  } invoking{*this};
+  auto refused = [&] {
+    if (send_failure_.empty()) return false;
+    fail("Failed to invoke '" + m.target + "': " + send_failure_ + "; try again.");
+    return true;
+  };
   try {
     if (streaming) {
       auto it = stream_methods_.find(key);
@@ -410,6 +435,7 @@ void Hub::invoke(const std::shared_ptr<Connection>& c, ClientMessage& m) {
         return;
       }
       auto items = it->second(caller, m.arguments);
+      if (refused()) return;
       for (auto& item : items) enqueue(*c, stream_item(m.invocation_id, item));
       enqueue(*c, completion_void(m.invocation_id));
       return;
@@ -421,6 +447,7 @@ void Hub::invoke(const std::shared_ptr<Connection>& c, ClientMessage& m) {
       return;
     }
     auto result = it->second(caller, m.arguments);
+    if (refused()) return;
     if (!blocking) return;
     if (result.is_null()) enqueue(*c, completion_void(m.invocation_id));
     else enqueue(*c, completion_result(m.invocation_id, result));

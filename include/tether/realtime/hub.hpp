@@ -99,20 +99,24 @@ class Hub : public std::enable_shared_from_this<Hub> {
   void on_disconnected(Event handler);
 
   // Clients.All / AllExcept / Others (all_except the caller) / Client /
-  // Group / User .SendAsync(target, args...). Never block: a message the
-  // backplane has no room for is dropped and counted (publish_failures).
-  void send_all(const std::string& target, const json::array& args,
+  // Group / User .SendAsync(target, args...). Never block. Each returns
+  // false when the backplane refused the message (its window full, too
+  // large, stopping): it is then counted (publish_failures), and when the
+  // send was made by a hub method, that invocation's caller gets a
+  // Completion with an error instead of a success -- never a silent drop.
+  bool send_all(const std::string& target, const json::array& args,
                 const std::vector<std::string>& except = {});
-  void send_connection(const std::string& connection_id, const std::string& target,
+  bool send_connection(const std::string& connection_id, const std::string& target,
                        const json::array& args);
-  void send_group(const std::string& group, const std::string& target, const json::array& args,
+  bool send_group(const std::string& group, const std::string& target, const json::array& args,
                   const std::vector<std::string>& except = {});
-  void send_user(const std::string& user, const std::string& target, const json::array& args);
+  bool send_user(const std::string& user, const std::string& target, const json::array& args);
 
   // Groups.AddToGroupAsync / RemoveFromGroupAsync: for a connection here or
-  // on another instance (then by way of its connection topic).
-  void add_to_group(const std::string& connection_id, const std::string& group);
-  void remove_from_group(const std::string& connection_id, const std::string& group);
+  // on another instance (then by way of its connection topic). False, and
+  // the invoking method fails, as for the sends above.
+  bool add_to_group(const std::string& connection_id, const std::string& group);
+  bool remove_from_group(const std::string& connection_id, const std::string& group);
 
   // Closes a local connection with a Close message carrying `error`.
   void abort(const std::string& connection_id, const std::string& error);
@@ -151,7 +155,12 @@ class Hub : public std::enable_shared_from_this<Hub> {
   void deliver(const std::string& topic, const std::string& framed,
                const std::set<std::string>& except);
   void on_backplane(const std::string& topic, const std::string& payload);
-  void route(const std::string& topic, std::string framed, const std::vector<std::string>& except);
+  bool route(const std::string& topic, std::string framed, const std::vector<std::string>& except);
+  // Publishes on the backplane; on a refusal counts it, logs it and, while a
+  // method runs (invoke), remembers why so its Completion reports it.
+  bool publish_or_fail(const std::string& topic, std::string payload);
+  std::string send_failure_;  // the first refusal during the running invocation
+  bool invoking_ = false;
   void local_join(Connection& c, const std::string& group);
   void local_leave(Connection& c, const std::string& group);
   void watch(const std::string& topic);    // subscribe (if not yet)

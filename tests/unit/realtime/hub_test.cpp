@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include "tether/realtime/connection.hpp"
+#include "tether/mesh/backplane.hpp"
 #include "tether/realtime/hub.hpp"
 
 namespace tether::realtime {
@@ -30,7 +31,8 @@ struct HubTest : ::testing::Test {
     hub->on("Echo", [](Hub::Caller&, json::array& a) -> json::value { return a.at(0); });
     hub->on("Nothing", [](Hub::Caller&, json::array&) -> json::value { return nullptr; });
     hub->on("Fail", [](Hub::Caller&, json::array&) -> json::value { throw HubError("nope"); });
-    hub->on("Crash", [](Hub::Caller&, json::array&) -> json::value { throw std::runtime_error("secret"); });
+    hub->on("Crash",
+            [](Hub::Caller&, json::array&) -> json::value { throw std::runtime_error("secret"); });
     hub->on("All", [](Hub::Caller& c, json::array& a) -> json::value {
       c.hub.send_all("Got", a);
       return nullptr;
@@ -78,13 +80,16 @@ TEST_F(HubTest, HandshakeMayArriveInPieces) {
   auto c = hub->create_connection(io.get_executor(), 1, req);
   hub->receive(c, "{\"protocol\":\"js");
   EXPECT_TRUE(c->output.empty());
-  hub->receive(c, "on\",\"version\":1}\x1e{\"type\":1,\"invocationId\":\"1\",\"target\":\"echo\",\"arguments\":[5]}\x1e");
+  hub->receive(c,
+               "on\",\"version\":1}\x1e{\"type\":1,\"invocationId\":\"1\",\"target\":\"echo\","
+               "\"arguments\":[5]}\x1e");
   EXPECT_EQ(c->take_output(), "{}\x1e{\"type\":3,\"invocationId\":\"1\",\"result\":5}\x1e");
 }
 
 TEST_F(HubTest, CompletionsResultsAndErrors) {
   auto c = connect();
-  hub->receive(c, "{\"type\":1,\"invocationId\":\"1\",\"target\":\"Nothing\",\"arguments\":[]}\x1e");
+  hub->receive(c,
+               "{\"type\":1,\"invocationId\":\"1\",\"target\":\"Nothing\",\"arguments\":[]}\x1e");
   EXPECT_EQ(c->take_output(), "{\"type\":3,\"invocationId\":\"1\"}\x1e");
   hub->receive(c, "{\"type\":1,\"invocationId\":\"2\",\"target\":\"Fail\",\"arguments\":[]}\x1e");
   EXPECT_EQ(c->take_output(), "{\"type\":3,\"invocationId\":\"2\",\"error\":\"nope\"}\x1e");
@@ -92,7 +97,8 @@ TEST_F(HubTest, CompletionsResultsAndErrors) {
   auto crash = c->take_output();
   EXPECT_EQ(crash.find("secret"), std::string::npos) << crash;
   EXPECT_NE(crash.find("An unexpected error occurred invoking 'Crash'"), std::string::npos);
-  hub->receive(c, "{\"type\":1,\"invocationId\":\"4\",\"target\":\"Missing\",\"arguments\":[]}\x1e");
+  hub->receive(c,
+               "{\"type\":1,\"invocationId\":\"4\",\"target\":\"Missing\",\"arguments\":[]}\x1e");
   EXPECT_NE(c->take_output().find("Method does not exist"), std::string::npos);
   // Non-blocking: no completion, not even for an error.
   hub->receive(c, "{\"type\":1,\"target\":\"Fail\",\"arguments\":[]}\x1e{\"type\":6}\x1e");
@@ -171,6 +177,100 @@ TEST_F(HubTest, VersionZeroUsesTheIdAsToken) {
   EXPECT_EQ(c1->id.size(), 22u);
   EXPECT_EQ(hub->find(c1->token), c1);
   EXPECT_EQ(hub->find(c1->id), nullptr);
+}
+
+}  // namespace
+}  // namespace tether::realtime
+
+namespace tether::realtime {
+namespace {
+
+// A backplane whose window is always full: every publish is refused.
+class RefusingBackplane final : public mesh::Backplane {
+ public:
+  explicit RefusingBackplane(boost::asio::any_io_executor ex) : ex_(ex) {}
+  void start() override {}
+  boost::asio::awaitable<void> stop(std::chrono::milliseconds) override { co_return; }
+  void subscribe(const std::string&, Handler) override {}
+  void unsubscribe(const std::string&) override {}
+  boost::asio::awaitable<mesh::SendStatus> publish(std::string, std::string) override {
+    co_return mesh::SendStatus::window_full;
+  }
+  mesh::SendStatus try_publish(std::string, std::string) override {
+    ++refused;
+    return mesh::SendStatus::window_full;
+  }
+  mesh::SendStatus send(std::string, std::string, std::string) override {
+    return mesh::SendStatus::window_full;
+  }
+  mesh::SendStatus broadcast(std::string, std::string) override {
+    return mesh::SendStatus::window_full;
+  }
+  boost::asio::awaitable<mesh::Reply> request(std::string, std::string, std::string,
+                                              std::chrono::milliseconds) override {
+    co_return mesh::Reply{};
+  }
+  void on_request(const std::string&, RequestHandler) override {}
+  std::vector<std::string> members() const override { return {}; }
+  void on_membership(MembershipHandler) override {}
+  mesh::BackplaneStatus status() const override { return {}; }
+  const std::string& instance_id() const override { return id_; }
+  boost::asio::any_io_executor executor() const override { return ex_; }
+  int refused = 0;
+
+ private:
+  boost::asio::any_io_executor ex_;
+  std::string id_ = "i";
+};
+
+TEST(HubBackplaneRefusal, ARefusedSendFailsTheInvocationNeverASuccess) {
+  // Scenario (issue 16 part 5): a hub method sends to all while the
+  // backplane's window is full. The caller gets a Completion with an error
+  // (not the success it used to get), the refusal is counted, and a method
+  // that sends nothing still succeeds.
+  boost::asio::io_context io;
+  RefusingBackplane backplane(io.get_executor());
+  auto hub = Hub::create(&backplane, {});
+  hub->on("Say", [](Hub::Caller& c, json::array& a) -> json::value {
+    c.hub.send_all("Said", a);
+    return "sent";
+  });
+  hub->on("Join", [](Hub::Caller& c, json::array&) -> json::value {
+    c.hub.add_to_group("a-connection-elsewhere", "g");  // by way of the backplane
+    return nullptr;
+  });
+  hub->on("Quiet", [](Hub::Caller&, json::array&) -> json::value { return 1; });
+  hub->on_stream("Stream", [](Hub::Caller& c, json::array&) -> json::array {
+    c.hub.send_group("g", "Said", {});
+    return {1};
+  });
+  http::Request req;
+  req.target("/hub");
+  auto c = hub->create_connection(io.get_executor(), 1, req);
+  c->transport = TransportKind::websockets;
+  hub->receive(c, "{\"protocol\":\"json\",\"version\":1}\x1e");
+  c->take_output();
+
+  hub->receive(c,
+               "{\"type\":1,\"invocationId\":\"1\",\"target\":\"Say\",\"arguments\":[\"x\"]}\x1e");
+  auto out = c->take_output();
+  EXPECT_NE(out.find("\"invocationId\":\"1\",\"error\":"), std::string::npos) << out;
+  EXPECT_NE(out.find("window_full"), std::string::npos) << out;
+  EXPECT_EQ(out.find("sent"), std::string::npos) << out;
+  EXPECT_EQ(hub->stats().publish_failures, 1u);
+  EXPECT_EQ(hub->stats().invocation_errors, 1u);
+
+  hub->receive(c, "{\"type\":1,\"invocationId\":\"2\",\"target\":\"Join\",\"arguments\":[]}\x1e");
+  EXPECT_NE(c->take_output().find("\"invocationId\":\"2\",\"error\":"), std::string::npos);
+  hub->receive(c, "{\"type\":4,\"invocationId\":\"3\",\"target\":\"Stream\",\"arguments\":[]}\x1e");
+  out = c->take_output();
+  EXPECT_NE(out.find("\"invocationId\":\"3\",\"error\":"), std::string::npos) << out;
+  EXPECT_EQ(out.find("\"item\""), std::string::npos) << out;
+
+  hub->receive(c, "{\"type\":1,\"invocationId\":\"4\",\"target\":\"Quiet\",\"arguments\":[]}\x1e");
+  EXPECT_EQ(c->take_output(), "{\"type\":3,\"invocationId\":\"4\",\"result\":1}\x1e");
+  EXPECT_FALSE(hub->send_all("Direct", {}));  // outside a method: the return value says so
+  EXPECT_EQ(hub->stats().publish_failures, 4u);
 }
 
 }  // namespace
