@@ -1,5 +1,7 @@
 #include "tether/front/affinity.hpp"
 
+#include <algorithm>
+
 #include "tether/http/cookies.hpp"
 #include "tether/http/headers.hpp"
 
@@ -8,6 +10,67 @@ namespace tether::front {
 namespace bhttp = boost::beast::http;
 
 Affinity::Affinity(AffinityConfig config) : config_(std::move(config)) {}
+
+namespace {
+
+// "<token>.<first>.<last>" -> its parts, from the right (a token may hold
+// dots). False when the value has no two trailing decimal dates.
+bool split_timed(std::string_view v, std::string_view& token, std::int64_t& first,
+                 std::int64_t& last) {
+  auto number = [](std::string_view s, std::int64_t& out) {
+    if (s.empty() || s.size() > 12) return false;
+    out = 0;
+    for (char c : s) {
+      if (c < '0' || c > '9') return false;
+      out = out * 10 + (c - '0');
+    }
+    return true;
+  };
+  auto dot2 = v.rfind('.');
+  if (dot2 == std::string_view::npos || dot2 == 0) return false;
+  auto dot1 = v.rfind('.', dot2 - 1);
+  if (dot1 == std::string_view::npos || dot1 == 0) return false;
+  if (!number(v.substr(dot1 + 1, dot2 - dot1 - 1), first) || !number(v.substr(dot2 + 1), last))
+    return false;
+  token = v.substr(0, dot1);
+  return true;
+}
+
+}  // namespace
+
+std::vector<Affinity::Pin> Affinity::request_pins(const bhttp::fields& req,
+                                                  std::int64_t now_s) const {
+  std::vector<Pin> out;
+  for (auto value : request_tokens(req)) {
+    Pin p;
+    if (!timed()) {
+      p.token = value;
+      out.push_back(p);
+      continue;
+    }
+    if (!split_timed(value, p.token, p.first_s, p.last_s) || p.last_s < p.first_s) {
+      p.token = value;
+      p.expired = true;
+    } else {
+      const auto idle = config_.max_idle.count(), life = config_.max_life.count();
+      p.expired = (idle > 0 && now_s - p.last_s > idle) || (life > 0 && now_s - p.first_s > life) ||
+                  p.last_s > now_s + 86'400;  // dated far in the future: forged
+    }
+    out.push_back(p);
+  }
+  return out;
+}
+
+bool Affinity::needs_refresh(const Pin& pin, std::int64_t now_s) const {
+  if (!timed() || config_.max_idle.count() == 0) return false;
+  return now_s - pin.last_s >= std::max<std::int64_t>(1, config_.max_idle.count() / 4);
+}
+
+std::string Affinity::cookie_value(std::string_view token, std::int64_t first_s,
+                                   std::int64_t now_s) const {
+  if (!timed()) return std::string(token);
+  return std::string(token) + "." + std::to_string(first_s) + "." + std::to_string(now_s);
+}
 
 std::vector<std::string_view> Affinity::request_tokens(const bhttp::fields& req) const {
   if (!config_.enabled) return {};

@@ -60,6 +60,15 @@ void load_front_config(const toml::table& root, FrontConfig& c) {
           : TokenMode::instance_id;
   c.affinity.set_domain = aff.boolean("set_domain", c.affinity.set_domain);
   c.affinity.domain = aff.string("domain", c.affinity.domain);
+  // Whole seconds (the cookie's dates are Unix seconds); 0 = off.
+  auto whole_seconds = [&aff](const char* key, std::chrono::seconds fallback) {
+    auto d = aff.duration(key, fallback);
+    if (d.count() % 1000 != 0)
+      aff.fail(key, "must be whole seconds (0 = off)", std::to_string(d.count()) + "ms");
+    return std::chrono::duration_cast<std::chrono::seconds>(d);
+  };
+  c.affinity.max_idle = whole_seconds("max_idle", c.affinity.max_idle);
+  c.affinity.max_life = whole_seconds("max_life", c.affinity.max_life);
   aff.reject_unknown();
 
   auto t = front.table("timeouts");

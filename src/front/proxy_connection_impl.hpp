@@ -234,17 +234,30 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
   Instance* inst = nullptr;
   bool pinned = false;
   bool had_token = false;
-  for (auto token : sh.affinity.request_tokens(req)) {
+  bool pin_expired = false;
+  // Wall-clock seconds: timed cookies (max_idle/max_life) carry Unix dates
+  // that every front-door replica reads alike.
+  const std::int64_t wall_s = std::chrono::duration_cast<std::chrono::seconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+  Affinity::Pin pin;
+  for (const auto& p : sh.affinity.request_pins(req, wall_s)) {
     had_token = true;
-    if (Instance* i = snap.find_token(token); i && i->takes_pinned(now)) {
+    if (p.expired) {
+      pin_expired = true;
+      continue;
+    }
+    if (Instance* i = snap.find_token(p.token); i && i->takes_pinned(now)) {
       inst = i;
       pinned = true;
+      pin = p;
       i->pinned_requests.fetch_add(1, std::memory_order_relaxed);
       break;
     }
   }
   if (pinned) stats.affinity_pinned.fetch_add(1, std::memory_order_relaxed);
   else if (had_token) stats.affinity_repinned.fetch_add(1, std::memory_order_relaxed);
+  if (!pinned && pin_expired) stats.affinity_expired.fetch_add(1, std::memory_order_relaxed);
 
   http::strip_hop_by_hop(req);
   add_forwarding_headers(req, cs, host, original_url, log_id);
@@ -452,9 +465,16 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
     }
   }
   http::strip_hop_by_hop(res);
-  if (sh.affinity.enabled() && !pinned && !opt_out) {
-    sh.affinity.add_cookies(res, inst->token, host, cs.https);
-    stats.affinity_cookies_set.fetch_add(1, std::memory_order_relaxed);
+  if (sh.affinity.enabled() && !opt_out) {
+    if (!pinned) {
+      sh.affinity.add_cookies(res, sh.affinity.cookie_value(inst->token, wall_s, wall_s), host,
+                              cs.https);
+      stats.affinity_cookies_set.fetch_add(1, std::memory_order_relaxed);
+    } else if (sh.affinity.needs_refresh(pin, wall_s)) {
+      // A timed pin in use: the same pin, its last-seen date moved on.
+      sh.affinity.add_cookies(res, sh.affinity.cookie_value(pin.token, pin.first_s, wall_s), host,
+                              cs.https);
+    }
   }
   if (res.result() == bhttp::status::switching_protocols) {
     // --- tunnel: send the 101, then hand both sockets to run_tunnel --------

@@ -1,6 +1,7 @@
 // ARR affinity through `tether up` and `tether front`, with real instances.
 #include <signal.h>
 
+#include <cstdlib>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -172,8 +173,7 @@ TEST(Affinity, ArrForwardingHeadersAreAddedToRequests) {
   auto res = get(front.port, "/?x=1&y=2");
   auto headers = whoami(res).at("headers").as_object();
   EXPECT_EQ(headers.at("X-Forwarded-Proto").as_string(), "http");
-  EXPECT_EQ(headers.at("X-Forwarded-Host").as_string(),
-            "127.0.0.1:" + std::to_string(front.port));
+  EXPECT_EQ(headers.at("X-Forwarded-Host").as_string(), "127.0.0.1:" + std::to_string(front.port));
   EXPECT_EQ(headers.at("X-Original-URL").as_string(), "/?x=1&y=2");
   EXPECT_EQ(headers.at("X-Client-IP").as_string(), "127.0.0.1");
   std::string xff(headers.at("X-Forwarded-For").as_string());
@@ -186,6 +186,46 @@ TEST(Affinity, ArrForwardingHeadersAreAddedToRequests) {
   // A second request gets a different log id.
   auto res2 = get(front.port, "/");
   EXPECT_NE(whoami(res2).at("headers").at("X-ARR-LOG-ID").as_string(), log_id);
+}
+
+TEST(Affinity, TimedPinsExpireWhenIdleAndAreRefreshedWhenUsed) {
+  // Scenario (issue 15, seeds 001/003): with max_idle = 600s the cookie
+  // carries its dates. A fresh pin routes without a new cookie; one idle for
+  // two hours is balanced afresh and re-pinned (counted); one idle for five
+  // minutes still routes and gets its last-seen date moved on.
+  auto a = start_instance(), b = start_instance();
+  auto cfg = write_temp_file("timed-affinity.toml", "[front.affinity]\nmax_idle = \"600s\"\n");
+  auto front = start_front_for({&a, &b}, {"--config", cfg});
+  auto first = get(front.port, "/");
+  const auto id = id_of(first);
+  const auto value = set_cookie_value(first, "ARRAffinity");
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  auto dot = value.rfind('.');
+  ASSERT_NE(dot, std::string::npos) << value;
+  auto dot1 = value.rfind('.', dot - 1);
+  ASSERT_EQ(value.substr(0, dot1), id) << value;
+  const auto first_s = std::stoll(value.substr(dot1 + 1, dot - dot1 - 1));
+  EXPECT_LE(std::llabs(first_s - now), 5) << value;
+  EXPECT_EQ(value.substr(dot1 + 1, dot - dot1 - 1), value.substr(dot + 1));
+
+  auto fresh = get(front.port, "/", "ARRAffinity=" + value);
+  EXPECT_EQ(id_of(fresh), id);
+  EXPECT_TRUE(set_cookies(fresh).empty());
+
+  auto stale = id + "." + std::to_string(now - 7200) + "." + std::to_string(now - 7200);
+  auto repinned = get(front.port, "/", "ARRAffinity=" + stale);
+  auto renewed = set_cookie_value(repinned, "ARRAffinity");
+  ASSERT_FALSE(renewed.empty()) << "an expired pin must be re-pinned";
+  EXPECT_EQ(renewed.rfind(id_of(repinned) + ".", 0), 0u) << renewed;
+  EXPECT_NE(renewed, stale);
+
+  auto idle = id + "." + std::to_string(now - 1000) + "." + std::to_string(now - 300);
+  auto refreshed = get(front.port, "/", "ARRAffinity=" + idle);
+  EXPECT_EQ(id_of(refreshed), id);  // still pinned
+  auto moved_on = set_cookie_value(refreshed, "ARRAffinity");
+  EXPECT_EQ(moved_on.rfind(id + "." + std::to_string(now - 1000) + ".", 0), 0u) << moved_on;
 }
 
 }  // namespace

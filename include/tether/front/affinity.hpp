@@ -4,6 +4,7 @@
 //  - which token a request presents (ARRAffinity, then its SameSite twin);
 //  - the two Set-Cookie values of a pinned response;
 //  - the Arr-Disable-Session-Affinity opt-out, read and removed from responses.
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,9 +24,35 @@ class Affinity {
   const AffinityConfig& config() const { return config_; }
   bool enabled() const { return config_.enabled; }
 
-  // Tokens the request presents, main cookie first, then the SameSite twin.
-  // Empty when affinity is off (incoming cookies are ignored then).
+  // True when max_idle or max_life is on: cookies carry their dates.
+  bool timed() const { return config_.max_idle.count() > 0 || config_.max_life.count() > 0; }
+
+  // One pin a request presents: its token and, for timed cookies, when it
+  // was first set and last refreshed (Unix seconds).
+  struct Pin {
+    std::string_view token;
+    std::int64_t first_s = 0, last_s = 0;
+    bool expired = false;  // idle past max_idle or older than max_life: balance afresh
+  };
+
+  // The pins the request presents at `now_s`, main cookie first, then the
+  // SameSite twin. Empty when affinity is off (incoming cookies are ignored
+  // then). With timed cookies, a value without valid dates (a bare ARR
+  // token, a forged one) counts as expired: it is balanced afresh.
+  std::vector<Pin> request_pins(const boost::beast::http::fields& req, std::int64_t now_s) const;
+
+  // Tokens the request presents, main cookie first, then the SameSite twin
+  // (request_pins without the dates).
   std::vector<std::string_view> request_tokens(const boost::beast::http::fields& req) const;
+
+  // For a timed pin that routed a request at `now_s`: whether its cookie
+  // should be sent again with a fresh last-seen date (at most every quarter
+  // of max_idle, so a busy client is not sent cookies on every response).
+  bool needs_refresh(const Pin& pin, std::int64_t now_s) const;
+
+  // The cookie value for `token`: the bare token (ARR), or with timed
+  // cookies "<token>.<first_s>.<now_s>".
+  std::string cookie_value(std::string_view token, std::int64_t first_s, std::int64_t now_s) const;
 
   // Appends the Set-Cookie headers pinning the client to `token`.
   // `host` is the request's Host header (port is dropped for Domain);

@@ -20,6 +20,13 @@ struct AffinityConfig {
   TokenMode token = TokenMode::instance_id;             // cookie value: the id, or its SHA-256
   bool set_domain = true;                               // add Domain=<request host> as ARR does
   std::string domain;                                   // fixed Domain instead of the request host
+  // HAProxy's cookie maxidle / maxlife: a pin not used for max_idle, or
+  // older than max_life, is balanced afresh and re-pinned. 0 = off (the
+  // default: the cookie is then exactly ARR's, the bare token). When either
+  // is on, the cookie carries "<token>.<first>.<last>" (Unix seconds), so
+  // front-door replicas still share no state.
+  std::chrono::seconds max_idle{0};
+  std::chrono::seconds max_life{0};
 };
 
 struct TimeoutConfig {

@@ -34,6 +34,8 @@ TEST_F(ExampleConfig, FrontLoadsValidatesAndMatchesDefaults) {
   EXPECT_EQ(c.affinity.token, d.affinity.token);
   EXPECT_EQ(c.affinity.set_domain, d.affinity.set_domain);
   EXPECT_EQ(c.affinity.domain, d.affinity.domain);
+  EXPECT_EQ(c.affinity.max_idle, d.affinity.max_idle);
+  EXPECT_EQ(c.affinity.max_life, d.affinity.max_life);
   EXPECT_EQ(c.timeouts.connect, d.timeouts.connect);
   EXPECT_EQ(c.timeouts.upstream_response, milliseconds(230'000));
   EXPECT_EQ(c.timeouts.client_header, d.timeouts.client_header);
@@ -112,6 +114,7 @@ TEST_F(ExampleConfig, EveryReadKeyIsWrittenOut) {
       "front.port", "front.threads", "front.balancing", "front.access_log",
       "front.affinity.enabled", "front.affinity.cookie", "front.affinity.samesite_cookie",
       "front.affinity.token", "front.affinity.set_domain", "front.affinity.domain",
+      "front.affinity.max_idle", "front.affinity.max_life",
       "front.timeouts.connect", "front.timeouts.upstream_response",
       "front.timeouts.client_header", "front.timeouts.client_idle",
       "front.timeouts.client_body", "front.timeouts.upstream_idle",

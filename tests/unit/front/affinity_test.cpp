@@ -13,16 +13,18 @@ using ::testing::IsEmpty;
 
 TEST(AffinityCookies, HttpPairExact) {
   Affinity a{AffinityConfig{}};
-  EXPECT_THAT(a.cookie_values("T", "example.com:8080", false),
-              ElementsAre("ARRAffinity=T;Path=/;HttpOnly;Domain=example.com",
-                          "ARRAffinitySameSite=T;Path=/;HttpOnly;SameSite=None;Secure;Domain=example.com"));
+  EXPECT_THAT(
+      a.cookie_values("T", "example.com:8080", false),
+      ElementsAre("ARRAffinity=T;Path=/;HttpOnly;Domain=example.com",
+                  "ARRAffinitySameSite=T;Path=/;HttpOnly;SameSite=None;Secure;Domain=example.com"));
 }
 
 TEST(AffinityCookies, HttpsAddsSecureToMainCookie) {
   Affinity a{AffinityConfig{}};
-  EXPECT_THAT(a.cookie_values("T", "example.com:8080", true),
-              ElementsAre("ARRAffinity=T;Path=/;HttpOnly;Secure;Domain=example.com",
-                          "ARRAffinitySameSite=T;Path=/;HttpOnly;SameSite=None;Secure;Domain=example.com"));
+  EXPECT_THAT(
+      a.cookie_values("T", "example.com:8080", true),
+      ElementsAre("ARRAffinity=T;Path=/;HttpOnly;Secure;Domain=example.com",
+                  "ARRAffinitySameSite=T;Path=/;HttpOnly;SameSite=None;Secure;Domain=example.com"));
 }
 
 TEST(AffinityCookies, SetDomainFalseOmitsDomain) {
@@ -38,9 +40,11 @@ TEST(AffinityCookies, FixedDomainWinsOverHost) {
   AffinityConfig c;
   c.domain = ".contoso.net";
   Affinity a{c};
-  EXPECT_THAT(a.cookie_values("T", "example.com:8080", false),
-              ElementsAre("ARRAffinity=T;Path=/;HttpOnly;Domain=.contoso.net",
-                          "ARRAffinitySameSite=T;Path=/;HttpOnly;SameSite=None;Secure;Domain=.contoso.net"));
+  EXPECT_THAT(
+      a.cookie_values("T", "example.com:8080", false),
+      ElementsAre(
+          "ARRAffinity=T;Path=/;HttpOnly;Domain=.contoso.net",
+          "ARRAffinitySameSite=T;Path=/;HttpOnly;SameSite=None;Secure;Domain=.contoso.net"));
 }
 
 TEST(AffinityCookies, DomainIsLowercasedHostWithoutPort) {
@@ -69,8 +73,8 @@ TEST(AffinityCookies, CustomCookieName) {
 
 TEST(AffinityCookies, HostileHostGivesNoDomain) {
   Affinity a{AffinityConfig{}};
-  for (const char* host : {"evil.com;Path=/admin", "a b.com", "x.com;", "x.com,y.com",
-                           "x\"y.com", "tab\t.com"}) {
+  for (const char* host :
+       {"evil.com;Path=/admin", "a b.com", "x.com;", "x.com,y.com", "x\"y.com", "tab\t.com"}) {
     SCOPED_TRACE(host);
     EXPECT_THAT(a.cookie_values("T", host, false),
                 ElementsAre("ARRAffinity=T;Path=/;HttpOnly",
@@ -196,6 +200,81 @@ TEST(AffinityOptOut, OtherHeadersBetweenAreNotRead) {
   EXPECT_FALSE(Affinity::take_opt_out(res));
   EXPECT_EQ(res.count(kOptOutHeader), 0u);
   EXPECT_EQ(res["X-Feature-Enabled"], "true");
+}
+
+}  // namespace
+}  // namespace tether::front
+
+namespace tether::front {
+namespace {
+
+// Timed pins (max_idle / max_life, HAProxy's cookie options; issue 15).
+bhttp::fields cookie_header(const std::string& value) {
+  bhttp::fields f;
+  f.set(bhttp::field::cookie, "ARRAffinity=" + value);
+  return f;
+}
+
+AffinityConfig timed_config(long idle_s, long life_s) {
+  AffinityConfig c;
+  c.max_idle = std::chrono::seconds(idle_s);
+  c.max_life = std::chrono::seconds(life_s);
+  return c;
+}
+
+TEST(AffinityTimed, OffByDefaultSoTheCookieIsExactlyArrs) {
+  Affinity a{AffinityConfig{}};
+  EXPECT_FALSE(a.timed());
+  EXPECT_EQ(a.cookie_value("abc", 100, 200), "abc");
+  auto pins = a.request_pins(cookie_header("abc.1.2"), 1'000'000);
+  ASSERT_EQ(pins.size(), 1u);
+  EXPECT_EQ(pins[0].token, "abc.1.2");  // a token, whatever it looks like
+  EXPECT_FALSE(pins[0].expired);
+  EXPECT_FALSE(a.needs_refresh(pins[0], 1'000'000));
+}
+
+TEST(AffinityTimed, CookieCarriesFirstAndLastSeen) {
+  Affinity a{timed_config(600, 0)};
+  EXPECT_EQ(a.cookie_value("inst.1", 1000, 1500), "inst.1.1000.1500");
+  auto pins = a.request_pins(cookie_header("inst.1.1000.1500"), 1600);
+  ASSERT_EQ(pins.size(), 1u);
+  EXPECT_EQ(pins[0].token, "inst.1");  // dots in a token survive
+  EXPECT_EQ(pins[0].first_s, 1000);
+  EXPECT_EQ(pins[0].last_s, 1500);
+  EXPECT_FALSE(pins[0].expired);
+}
+
+TEST(AffinityTimed, IdlePastMaxIdleExpires) {
+  // Scenario (seeds 001/003): a browser left open for days comes back; its
+  // pin is balanced afresh instead of holding an instance forever.
+  Affinity a{timed_config(600, 0)};
+  EXPECT_FALSE(a.request_pins(cookie_header("i.1000.1500"), 2100)[0].expired);
+  EXPECT_TRUE(a.request_pins(cookie_header("i.1000.1500"), 2101)[0].expired);
+}
+
+TEST(AffinityTimed, OlderThanMaxLifeExpiresEvenWhenBusy) {
+  Affinity a{timed_config(0, 3600)};
+  EXPECT_FALSE(a.request_pins(cookie_header("i.1000.4590"), 4600)[0].expired);
+  EXPECT_TRUE(a.request_pins(cookie_header("i.1000.4600"), 4601)[0].expired);
+}
+
+TEST(AffinityTimed, UndatedOrForgedValuesAreBalancedAfresh) {
+  Affinity a{timed_config(600, 0)};
+  for (const char* v :
+       {"bare-arr-token", "i.x.1500", "i.1500", "i.2000.1000", ".1.2", "i.1000.99999999999"})
+    EXPECT_TRUE(a.request_pins(cookie_header(v), 2000)[0].expired) << v;
+}
+
+TEST(AffinityTimed, RefreshAtMostEveryQuarterOfMaxIdle) {
+  Affinity a{timed_config(600, 0)};
+  Affinity::Pin p;
+  p.token = "i";
+  p.first_s = 1000;
+  p.last_s = 1000;
+  EXPECT_FALSE(a.needs_refresh(p, 1149));
+  EXPECT_TRUE(a.needs_refresh(p, 1150));
+  Affinity life_only{timed_config(0, 3600)};
+  EXPECT_FALSE(life_only.needs_refresh(p, 5000));  // no idle limit: nothing to refresh
 }
 
 }  // namespace

@@ -304,3 +304,20 @@ TEST(ValidateFrontConfig, BadInstanceIds) {
 
 }  // namespace
 }  // namespace tether::front
+
+namespace tether::front {
+namespace {
+
+TEST(LoadFrontConfig, AffinityMaxIdleAndMaxLife) {
+  // Scenario (issue 15): the timed-pin options, off by default, whole
+  // seconds; a sub-second value is named, not silently rounded to "off".
+  EXPECT_EQ(load("").affinity.max_idle.count(), 0);
+  auto c = load("[front.affinity]\nmax_idle = \"30m\"\nmax_life = \"8h\"\n");
+  EXPECT_EQ(c.affinity.max_idle, std::chrono::minutes(30));
+  EXPECT_EQ(c.affinity.max_life, std::chrono::hours(8));
+  EXPECT_THAT(load_error("[front.affinity]\nmax_idle = \"1500ms\"\n"),
+              AllOf(HasSubstr("front.affinity.max_idle"), HasSubstr("1500")));
+}
+
+}  // namespace
+}  // namespace tether::front
