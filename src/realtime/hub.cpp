@@ -100,7 +100,8 @@ bool Hub::publish_or_fail(const std::string& t, std::string payload) {
   ++stats_.publish_failures;
   log()->warn("hub {}: publish on {} failed: {}", options_.name, t, mesh::to_string(status));
   if (invoking_ && send_failure_.empty())
-    send_failure_ = std::string("the backplane refused a message (") + mesh::to_string(status) + ")";
+    send_failure_ =
+        std::string("the backplane refused a message (") + mesh::to_string(status) + ")";
   return false;
 }
 

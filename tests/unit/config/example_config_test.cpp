@@ -108,6 +108,8 @@ TEST_F(ExampleConfig, PlanLoadsAndMatchesDefaults) {
 TEST_F(ExampleConfig, EveryReadKeyIsWrittenOut) {
   // Keys each loader reads; the example sets all of them (front.listen is
   // deliberately commented out, see the file).
+  // A table, several keys a line:
+  // clang-format off
   const char* keys[] = {
       "up.instances", "up.app", "up.admin_listen", "up.admin_port", "up.state_dir",
       "up.stop_grace", "up.drain_grace", "up.start_timeout",
@@ -134,6 +136,7 @@ TEST_F(ExampleConfig, EveryReadKeyIsWrittenOut) {
       "mesh.name", "mesh.liveness", "mesh.store_check", "mesh.rejoin_grace",
       "mesh.publish_timeout", "mesh.request_timeout", "mesh.window", "mesh.window_bytes",
       "mesh.member_queue", "mesh.max_message_bytes", "mesh.insecure_tls"};
+  // clang-format on
   for (const char* k : keys) EXPECT_TRUE(root_.at_path(k)) << k;
 }
 
