@@ -12,17 +12,14 @@
 #include <string>
 #include <vector>
 
+#include "support/raw_http.hpp"
 #include "support/process.hpp"
 #include "support/recording_backend.hpp"
 
 namespace tether::test {
 
 // What came back on one client connection.
-struct Exchange {
-  std::string received;          // every byte, until the peer closed
-  std::uint16_t local_port = 0;  // the client's port (X-Forwarded-For names it)
-  bool closed_by_peer = false;   // false: `limit` passed first (a hang)
-};
+using Exchange = RawExchange;  // support/raw_http.hpp
 
 // Connects to 127.0.0.1:port, sends `bytes`, half-closes (no more requests
 // follow) and reads until the peer closes or `limit` passes.

@@ -12,8 +12,9 @@
 
 namespace tether::test {
 
-std::string raw_exchange(std::uint16_t port, std::string_view bytes, bool shutdown_write,
-                         std::chrono::seconds limit, bool* closed_by_peer) {
+RawExchange raw_exchange_full(std::uint16_t port, std::string_view bytes, bool shutdown_write,
+                              std::chrono::seconds limit) {
+  RawExchange out;
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -21,8 +22,12 @@ std::string raw_exchange(std::uint16_t port, std::string_view bytes, bool shutdo
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     ::close(fd);
-    throw std::runtime_error("connect failed");
+    throw std::runtime_error("connect to 127.0.0.1:" + std::to_string(port) + " failed");
   }
+  sockaddr_in local{};
+  socklen_t len = sizeof local;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len);
+  out.local_port = ntohs(local.sin_port);
   std::size_t sent = 0;
   while (sent < bytes.size()) {
     ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
@@ -30,8 +35,6 @@ std::string raw_exchange(std::uint16_t port, std::string_view bytes, bool shutdo
     sent += static_cast<std::size_t>(n);
   }
   if (shutdown_write) ::shutdown(fd, SHUT_WR);
-  std::string out;
-  if (closed_by_peer) *closed_by_peer = false;
   auto deadline = std::chrono::steady_clock::now() + limit;
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -43,13 +46,20 @@ std::string raw_exchange(std::uint16_t port, std::string_view bytes, bool shutdo
     char buf[8192];
     ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n <= 0) {
-      if (closed_by_peer) *closed_by_peer = true;
+      out.closed_by_peer = true;
       break;
     }
-    out.append(buf, static_cast<std::size_t>(n));
+    out.received.append(buf, static_cast<std::size_t>(n));
   }
   ::close(fd);
   return out;
+}
+
+std::string raw_exchange(std::uint16_t port, std::string_view bytes, bool shutdown_write,
+                         std::chrono::seconds limit, bool* closed_by_peer) {
+  auto r = raw_exchange_full(port, bytes, shutdown_write, limit);
+  if (closed_by_peer) *closed_by_peer = r.closed_by_peer;
+  return std::move(r.received);
 }
 
 http::Response parse_first_response(const std::string& raw) {

@@ -10,6 +10,19 @@
 
 namespace tether::test {
 
+// What one raw exchange brought back.
+struct RawExchange {
+  std::string received;          // every byte, until the peer closed or the limit passed
+  std::uint16_t local_port = 0;  // the client's port (X-Forwarded-For names it)
+  bool closed_by_peer = false;   // false: `limit` passed first (a hang)
+};
+
+// Connects to 127.0.0.1:port, sends `bytes`, half-closes when
+// `shutdown_write`, and reads until the peer closes or `limit` passes.
+// Throws when the connect fails.
+RawExchange raw_exchange_full(std::uint16_t port, std::string_view bytes, bool shutdown_write,
+                              std::chrono::seconds limit);
+
 // Connects to 127.0.0.1:port, sends `bytes`, half-closes when `shutdown_write`
 // and reads until the peer closes (or `limit` passes: then returns what came).
 // `closed_by_peer`, when given, tells which of the two ended the read.
