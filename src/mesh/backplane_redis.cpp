@@ -19,7 +19,7 @@
 #include <hiredis/hiredis.h>
 
 #include "tether/net/log.hpp"
-#include "tether/session/session_store.hpp"
+#include "tether/store/hub_store_redis.hpp"
 
 namespace tether::mesh {
 
@@ -226,19 +226,17 @@ RedisBackplane::RedisBackplane(asio::any_io_executor executor, MeshConfig config
   if (!url.empty() && url.front() == '/') {
     unix_path_ = url;
   } else {
-    session::StoreUrl parsed;
+    // The one Redis URL parser (store/hub_store_redis.hpp).
+    store::RedisLocation parsed;
     try {
-      parsed = session::parse_store_url(url);
+      parsed = store::parse_redis_location(url);
     } catch (const std::invalid_argument& e) {
       throw std::invalid_argument("mesh.redis: " + std::string(e.what()) + " (got \"" + url +
                                   "\")");
     }
-    if (parsed.kind != session::StoreUrl::Kind::redis)
-      throw std::invalid_argument("mesh.redis: expected redis://host[:port][/db] or a unix "
-                                  "socket path (got \"" + url + "\")");
     host_ = parsed.host;
     port_ = parsed.port;
-    unix_path_ = parsed.path;
+    unix_path_ = parsed.socket;
     password_ = parsed.password;
     db_ = parsed.db;
   }

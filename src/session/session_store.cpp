@@ -1,5 +1,4 @@
 // open_session_store(): the store URL forms and the factory.
-#include <charconv>
 #include <chrono>
 #include <stdexcept>
 
@@ -7,6 +6,7 @@
 
 #include "session_store_backends.hpp"
 #include "tether/session/session_store_memory.hpp"
+#include "tether/store/hub_store_redis.hpp"
 
 namespace tether::session {
 
@@ -18,36 +18,16 @@ constexpr const char* kExpected =
 
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
-int to_int(std::string_view s, int min, int max, const std::string& what) {
-  int v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || p != s.data() + s.size() || v < min || v > max)
-    throw std::invalid_argument(what + " must be " + std::to_string(min) + "-" +
-                                std::to_string(max));
-  return v;
-}
-
-StoreUrl parse_redis_tcp(const std::string& text) {
-  auto u = boost::urls::parse_uri(text);
-  if (!u || u->host().empty()) throw std::invalid_argument(std::string(kExpected));
+// A Redis store URL, by the one Redis URL parser (store/hub_store_redis.hpp).
+StoreUrl parse_redis(const std::string& text) {
+  auto loc = store::parse_redis_location(text);
   StoreUrl url;
   url.kind = StoreUrl::Kind::redis;
-  url.host = std::string(u->host_address());
-  if (u->has_port()) url.port = to_int(u->port(), 1, 65535, "the Redis port");
-  if (u->has_password()) url.password = std::string(u->password());
-  std::string_view path = u->path();
-  if (!path.empty() && path != "/") url.db = to_int(path.substr(1), 0, 1'000'000, "the Redis db");
-  return url;
-}
-
-StoreUrl parse_redis_unix(std::string_view path, std::string_view query) {
-  StoreUrl url;
-  url.kind = StoreUrl::Kind::redis;
-  url.path = std::string(path);
-  if (url.path.empty() || url.path.front() != '/')
-    throw std::invalid_argument("a Redis unix socket path must be absolute");
-  if (starts_with(query, "db=")) url.db = to_int(query.substr(3), 0, 1'000'000, "the Redis db");
-  else if (!query.empty()) throw std::invalid_argument("the only query parameter is db=N");
+  url.host = loc.host;
+  url.port = loc.port;
+  url.path = loc.socket;
+  url.db = loc.db;
+  url.password = loc.password;
   return url;
 }
 
@@ -56,15 +36,9 @@ StoreUrl parse_redis_unix(std::string_view path, std::string_view query) {
 StoreUrl parse_store_url(const std::string& text) {
   std::string_view s = text;
   if (s == "memory" || s == "memory:") return StoreUrl{};
-  if (starts_with(s, "redis://")) return parse_redis_tcp(text);
-  if (starts_with(s, "redis+unix://") || starts_with(s, "unix:")) {
-    auto rest = s.substr(starts_with(s, "unix:") ? 5 : 13);
-    auto q = rest.find('?');
-    return parse_redis_unix(rest.substr(0, q),
-                            q == std::string_view::npos ? std::string_view{} : rest.substr(q + 1));
-  }
-  if (starts_with(s, "/") && s.size() > 5 && s.substr(s.size() - 5) == ".sock")
-    return parse_redis_unix(s, {});
+  if (starts_with(s, "redis://") || starts_with(s, "redis+unix://") || starts_with(s, "unix:") ||
+      (starts_with(s, "/") && s.size() > 5 && s.substr(s.size() - 5) == ".sock"))
+    return parse_redis(text);
   if (starts_with(s, "sqlite:")) {
     auto rest = s.substr(7);
     if (starts_with(rest, "//")) rest.remove_prefix(2);

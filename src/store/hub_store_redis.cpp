@@ -136,7 +136,9 @@ RedisLocation parse_redis_location(const std::string& url) {
   };
   if (s.starts_with("redis+unix://")) return unix_path(s.substr(13));
   if (s.starts_with("unix://")) return unix_path(s.substr(7));
+  if (s.starts_with("unix:")) return unix_path(s.substr(5));
   if (s.starts_with("redis:///")) return unix_path(s.substr(8));
+  if (s.starts_with("/") && s.ends_with(".sock")) return unix_path(s);
   if (!s.starts_with("redis://")) bad_url(url, "not a Redis URL");
   auto u = boost::urls::parse_uri(url);
   if (!u || u->host().empty()) bad_url(url, "no host");

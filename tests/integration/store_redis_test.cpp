@@ -52,8 +52,12 @@ TEST(StoreRedisUrl, FormsParse) {
   EXPECT_EQ(unix_db.socket, "/run/redis.sock");
   EXPECT_EQ(unix_db.db, 3);
   EXPECT_EQ(store::parse_redis_location("unix:///run/r.sock").socket, "/run/r.sock");
-  for (const char* bad : {"redis://host:0", "redis://host:99999", "redis://host/x",
-                          "redis+unix://relative.sock", "redis:///s.sock?x=1", "redis://"}) {
+  // The session store's forms too: it is the one Redis URL parser (issue 13).
+  EXPECT_EQ(store::parse_redis_location("unix:/run/r.sock").socket, "/run/r.sock");
+  EXPECT_EQ(store::parse_redis_location("/run/r.sock").socket, "/run/r.sock");
+  for (const char* bad :
+       {"redis://host:0", "redis://host:99999", "redis://host/x", "redis+unix://relative.sock",
+        "redis:///s.sock?x=1", "redis://", "unix:relative.sock", "/not-a-socket"}) {
     try {
       store::parse_redis_location(bad);
       ADD_FAILURE() << bad << " parsed";

@@ -28,10 +28,13 @@ struct RedisLocation {
   int db = 0;            // SELECT when not 0
 };
 
-// Parses "redis://[:password@]host[:port][/db]", "redis:///abs/path.sock"
-// (an empty host names a unix socket), "redis+unix:///abs/path.sock" or
-// "unix:///abs/path.sock", each optionally with "?db=N" for a socket. Throws
-// std::invalid_argument naming the URL and what is wrong.
+// The one Redis URL parser (the hub store, the session store and the Redis
+// backplane's connection all use it). Parses
+// "redis://[:password@]host[:port][/db]", "redis:///abs/path.sock" (an empty
+// host names a unix socket), "redis+unix:///abs/path.sock",
+// "unix:///abs/path.sock", "unix:/abs/path.sock" or a bare "/abs/path.sock",
+// the socket forms optionally with "?db=N". Throws std::invalid_argument
+// naming the URL and what is wrong.
 RedisLocation parse_redis_location(const std::string& url);
 
 // Connects (2 s connect and command timeout) and loads the CAS script.
