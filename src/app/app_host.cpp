@@ -1,7 +1,5 @@
 #include "tether/app/app_host.hpp"
 
-#include <pthread.h>
-
 #include <csignal>
 #include <cstdio>
 
@@ -11,6 +9,7 @@
 
 #include "tether/mesh/mesh.hpp"
 #include "tether/net/config_reader.hpp"
+#include "tether/net/stop_signals.hpp"
 #include "tether/realtime/endpoint.hpp"
 #include "tether/store/hub_store.hpp"
 
@@ -83,13 +82,8 @@ void AppHost::stop(std::chrono::milliseconds drain) {
 }
 
 int serve_app(const char* prog, host::HostConfig config, const Install& install, bool needs_mesh) {
-  // Stop signals wait for sigwait() below, in every thread started from here on.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  // Stop signals wait for the loop below, in every thread started from here on.
+  net::block_stop_signals();
 
   std::unique_ptr<AppHost> host;
   try {
@@ -113,8 +107,7 @@ int serve_app(const char* prog, host::HostConfig config, const Install& install,
   std::printf("%s: instance %s listening on %s:%u\n", prog, host->instance().id.c_str(),
               host->config().listen.c_str(), port);
   std::fflush(stdout);
-  int sig = 0;
-  while (sigwait(&stop, &sig) != 0 || sig == SIGHUP) {
+  while (net::wait_for_stop_signal() == SIGHUP) {
   }
   host->stop();
   return 0;

@@ -29,6 +29,7 @@
 #include "tether/net/endpoint.hpp"
 #include "tether/net/log.hpp"
 #include "tether/net/self_signed.hpp"
+#include "tether/net/stop_signals.hpp"
 #include "tether/plan/plan_client.hpp"
 #include "tether/plan/plan_config.hpp"
 #include "tether/plan/plan_runner.hpp"
@@ -40,32 +41,6 @@ namespace asio = boost::asio;
 using net::ConfigError;
 
 namespace {
-
-// Blocks SIGINT, SIGTERM and SIGHUP in this thread and every thread it starts later,
-// so that a stop request arriving at any moment waits for
-// wait_for_stop_signal() instead of killing the process. Call first.
-void block_stop_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-}
-
-// Waits for SIGINT, SIGTERM or SIGHUP (blocked by block_stop_signals());
-// returns it.
-int wait_for_signal() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  int sig = 0;
-  while (sigwait(&set, &sig) != 0) {
-  }
-  return sig;
-}
 
 // A port given on the command line; `flag` names it in the error.
 std::uint16_t checked_port(const char* flag, int value) {
@@ -255,7 +230,7 @@ void add_front_command(CLI::App& app) {
                   "Bearer token required by the admin endpoint (default: none)");
   o->flags.add(cmd, true);
   cmd->callback([o] {
-    block_stop_signals();
+    net::block_stop_signals();
     apply_log_level(o->log_level);
     // The configuration from the file and the flags; run again on SIGHUP.
     auto build = [o] {
@@ -290,7 +265,7 @@ void add_front_command(CLI::App& app) {
                   admin->port());
     }
     std::fflush(stdout);
-    while (wait_for_signal() == SIGHUP) {
+    while (net::wait_for_stop_signal() == SIGHUP) {
       // Reload: instances change in place; connections are not dropped.
       auto log = net::logger("front");
       try {
