@@ -32,7 +32,7 @@ namespace json = boost::json;
 namespace asio = boost::asio;
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
-extern const char* const kChatScript;  // app_chat_page.cpp
+extern const char* const kChatScript;  // chat_script.cpp
 
 namespace {
 

@@ -1,4 +1,4 @@
-// The chat app's script: a WebSocket to /chat/ws (host/chat_page.hpp is the page around it).
+// The chat app's script: a WebSocket to /chat/ws (common/chat_page.hpp is the page around it).
 namespace tether::apps {
 
 extern const char* const kChatScript;

@@ -31,7 +31,7 @@
 namespace tether::apps {
 
 using namespace tether::host;
-extern const char* const kSignalrChatScript;  // app_signalr_chat_page.cpp
+extern const char* const kSignalrChatScript;  // signalr_chat_script.cpp
 }  // namespace tether::apps
 
 namespace tether::apps {

@@ -1,4 +1,4 @@
-// The signalr-chat page's script (host/chat_page.hpp is the page around
+// The signalr-chat page's script (common/chat_page.hpp is the page around
 // it): seed 004's client (type a name, see it in every other tab, whichever
 // instance serves it) on the official @microsoft/signalr browser bundle, with seed 004's connection
 // options by default: skipNegotiation + WebSockets. ?transport=auto|sse|longpolling picks others.
