@@ -104,27 +104,6 @@ asio::awaitable<void> publish_loop(Probe* p, std::uint64_t generation, double ra
   }
 }
 
-json::object status_json(const mesh::BackplaneStatus& s) {
-  json::array members;
-  for (const auto& m : s.members) members.push_back(json::value(m));
-  return json::object{{"role", s.role},
-                      {"epoch", s.epoch},
-                      {"hub", s.hub_id},
-                      {"members", std::move(members)},
-                      {"published", s.published},
-                      {"delivered", s.delivered},
-                      {"duplicates_dropped", s.duplicates_dropped},
-                      {"resent", s.resent},
-                      {"unacked", s.unacked},
-                      {"joins", s.joins},
-                      {"elections_won", s.elections_won},
-                      {"elections_lost", s.elections_lost},
-                      {"store_errors", s.store_errors},
-                      {"auth_refused", s.auth_refused},
-                      {"members_cut_off", s.members_cut_off},
-                      {"undeliverable", s.undeliverable}};
-}
-
 std::uint32_t percentile(std::vector<std::uint32_t> v, double q) {
   if (v.empty()) return 0;
   auto k = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1));
@@ -144,7 +123,7 @@ void report(Probe* p, Context& c) {
   json::object direct;
   for (const auto& [from, n] : p->direct) direct[from] = n;
   json::object o{{"id", c.instance.id},
-                 {"mesh", status_json(p->mesh->status())},
+                 {"mesh", mesh::status_json(p->mesh->status())},
                  {"sent", p->sent},
                  {"send_failures", p->send_failures},
                  {"running", p->running},

@@ -6,6 +6,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "tether/mesh/mesh.hpp"
 #include "tether/net/config_reader.hpp"
@@ -44,6 +45,22 @@ void add_mesh_route(host::Router& router, std::weak_ptr<mesh::Hub> weak) {
   });
 }
 
+// GET /.tether/mesh/status: the backplane's status as JSON, for operators
+// on the instance's machine. Answered only to a direct loopback client: a
+// request relayed by a front door (it carries X-ARR-LOG-ID or
+// X-Forwarded-For) gets 404, so the mesh's ids never reach the public.
+void add_mesh_status_route(host::Router& router, mesh::Backplane* backplane) {
+  router.get("/.tether/mesh/status", [backplane](host::Context& c) {
+    const bool relayed = c.request.count("X-ARR-LOG-ID") || c.request.count("X-Forwarded-For");
+    if (relayed || !c.connection.remote.address().is_loopback()) {
+      c.reply(404, "404 Not Found\n");
+      return;
+    }
+    c.reply(200, boost::json::serialize(mesh::status_json(backplane->status())) + "\n",
+            "application/json");
+  });
+}
+
 }  // namespace
 
 AppHost::AppHost(host::HostConfig config, bool needs_mesh) {
@@ -56,6 +73,7 @@ AppHost::AppHost(host::HostConfig config, bool needs_mesh) {
     auto made = mesh::make_backplane(instance_->executor(), cfg.mesh, cfg.instance_id);
     backplane_ = std::move(made.backplane);
     if (!made.hub.expired()) add_mesh_route(instance_->router(), std::move(made.hub));
+    add_mesh_status_route(instance_->router(), backplane_.get());
   }
   setup_.emplace(AppSetup{instance_->router(), cfg, instance_->instance(), backplane_.get(),
                           instance_->sessions(), instance_->executor()});

@@ -4,7 +4,10 @@
 // used to pass no backplane at all).
 #include <gtest/gtest.h>
 
+#include <set>
 #include <sstream>
+
+#include <boost/json.hpp>
 
 #include "support/mesh_probe.hpp"
 #include "support/tether_fixtures.hpp"
@@ -78,6 +81,17 @@ TEST(RunApp, AUserAppGetsTheMeshAcrossInstances) {
   std::vector<std::string> expected;
   for (int i = 1; i <= 20; ++i) expected.push_back("m" + std::to_string(i));
   EXPECT_EQ(numbered, expected);
+
+  // The instance's mesh status, for operators on its machine: both members,
+  // one hub. Through the front door the same path is not served (404).
+  auto status = get(a.port, "/.tether/mesh/status");
+  ASSERT_EQ(status.result_int(), 200) << status.body();
+  auto s = boost::json::parse(status.body()).as_object();
+  EXPECT_FALSE(s.at("hub").as_string().empty());
+  std::set<std::string> members;
+  for (const auto& m : s.at("members").as_array()) members.insert(std::string(m.as_string()));
+  EXPECT_EQ(members, (std::set<std::string>{"app-a", "app-b"}));
+  EXPECT_EQ(get(front_port, "/.tether/mesh/status").result_int(), 404);
 }
 
 TEST(RunApp, WithoutMeshTheAppHasNoBackplaneAndSaysSo) {

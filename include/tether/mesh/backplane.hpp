@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/json/object.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
@@ -44,7 +45,8 @@ struct MemberEvent {
   std::string instance_id;
 };
 
-// What operators and tests read (also on the instance's /.tether/mesh/status).
+// What operators and tests read (also on the instance's /.tether/mesh/status,
+// as status_json() renders it).
 struct BackplaneStatus {
   std::string role;        // "joining", "electing", "member", "hub+member", "stopped"
   std::int64_t epoch = 0;
@@ -99,5 +101,8 @@ class Backplane {
   virtual const std::string& instance_id() const = 0;
   virtual asio::any_io_executor executor() const = 0;
 };
+
+// `s` as JSON: role, epoch, hub, members and every counter, by name.
+boost::json::object status_json(const BackplaneStatus& s);
 
 }  // namespace tether::mesh
