@@ -12,7 +12,6 @@
 #include "tether/net/config_reader.hpp"
 #include "tether/net/stop_signals.hpp"
 #include "tether/realtime/endpoint.hpp"
-#include "tether/store/hub_store.hpp"
 
 namespace tether::app {
 
@@ -107,10 +106,9 @@ int serve_app(const char* prog, host::HostConfig config, const Install& install,
   try {
     host = std::make_unique<AppHost>(std::move(config), needs_mesh);
     install(host->setup());
-  } catch (const net::ConfigError& e) {
-    std::fprintf(stderr, "%s: %s\n", prog, e.what());
-    return 2;
-  } catch (const store::StoreError& e) {
+  } catch (const std::exception& e) {
+    // ConfigError, StoreError, or std::invalid_argument from a store URL the
+    // mesh cannot open: the configuration is wrong either way.
     std::fprintf(stderr, "%s: %s\n", prog, e.what());
     return 2;
   }

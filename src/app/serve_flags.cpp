@@ -72,7 +72,7 @@ bool parse_serve_flags(const std::vector<std::string>& args, host::HostConfig& c
       c.mesh.enabled = true;
       continue;
     }
-    if (flag.rfind("--", 0) != 0 && flag.rfind("-", 0) != 0)
+    if (flag.empty() || flag.front() != '-')
       throw ConfigError("\"" + flag + "\": unexpected argument");
     if (i + 1 >= args.size()) throw ConfigError(flag + ": unknown flag or missing value");
     const std::string& value = args[++i];

@@ -202,14 +202,6 @@ class FrontAdmin {
   std::thread thread_;
 };
 
-// A URL host for an address we listen on (wildcards shown as loopback).
-std::string shown_host(const std::string& listen) {
-  if (listen == "0.0.0.0") return "127.0.0.1";
-  if (listen == "::") return "[::1]";
-  if (listen.find(':') != std::string::npos) return "[" + listen + "]";
-  return listen;
-}
-
 }  // namespace
 
 void add_front_command(CLI::App& app) {
@@ -261,8 +253,8 @@ void add_front_command(CLI::App& app) {
     std::unique_ptr<FrontAdmin> admin;
     if (cfg.admin.on()) {
       admin = std::make_unique<FrontAdmin>(server, cfg.admin);
-      std::printf("tether front: admin http://%s:%u/\n", shown_host(cfg.admin.listen).c_str(),
-                  admin->port());
+      std::printf("tether front: admin %s/\n",
+                  net::local_http_url(cfg.admin.listen, admin->port()).c_str());
     }
     std::fflush(stdout);
     while (net::wait_for_stop_signal() == SIGHUP) {

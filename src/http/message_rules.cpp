@@ -202,6 +202,20 @@ bool read_target(const bhttp::request_header<>& req, RequestReading& r) {
   return true;
 }
 
+// The one value of every Content-Length line of `f` (identical lines are
+// one), nullopt when there is none; false when a line is not 1*DIGIT or the
+// lines disagree.
+bool content_length(const bhttp::fields& f, std::optional<std::uint64_t>& value) {
+  value.reset();
+  auto [first, last] = f.equal_range(bhttp::field::content_length);
+  for (auto it = first; it != last; ++it) {
+    auto v = parse_length(trim(it->value()));
+    if (!v || (value && *value != *v)) return false;
+    value = v;
+  }
+  return true;
+}
+
 // Reads Transfer-Encoding and Content-Length into r.framing/r.length.
 // `response`: the rules for an instance's answer (only plain "chunked").
 bool read_framing(const bhttp::fields& f, bool response, bool parser_chunked,
@@ -233,12 +247,7 @@ bool read_framing(const bhttp::fields& f, bool response, bool parser_chunked,
   }
   if (cl_count) {
     std::optional<std::uint64_t> value;
-    auto [first, last] = f.equal_range(bhttp::field::content_length);
-    for (auto it = first; it != last; ++it) {
-      auto v = parse_length(trim(it->value()));
-      if (!v || (value && *value != *v)) return refuse(fault, "invalid or conflicting Content-Length");
-      value = v;
-    }
+    if (!content_length(f, value)) return refuse(fault, "invalid or conflicting Content-Length");
     if (parser_chunked || !parser_length || *parser_length != *value)
       return refuse(fault, "parser read another Content-Length");
     framing = Framing::length;
@@ -334,19 +343,9 @@ ResponseReading read_response(const bhttp::response_header<>& res, bhttp::verb r
   // No body by definition (RFC 9112 §6.3 items 1-2).
   if ((code >= 100 && code < 200) || code == 204) return r;
   if (code == 304 || request_method == bhttp::verb::head) {
-    if (res.count(bhttp::field::content_length)) {
-      std::optional<std::uint64_t> value;
-      auto [first, last] = res.equal_range(bhttp::field::content_length);
-      for (auto it = first; it != last; ++it) {
-        auto v = parse_length(trim(it->value()));
-        if (!v || (value && *value != *v)) {
-          r.fault = MessageFault::bad_response_framing;
-          r.detail = "invalid or conflicting Content-Length";
-          return r;
-        }
-        value = v;
-      }
-      r.advertised_length = value;
+    if (!content_length(res, r.advertised_length)) {
+      r.fault = MessageFault::bad_response_framing;
+      r.detail = "invalid or conflicting Content-Length";
     }
     return r;
   }

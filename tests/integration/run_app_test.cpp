@@ -101,6 +101,9 @@ TEST(RunApp, WithoutMeshTheAppHasNoBackplaneAndSaysSo) {
   auto res = get(a.port, "/say?text=x");
   EXPECT_EQ(res.result_int(), 503);
   EXPECT_NE(res.body().find("no backplane"), std::string::npos);
+  auto negotiate = probe::post(a.port, "/hub/negotiate?negotiateVersion=1");
+  EXPECT_EQ(negotiate.result_int(), 200) << negotiate.body();
+  EXPECT_NE(negotiate.body().find("connectionToken"), std::string::npos) << negotiate.body();
 }
 
 TEST(RunApp, ABadFlagNamesItAndExits2) {

@@ -21,7 +21,7 @@ class StreamDedup {
 
   // True when `seq` is above the last delivered of `stream` (then recorded
   // as delivered at `now_ms`); false for a duplicate or an older message.
-  bool accept(std::string_view stream, std::uint64_t seq, std::int64_t now_ms);
+  bool accept(const std::string& stream, std::uint64_t seq, std::int64_t now_ms);
 
   std::size_t size() const { return streams_.size(); }
   std::uint64_t forgotten() const { return forgotten_; }  // streams dropped by the bounds
