@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/json/serialize.hpp>
@@ -51,7 +52,14 @@ void add_mesh_route(host::Router& router, std::weak_ptr<mesh::Hub> weak) {
 void add_mesh_status_route(host::Router& router, mesh::Backplane* backplane) {
   router.get("/.tether/mesh/status", [backplane](host::Context& c) {
     const bool relayed = c.request.count("X-ARR-LOG-ID") || c.request.count("X-Forwarded-For");
-    if (relayed || !c.connection.remote.address().is_loopback()) {
+    // Behind a sidecar's relay (src/sidecar) the client is the one it names.
+    bool loopback = c.connection.remote.address().is_loopback();
+    if (auto peer = c.request.find("X-Tether-Peer"); loopback && peer != c.request.end()) {
+      boost::system::error_code ec;
+      auto a = boost::asio::ip::make_address(std::string(peer->value()), ec);
+      loopback = !ec && a.is_loopback();
+    }
+    if (relayed || !loopback) {
       c.reply(404, "404 Not Found\n");
       return;
     }

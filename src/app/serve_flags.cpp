@@ -1,6 +1,7 @@
 #include "tether/app/serve_flags.hpp"
 
 #include "tether/net/config_reader.hpp"
+#include "tether/net/duration.hpp"
 #include "tether/net/log.hpp"
 #include "tether/session/session_config.hpp"
 
@@ -22,7 +23,15 @@ const char* const kServeFlagsHelp =
     "  --mesh-store URL           hub record store: sqlite:///path.db | postgres://... |\n"
     "                             redis://host:port | azuretable:<connection string>\n"
     "                             (key: $TETHER_MESH_KEY)\n"
-    "  --log-level LEVEL          trace | debug | info | warn | error | off\n";
+    "  --log-level LEVEL          trace | debug | info | warn | error | off\n"
+    "  -- CMD [ARGS...]           run CMD as the app, behind this instance (docs/api.md):\n"
+    "                             it gets PORT, WEBSITE_INSTANCE_ID, TETHER_API, ...\n"
+    "  --warmup-path P            the app is ready once GET P answers (default\n"
+    "                             /robots933456.txt; any status counts)\n"
+    "  --start-limit DURATION     port open and warm-up answered by then (default 230s)\n"
+    "  --health-path P            the app is healthy while GET P answers 2xx\n"
+    "                             (default: while it runs and its port accepts)\n"
+    "  --stop-grace DURATION      SIGTERM, then SIGKILL to the app after this (default 10s)\n";
 
 namespace {
 
@@ -52,10 +61,12 @@ void check_app_name(const std::string& key, const std::string& name,
 }
 
 bool parse_serve_flags(const std::vector<std::string>& args, host::HostConfig& c) {
-  for (const auto& a : args)
+  for (const auto& a : args) {
+    if (a == "--") break;  // the app's own arguments follow
     if (a == "--help" || a == "-h") return true;
+  }
   // --config first, so that flags override the file wherever they appear.
-  for (std::size_t i = 0; i + 1 < args.size(); ++i)
+  for (std::size_t i = 0; i + 1 < args.size() && args[i] != "--"; ++i)
     if (args[i] == "--config" || args[i] == "-c") {
       auto root = net::parse_config_file(args[i + 1]);
       net::reject_unknown_sections(root, {"up", "front", "serve", "mesh"});
@@ -64,6 +75,11 @@ bool parse_serve_flags(const std::vector<std::string>& args, host::HostConfig& c
   host::apply_host_environment(c);
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& flag = args[i];
+    if (flag == "--") {
+      c.sidecar.command.assign(args.begin() + static_cast<long>(i) + 1, args.end());
+      if (c.sidecar.command.empty()) throw ConfigError("--: name the command to run after it");
+      break;
+    }
     if (flag == "--disable-affinity") {
       c.disable_affinity = true;
       continue;
@@ -100,6 +116,14 @@ bool parse_serve_flags(const std::vector<std::string>& args, host::HostConfig& c
       c.mesh.public_url = value;
     } else if (flag == "--mesh-store") {
       c.mesh.store = value;
+    } else if (flag == "--warmup-path" || flag == "--health-path") {
+      if (value.empty() || value.front() != '/')
+        throw ConfigError(flag + ": must start with / (got \"" + value + "\")");
+      (flag == "--warmup-path" ? c.sidecar.warmup_path : c.sidecar.health_path) = value;
+    } else if (flag == "--start-limit" || flag == "--stop-grace") {
+      auto d = net::parse_duration(value);
+      if (!d) throw ConfigError(flag + ": expected a duration such as 30s (got \"" + value + "\")");
+      (flag == "--start-limit" ? c.sidecar.start_limit : c.sidecar.stop_grace) = *d;
     } else if (flag == "--log-level") {
       if (!net::set_log_level(value))
         throw ConfigError("--log-level: expected trace, debug, info, warn, error or off (got \"" +

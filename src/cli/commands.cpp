@@ -33,6 +33,7 @@
 #include "tether/plan/plan_client.hpp"
 #include "tether/plan/plan_config.hpp"
 #include "tether/plan/plan_runner.hpp"
+#include "tether/sidecar/sidecar.hpp"
 #include "tether/session/session_config.hpp"
 
 namespace tether::cli {
@@ -151,9 +152,18 @@ void add_serve_command(CLI::App& app) {
     host::HostConfig cfg;
     if (app::parse_serve_flags(args, cfg)) {
       std::printf(
-          "usage: tether serve [flags]\nRun one app instance (PORT, WEBSITE_INSTANCE_ID).\n"
+          "usage: tether serve [flags] [-- CMD [ARGS...]]\n"
+          "Run one app instance (PORT, WEBSITE_INSTANCE_ID): a built-in app (--app), or any\n"
+          "command after --, which gets PORT, WEBSITE_INSTANCE_ID and the local API "
+          "(docs/api.md).\n"
           "%sBuilt-in apps (--app): %s\n",
           app::kServeFlagsHelp, apps::builtin_app_names().c_str());
+      return;
+    }
+    if (!cfg.sidecar.command.empty()) {
+      // Any command as the app, behind this instance (docs/api.md).
+      int code = sidecar::run_sidecar("tether serve", std::move(cfg));
+      if (code != 0) std::exit(code);
       return;
     }
     const bool app_flag = std::find(args.begin(), args.end(), "--app") != args.end();
@@ -274,6 +284,7 @@ void add_front_command(CLI::App& app) {
 void add_up_command(CLI::App& app) {
   struct Opts {
     std::string config, log_level, state_dir, app;
+    std::vector<std::string> command;
     std::string session_store, store_db;
     int instances = -1;
     int admin_port = -1;
@@ -299,6 +310,8 @@ void add_up_command(CLI::App& app) {
   cmd->add_option("--store-db", o->store_db,
                   "The store app's database for every instance: sqlite:PATH | postgres://...");
   cmd->add_option("--log-level", o->log_level, "trace|debug|info|warn|error|off");
+  cmd->add_option("command", o->command,
+                  "-- CMD [ARGS...]: run any command as the instances' app (docs/api.md)");
   o->flags.add(cmd, false);
   cmd->callback([o] {
     apply_log_level(o->log_level);
@@ -309,12 +322,15 @@ void add_up_command(CLI::App& app) {
     app::check_app_name("up.app", cfg.app, apps::builtin_app_name_list());
     front::load_front_config(root, cfg.front);
     bool store_db_configured = false;
+    bool serve_command = false;  // [serve] command: the children read it themselves
     {
       host::HostConfig check;  // children read [serve]; fail here, once, if it is bad
       host::load_host_config(root, check);
       app::check_app_name("serve.app", check.app, apps::builtin_app_name_list());
       cfg.mesh_store_configured = !check.mesh.store.empty();
       store_db_configured = !check.store_db.empty();
+      serve_command = !check.sidecar.command.empty();
+      cfg.command_start_limit = check.sidecar.start_limit;
     }
     o->flags.apply(cfg.front);
     front::validate_front_config(cfg.front);
@@ -360,6 +376,8 @@ void add_up_command(CLI::App& app) {
       cfg.serve_args.push_back("--log-level");
       cfg.serve_args.push_back(o->log_level);
     }
+    if (!o->command.empty()) cfg.command = o->command;
+    if (!cfg.command.empty() || serve_command) plan::use_command(cfg);
     cfg.config_file = o->config;
     plan::run_plan(std::move(cfg));
   });
@@ -401,6 +419,13 @@ void add_plan_control_commands(CLI::App& app) {
   kill->add_option("instance", o->instance, "Instance id or unique prefix")->required();
   kill->callback([o, admin] {
     if (int rc = plan::request_kill(admin(), o->instance)) throw CLI::RuntimeError(rc);
+  });
+
+  auto* logs = app.add_subcommand("logs", "Print the last lines an instance's app wrote");
+  target(logs);
+  logs->add_option("instance", o->instance, "Instance id or unique prefix")->required();
+  logs->callback([o, admin] {
+    if (int rc = plan::print_logs(admin(), o->instance)) throw CLI::RuntimeError(rc);
   });
 
   // drain / undrain also reach a standalone `tether front` with --admin and

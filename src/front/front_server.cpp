@@ -24,8 +24,16 @@ using tcp = asio::ip::tcp;
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
 FrontServer::Shared::Shared(FrontConfig c, std::shared_ptr<InstanceTable> t)
-    : config(std::move(c)), affinity(config.affinity), balancer(make_balancer(config.balancing)),
-      table(std::move(t)), log(net::logger("front")) {}
+    : config(std::move(c)),
+      affinity(config.affinity),
+      balancer(make_balancer(config.balancing)),
+      table(std::move(t)),
+      log(net::logger("front")) {
+  if (!config.relay.local_address.empty()) {
+    InstanceTable own(TokenMode::instance_id);
+    local = own.add(".tether", config.relay.local_address);
+  }
+}
 
 FrontServer::Worker::Worker(Shared& s, unsigned i)
     : shared(s), index(i),

@@ -20,6 +20,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -255,12 +256,28 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
       break;
     }
   }
+  // The sidecar's own routes (RelayConfig::local_prefix): no balancing.
+  const bool to_local =
+      sh.local && std::string_view(reading.target).starts_with(cfg.relay.local_prefix);
+  if (to_local) {
+    inst = sh.local.get();
+    pinned = true;
+  }
   if (pinned) stats.affinity_pinned.fetch_add(1, std::memory_order_relaxed);
   else if (had_token) stats.affinity_repinned.fetch_add(1, std::memory_order_relaxed);
   if (!pinned && pin_expired) stats.affinity_expired.fetch_add(1, std::memory_order_relaxed);
 
   http::strip_hop_by_hop(req);
-  add_forwarding_headers(req, cs, host, original_url, log_id);
+  if (const auto& prefix = cfg.relay.strip_request_prefix; !prefix.empty()) {
+    for (auto it = req.begin(); it != req.end();) {
+      if (beast::iequals(it->name_string().substr(0, prefix.size()), prefix))
+        it = req.erase(it);
+      else
+        ++it;
+    }
+  }
+  if (cfg.relay.forwarding_headers) add_forwarding_headers(req, cs, host, original_url, log_id);
+  if (to_local && !cfg.relay.peer_header.empty()) req.set(cfg.relay.peer_header, cs.ip);
   req.target(reading.target);
   req.set(bhttp::field::host, host);
   // One framing header, generated here: never the client's lines.
@@ -308,6 +325,7 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
     inst->down_until.store(now + cfg.timeouts.down_period.count(), std::memory_order_relaxed);
     sh.log->warn("conn={} log_id={} instance {} at {} {}; marked down for {} ms", cs.id, log_id,
                  inst->id, inst->address, why, cfg.timeouts.down_period.count());
+    if (to_local) return false;  // nowhere else serves the sidecar's routes
     if (n_tried < tried.size()) tried[n_tried++] = inst;
     ++attempts;
     inst = nullptr;
@@ -449,7 +467,9 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
   }
 
   // --- filter response: opt-out header, hop-by-hop, affinity cookies -------
-  const bool opt_out = Affinity::take_opt_out(res);
+  // Inside an instance (relay without forwarding headers) the opt-out is
+  // the front door's to read: kept.
+  const bool opt_out = cfg.relay.forwarding_headers && Affinity::take_opt_out(res);
   if (opt_out) stats.affinity_opt_outs.fetch_add(1, std::memory_order_relaxed);
   bool upstream_reusable = res.keep_alive();
   if (res.result() == bhttp::status::switching_protocols) {
@@ -465,7 +485,8 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
     }
   }
   http::strip_hop_by_hop(res);
-  if (sh.affinity.enabled() && !opt_out) {
+  for (const auto& [name, value] : cfg.relay.response_headers) res.set(name, value);
+  if (sh.affinity.enabled() && !opt_out && !to_local) {
     if (!pinned) {
       sh.affinity.add_cookies(res, sh.affinity.cookie_value(inst->token, wall_s, wall_s), host,
                               cs.https);
@@ -494,6 +515,7 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
     cbuf.consume(cbuf.size());
     tunnel.emplace(TunnelHandoff{up->stream.release_socket(), std::move(to_upstream),
                                  std::move(to_client)});
+    if (to_local) tunnel_instance = sh.local;
     for (const auto& i : snap.instances)
       if (i.get() == inst) tunnel_instance = i;
     if (cfg.access_log)

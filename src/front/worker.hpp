@@ -33,6 +33,9 @@ struct FrontServer::Shared {
   std::shared_ptr<spdlog::logger> log;
   std::atomic<bool> stopping{false};
   std::unique_ptr<boost::asio::ssl::context> tls;  // set when [front.tls] is configured
+  // config.relay.local_address as an instance outside the table (never
+  // balanced, never health-checked); null when there is none.
+  std::shared_ptr<Instance> local;
 };
 
 struct FrontServer::Worker {

@@ -43,6 +43,17 @@ void load_host_config(const toml::table& root, HostConfig& c) {
   c.server.idle_timeout = serve.duration("idle_timeout", c.server.idle_timeout);
   c.store_db = serve.string("store_db", c.store_db);
   if (!c.store_db.empty()) check_store_db_url("serve.store_db", c.store_db);
+  auto& sc = c.sidecar;
+  sc.command = serve.strings("command", sc.command);
+  sc.warmup_path = serve.string("warmup_path", sc.warmup_path);
+  if (sc.warmup_path.empty() || sc.warmup_path.front() != '/')
+    serve.fail("warmup_path", "must start with /", "\"" + sc.warmup_path + "\"");
+  sc.start_limit = serve.duration("start_limit", sc.start_limit);
+  sc.health_path = serve.string("health_path", sc.health_path);
+  if (!sc.health_path.empty() && sc.health_path.front() != '/')
+    serve.fail("health_path", "must start with /", "\"" + sc.health_path + "\"");
+  sc.stop_grace = serve.duration("stop_grace", sc.stop_grace);
+  sc.site_name = serve.string("site_name", sc.site_name);
   auto session = serve.table("session");
   session::load_session_config(session, c.session);
   serve.reject_unknown();

@@ -50,6 +50,19 @@ void add_admin_routes(host::Router& router, const PlanView* view) {
     view->supervisor->scale(static_cast<unsigned>(n));
     reply_json(c, 200, {{"target_instances", n}});
   });
+  router.get("/logs", [view](host::Context& c) {
+    auto prefix = c.query("instance");
+    boost::json::array lines;
+    if (prefix.size() >= 4)
+      for (auto& l : view->supervisor->last_lines(prefix)) lines.emplace_back(l);
+    if (lines.empty() && view->supervisor->kill_target(prefix).empty()) {
+      reply_json(c, 404,
+                 {{"error", "instance: no single instance id starts with \"" + prefix +
+                                "\" (give at least 4 characters)"}});
+      return;
+    }
+    reply_json(c, 200, {{"lines", std::move(lines)}});
+  });
   router.post("/kill", [view](host::Context& c) {
     auto prefix = c.query("instance");
     auto id = view->supervisor->kill(prefix);

@@ -111,6 +111,20 @@ int request_kill(const net::HostPort& admin, const std::string& instance) {
   return 0;
 }
 
+int print_logs(const net::HostPort& admin, const std::string& instance) {
+  unsigned status = 0;
+  auto v = call(admin, false,
+                "/logs?instance=" + boost::urls::encode(instance, boost::urls::unreserved_chars),
+                status);
+  if (status != 200) {
+    std::fprintf(stderr, "tether logs: %s\n", std::string(v.at("error").as_string()).c_str());
+    return 1;
+  }
+  for (const auto& l : v.at("lines").as_array())
+    std::printf("%s\n", std::string(l.as_string()).c_str());
+  return 0;
+}
+
 int request_drain(const net::HostPort& admin, const std::string& instance, bool drain,
                   const std::string& token) {
   const char* verb = drain ? "drain" : "undrain";

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "tether/net/config_reader.hpp"
@@ -26,7 +27,14 @@ void load_plan_config(const toml::table& root, PlanConfig& c) {
   c.stop_grace = up.duration("stop_grace", c.stop_grace);
   c.drain_grace = up.duration("drain_grace", c.drain_grace);
   c.start_timeout = up.duration("start_timeout", c.start_timeout);
+  c.command = up.strings("command", c.command);
   up.reject_unknown();
+}
+
+void use_command(PlanConfig& c) {
+  // The app's own paths are the app's: the front door asks the instance.
+  if (c.front.health.path == "/healthz") c.front.health.path = "/.tether/health";
+  c.start_timeout = std::max(c.start_timeout, c.command_start_limit + std::chrono::seconds(10));
 }
 
 std::string resolve_state_dir(const std::string& configured) {

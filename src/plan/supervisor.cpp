@@ -104,6 +104,10 @@ void Supervisor::spawn_one() {
     argv.push_back(config_.config_file);
   }
   argv.insert(argv.end(), config_.serve_args.begin(), config_.serve_args.end());
+  if (!config_.command.empty()) {
+    argv.push_back("--");
+    argv.insert(argv.end(), config_.command.begin(), config_.command.end());
+  }
   SpawnedChild sc;
   try {
     sc = spawn_child(argv, {"WEBSITE_INSTANCE_ID=" + id}, {"PORT"});
@@ -122,52 +126,92 @@ void Supervisor::spawn_one() {
   asio::co_spawn(ctx_, read_ready_line(this, sc.pid), asio::detached);
 }
 
+// The instance's stdout: its ready line ("tether serve: instance ID
+// listening on ADDR:PORT"), and every other line (an app's output, before
+// and after) printed with the instance's short id, as foreman does, and
+// kept for `tether logs`.
 asio::awaitable<void> Supervisor::read_ready_line(Supervisor* self, pid_t pid) {
   auto it = self->children_.find(pid);
   if (it == self->children_.end()) co_return;
   auto* out = it->second.out.get();
-  std::string line;
+  const std::string id = it->second.id;
+  const std::string marker = "tether serve: instance " + id + " listening on ";
+  std::string buffer;
+  bool ready = false;
   asio::steady_timer deadline(self->ctx_, self->config_.start_timeout);
-  deadline.async_wait([out](boost::system::error_code ec) {
-    if (!ec) out->cancel();
+  deadline.async_wait([out, &ready](boost::system::error_code ec) {
+    if (!ec && !ready) out->cancel();
   });
-  auto [ec, n] = co_await asio::async_read_until(*out, asio::dynamic_buffer(line), '\n',
-                                                 use_nothrow);
-  deadline.cancel();
-  it = self->children_.find(pid);
-  if (it == self->children_.end()) co_return;  // died meanwhile
-  Child& c = it->second;
-  auto at = line.find("listening on ");
-  std::optional<net::HostPort> hp;
-  if (!ec && at != std::string::npos) {
-    auto rest = line.substr(at + 13);
-    rest = rest.substr(0, rest.find_first_of(" \r\n"));
-    hp = net::parse_host_port(rest);
+  for (;;) {
+    auto [ec, n] = co_await asio::async_read_until(*out, asio::dynamic_buffer(buffer, 64 * 1024),
+                                                   '\n', use_nothrow);
+    if (ec == asio::error::not_found)
+      n = buffer.size();  // a line longer than 64 KiB: split
+    else if (ec) {
+      if (!ready) {
+        it = self->children_.find(pid);
+        if (it != self->children_.end())
+          self->log_->error("instance {} (pid {}) did not report its port ({}); killing it", id,
+                            pid,
+                            ec == asio::error::operation_aborted
+                                ? "start timeout after " +
+                                      std::to_string(self->config_.start_timeout.count()) + " ms"
+                                : ec.message());
+        signal_child(pid, SIGKILL);
+      }
+      co_return;
+    }
+    std::string line = buffer.substr(0, n);
+    buffer.erase(0, n);
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    it = self->children_.find(pid);
+    if (it == self->children_.end()) co_return;  // died meanwhile
+    Child& c = it->second;
+    if (!ready && line.rfind(marker, 0) == 0) {
+      ready = true;
+      deadline.cancel();
+      if (!self->instance_ready(c, line.substr(marker.size()))) co_return;
+      continue;
+    }
+    std::printf("%.8s | %s\n", id.c_str(), line.c_str());
+    std::fflush(stdout);
+    c.last_lines.push_back(std::move(line));
+    while (c.last_lines.size() > kKeptLines) c.last_lines.pop_front();
   }
+}
+
+bool Supervisor::instance_ready(Child& c, const std::string& where) {
+  const pid_t pid = c.pid;
+  auto hp = net::parse_host_port(where.substr(0, where.find_first_of(" \r\n")));
   if (!hp) {
-    self->log_->error("instance {} (pid {}) did not report its port ({}); killing it", c.id, pid,
-                      ec ? ec.message() : line);
+    log_->error("instance {} (pid {}) reported no port (\"{}\"); killing it", c.id, pid, where);
     signal_child(pid, SIGKILL);
-    co_return;
+    return false;
   }
   c.port = hp->port;
-  if (c.stop_on_purpose) co_return;
+  if (c.stop_on_purpose) return true;
   try {
-    self->table_->add(c.id, hp->to_string());
+    table_->add(c.id, hp->to_string());
   } catch (const std::exception& e) {
-    self->log_->error("instance {}: {}", c.id, e.what());
+    log_->error("instance {}: {}", c.id, e.what());
     signal_child(pid, SIGKILL);
-    co_return;
+    return false;
   }
   c.state = "up";
-  self->early_deaths_ = 0;
-  self->log_->info("instance {} (pid {}) up on {}", c.id, pid, hp->to_string());
-  // Drain the pipe until the child exits, so it never blocks on stdout.
-  std::array<char, 512> sink;
-  for (;;) {
-    auto [rec, rn] = co_await out->async_read_some(asio::buffer(sink), use_nothrow);
-    if (rec) break;
-  }
+  early_deaths_ = 0;
+  log_->info("instance {} (pid {}) up on {}", c.id, pid, hp->to_string());
+  return true;
+}
+
+std::vector<std::string> Supervisor::last_lines(const std::string& id_prefix) const {
+  const Child* match = nullptr;
+  for (const auto& [pid, c] : children_)
+    if (c.id.compare(0, id_prefix.size(), id_prefix) == 0) {
+      if (match) return {};
+      match = &c;
+    }
+  if (!match) return {};
+  return {match->last_lines.begin(), match->last_lines.end()};
 }
 
 void Supervisor::scale(unsigned instances) {
@@ -213,6 +257,17 @@ asio::awaitable<void> Supervisor::drain_and_stop(Supervisor* self, pid_t pid) {
   it->second.state = "stopping";
   self->log_->info("scaling in: stopping instance {} (pid {})", id, pid);
   signal_child(pid, SIGTERM);
+}
+
+std::string Supervisor::kill_target(const std::string& id_prefix) const {
+  if (id_prefix.size() < 4) return {};
+  const Child* match = nullptr;
+  for (const auto& [pid, c] : children_)
+    if (c.id.compare(0, id_prefix.size(), id_prefix) == 0) {
+      if (match) return {};
+      match = &c;
+    }
+  return match ? match->id : std::string();
 }
 
 std::string Supervisor::kill(const std::string& id_prefix) {

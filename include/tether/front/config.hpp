@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tether::front {
@@ -81,6 +82,29 @@ struct AdminConfig {
   bool on() const { return enabled && port >= 0; }
 };
 
+// The front door's proxy used inside one instance, as the sidecar in front
+// of a user's app (`tether serve -- CMD`, src/sidecar). Set in code by the
+// sidecar, never read from a file; the defaults leave the front door as is.
+struct RelayConfig {
+  // Requests whose path starts with `local_prefix` go to `local_address`
+  // (host:port: the sidecar's own routes, /.tether/), never balanced,
+  // never retried elsewhere. Empty: none.
+  std::string local_prefix;
+  std::string local_address;
+  // false: relay requests without ARR's forwarding headers (the front door
+  // before this hop added them) and keep the app's
+  // Arr-Disable-Session-Affinity for that front door.
+  bool forwarding_headers = true;
+  // Request headers whose name starts with this (case-insensitive) are
+  // dropped: the app never sees them from the public. Empty: none.
+  std::string strip_request_prefix;
+  // Set on requests to local_address: the client's IP, so the local routes
+  // know who asked (the header is stripped from the public first). Empty: none.
+  std::string peer_header;
+  // Set on every relayed response (X-Instance-Id).
+  std::vector<std::pair<std::string, std::string>> response_headers;
+};
+
 struct FrontConfig {
   std::string listen = "0.0.0.0";
   std::uint16_t port = 8080;
@@ -94,6 +118,7 @@ struct FrontConfig {
   bool access_log = false;
   AdminConfig admin;
   std::vector<InstanceConfig> instances;
+  RelayConfig relay;
 };
 
 const char* to_string(Balancing b);

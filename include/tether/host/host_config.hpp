@@ -1,6 +1,7 @@
 #pragma once
 // Configuration of one app instance ([serve] in tether.toml, flags, and the
 // App Service environment: PORT, WEBSITE_INSTANCE_ID).
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -12,6 +13,18 @@
 #include "tether/session/session_config.hpp"
 
 namespace tether::host {
+
+// The user's app run by the instance as a sidecar (`tether serve -- CMD`,
+// [serve] command; docs/api.md): the command and App Service's knobs.
+struct SidecarConfig {
+  std::vector<std::string> command;  // empty: a built-in app (--app)
+  std::string warmup_path =
+      "/robots933456.txt";  // App Service's warm-up request; any status counts
+  std::chrono::milliseconds start_limit{230'000};  // port open + warm-up answered by then
+  std::string health_path;                         // 2xx = healthy; "" = process alive, port open
+  std::chrono::milliseconds stop_grace{10'000};    // SIGTERM -> SIGKILL for the app's group
+  std::string site_name = "tether";                // WEBSITE_SITE_NAME
+};
 
 struct HostConfig {
   std::string listen = "0.0.0.0";
@@ -28,6 +41,7 @@ struct HostConfig {
   // The `store` app's catalog and carts: "sqlite:PATH" or "postgres://...";
   // empty = sqlite:<state dir>/store.db, shared by every instance on this machine.
   std::string store_db;
+  SidecarConfig sidecar;  // [serve] command, warmup_path, start_limit, health_path, ...
 };
 
 // Applies the environment (PORT, WEBSITE_INSTANCE_ID) to `config`. Throws

@@ -18,6 +18,10 @@ net::HostPort find_admin(const std::string& admin, std::uint16_t front_port,
 int print_status(const net::HostPort& admin, bool json);
 int request_scale(const net::HostPort& admin, unsigned instances);
 int request_kill(const net::HostPort& admin, const std::string& instance);
+
+// Prints the last lines (up to 200) an instance's app wrote; 1 when no
+// single instance matches.
+int print_logs(const net::HostPort& admin, const std::string& instance);
 // POST /instances/<instance>/drain (or /undrain when `drain` is false), with
 // `Authorization: Bearer <token>` when `token` is not empty.
 int request_drain(const net::HostPort& admin, const std::string& instance, bool drain,

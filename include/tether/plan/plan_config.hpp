@@ -30,7 +30,16 @@ struct PlanConfig {
   std::string config_file;                 // passed on to children (--config)
   bool mesh_store_configured = false;      // [mesh] store set: else a SQLite file in state_dir
   front::FrontConfig front = plan_front_defaults();
+  // Any command as every instance's app (`tether up -- CMD`, [up] command):
+  // each instance is `tether serve ... -- CMD` (docs/api.md). Empty: `app`.
+  std::vector<std::string> command;
+  std::chrono::milliseconds command_start_limit{230'000};  // [serve] start_limit
 };
+
+// Switches `config` to run its command (use after the command is set): the
+// front door checks the instances' own /.tether/health, and an instance may
+// take the app's start limit to report ready.
+void use_command(PlanConfig& config);
 
 // Reads [up] from `root`. Throws net::ConfigError.
 void load_plan_config(const toml::table& root, PlanConfig& config);

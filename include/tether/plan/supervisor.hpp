@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -36,6 +37,12 @@ class Supervisor {
   // characters, unique). The supervisor replaces it. Returns the full id, or
   // empty when none or several match.
   std::string kill(const std::string& id_prefix);
+  // The one instance id starting with `id_prefix` (4+ characters), or "".
+  std::string kill_target(const std::string& id_prefix) const;
+
+  // The last lines an instance (id or unique prefix) wrote on stdout (its
+  // app's output); empty when none matches.
+  std::vector<std::string> last_lines(const std::string& id_prefix) const;
 
   // Instances that have reported their port and are in the table.
   unsigned ready_count() const;
@@ -57,7 +64,11 @@ class Supervisor {
     bool stop_on_purpose = false;
     std::chrono::steady_clock::time_point started;
     std::unique_ptr<boost::asio::posix::stream_descriptor> out;
+    std::deque<std::string> last_lines;  // its output, the newest kKeptLines
   };
+  static constexpr std::size_t kKeptLines = 200;
+  // Adds a child that reported "listening on WHERE" to the front door.
+  bool instance_ready(Child& c, const std::string& where);
 
   void spawn_one();
   void on_sigchld();

@@ -1,0 +1,467 @@
+#include "local_api.hpp"
+
+#include <openssl/crypto.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/pct_string_view.hpp>
+
+#include "tether/net/base64.hpp"
+#include "tether/net/duration.hpp"
+#include "tether/net/log.hpp"
+#include "tether/net/random.hpp"
+
+namespace tether::sidecar {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace json = boost::json;
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+enum Kind { kPublish = 0, kBroadcast = 1, kSend = 2 };
+
+// A route segment, percent-decoded; empty when it is malformed.
+std::string decoded(const std::string& segment) {
+  auto pct = boost::urls::make_pct_string_view(segment);
+  if (!pct) return {};
+  return pct->decode();
+}
+
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = c < 0x80           ? 1
+                    : (c >> 5) == 0x6  ? 2
+                    : (c >> 4) == 0xE  ? 3
+                    : (c >> 3) == 0x1E ? 4
+                                       : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (std::size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+    if (n == 2 && c < 0xC2) return false;  // overlong
+    i += n;
+  }
+  return true;
+}
+
+// The payload as CloudEvents' "data" (text) or "data_base64" (bytes).
+void put_data(json::object& o, const std::string& payload) {
+  if (valid_utf8(payload))
+    o["data"] = payload;
+  else
+    o["data_base64"] = net::base64_encode(payload);
+}
+
+std::string rfc3339_now() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return buf;
+}
+
+bool ip_literal_host(std::string_view host) {
+  if (host.empty()) return false;
+  if (host.front() == '[') {
+    auto close = host.find(']');
+    if (close == std::string_view::npos) return false;
+    auto rest = host.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return false;
+    boost::system::error_code ec;
+    asio::ip::make_address_v6(std::string(host.substr(1, close - 1)), ec);
+    return !ec;
+  }
+  auto colon = host.find(':');
+  boost::system::error_code ec;
+  asio::ip::make_address_v4(std::string(host.substr(0, colon)), ec);
+  return !ec;
+}
+
+void reply_json(host::Context& c, unsigned status, const json::object& o) {
+  c.reply(status, json::serialize(o) + "\n", "application/json");
+}
+
+}  // namespace
+
+LocalApi::LocalApi(asio::any_io_executor executor, mesh::Backplane* backplane,
+                   LocalApiOptions options)
+    : executor_(std::move(executor)),
+      backplane_(backplane),
+      options_(std::move(options)),
+      feeds_(options_.feeds) {
+  router_.before([this](host::Context& c) { return admit(c); });
+  router_.add_async(host::Verb::post, "/v1/publish/{topic}",
+                    [this](host::Context& c) { return publish(this, c, kPublish); });
+  router_.add_async(host::Verb::post, "/v1/broadcast/{topic}",
+                    [this](host::Context& c) { return publish(this, c, kBroadcast); });
+  router_.add_async(host::Verb::post, "/v1/send/{instance}/{topic}",
+                    [this](host::Context& c) { return publish(this, c, kSend); });
+  router_.add_async(host::Verb::post, "/v1/request/{instance}/{topic}",
+                    [this](host::Context& c) { return request(this, c); });
+  router_.post("/v1/reply/{id}", [this](host::Context& c) { reply(c); });
+  router_.get("/v1/subscribe", [this](host::Context& c) { subscribe(c); });
+  router_.get("/v1/members", [this](host::Context& c) {
+    json::array members;
+    if (backplane_)
+      for (const auto& m : backplane_->members()) members.emplace_back(m);
+    reply_json(c, 200, {{"self", options_.instance_id}, {"members", std::move(members)}});
+  });
+  router_.get("/v1/status", [this](host::Context& c) { reply_json(c, 200, status_json()); });
+  if (!backplane_) return;
+  backplane_->on_membership([this](const mesh::MemberEvent& e) {
+    json::object o{{"instance", e.instance_id}};
+    feeds_.deliver_all(e.type == mesh::MemberEvent::joined ? "joined" : "left", json::serialize(o));
+  });
+}
+
+LocalApi::~LocalApi() { *alive_ = false; }
+
+std::uint16_t LocalApi::listen(std::uint16_t port) {
+  http::ServerOptions opts;
+  opts.name = "api";
+  opts.idle_timeout = std::chrono::seconds(75);
+  server_ = std::make_unique<http::Server>(
+      executor_, [this](http::Exchange& ex) { return host::serve_routes(&router_, nullptr, ex); },
+      opts);
+  auto bound = server_->listen("127.0.0.1", port);
+  asio::co_spawn(executor_, sweep(this), asio::detached);
+  return bound;
+}
+
+void LocalApi::stop() {
+  stopping_ = true;
+  if (server_) server_->stop();
+}
+
+bool LocalApi::admit(host::Context& c) const {
+  if (c.request.count(beast::http::field::origin)) {
+    c.reply(403, "403 Forbidden: the local API is not for browsers (the request has an Origin)\n");
+    return false;
+  }
+  if (!ip_literal_host(c.request[beast::http::field::host])) {
+    c.reply(400, "400 Bad Request: the local API answers only Host: <IP literal>[:port]\n");
+    return false;
+  }
+  std::string_view auth = c.request[beast::http::field::authorization];
+  const std::string_view scheme = "Bearer ";
+  bool ok =
+      auth.size() == scheme.size() + options_.token.size() &&
+      beast::iequals(auth.substr(0, scheme.size()), scheme) &&
+      CRYPTO_memcmp(auth.data() + scheme.size(), options_.token.data(), options_.token.size()) == 0;
+  if (!ok) {
+    ++unauthorized_;
+    c.reply(401, "401 Unauthorized: send Authorization: Bearer $TETHER_API_TOKEN\n");
+    c.response.set(beast::http::field::www_authenticate, "Bearer realm=\"tether\"");
+    return false;
+  }
+  return true;
+}
+
+bool LocalApi::has_mesh(host::Context& c) const {
+  if (backplane_) return true;
+  c.reply(503,
+          "503 Service Unavailable: this instance runs no mesh (give --mesh-store and --mesh-url, "
+          "or run it under tether up)\n");
+  return false;
+}
+
+asio::awaitable<void> LocalApi::publish(LocalApi* api, host::Context& c, int kind) {
+  if (!api->has_mesh(c)) co_return;
+  const std::string topic = decoded(c.params["topic"]);
+  if (topic.empty()) {
+    c.reply(400, "400 Bad Request: the topic is empty or badly percent-encoded\n");
+    co_return;
+  }
+  auto& bp = *api->backplane_;
+  auto st = bp.status();
+  if (api->stopping_ || st.role == "stopped") {
+    c.reply(503, "503 Service Unavailable: this instance is stopping\n");
+    co_return;
+  }
+  if (st.joins == 0) {
+    c.reply(503, "503 Service Unavailable: this instance has not joined the mesh yet\n");
+    c.response.set(beast::http::field::retry_after, "1");
+    co_return;
+  }
+  std::string payload = std::move(c.request.body());
+  mesh::SendStatus result = mesh::SendStatus::ok;
+  if (kind == kPublish) {
+    result = co_await bp.publish(topic, std::move(payload));
+  } else if (kind == kBroadcast) {
+    result = bp.broadcast(topic, std::move(payload));
+  } else {
+    const std::string instance = decoded(c.params["instance"]);
+    auto members = bp.members();
+    if (std::find(members.begin(), members.end(), instance) == members.end()) {
+      c.reply(404, "404 Not Found: no instance \"" + instance + "\" in the mesh\n");
+      co_return;
+    }
+    result = bp.send(instance, topic, std::move(payload));
+  }
+  switch (result) {
+    case mesh::SendStatus::ok: {
+      ++api->accepted_;
+      std::string id = bp.instance_id() + "/" + std::to_string(api->accepted_);
+      reply_json(c, 202, {{"id", id}});
+      co_return;
+    }
+    case mesh::SendStatus::window_full:
+      ++api->refused_;
+      c.reply(429, "429 Too Many Requests: the send window is full; retry\n");
+      c.response.set(beast::http::field::retry_after, "1");
+      co_return;
+    case mesh::SendStatus::too_large:
+      ++api->refused_;
+      c.reply(413, "413 Payload Too Large: over mesh.max_message_bytes\n");
+      co_return;
+    case mesh::SendStatus::stopped:
+      ++api->refused_;
+      c.reply(503, "503 Service Unavailable: this instance is stopping\n");
+      co_return;
+  }
+}
+
+asio::awaitable<void> LocalApi::request(LocalApi* api, host::Context& c) {
+  if (!api->has_mesh(c)) co_return;
+  const std::string instance = decoded(c.params["instance"]);
+  const std::string topic = decoded(c.params["topic"]);
+  if (topic.empty() || instance.empty()) {
+    c.reply(400, "400 Bad Request: the instance or topic is empty or badly percent-encoded\n");
+    co_return;
+  }
+  std::chrono::milliseconds timeout{0};
+  if (auto t = c.query("timeout"); !t.empty()) {
+    auto parsed = net::parse_duration(t);
+    if (!parsed || parsed->count() == 0) {
+      c.reply(400, "400 Bad Request: timeout must be a duration such as 5s or 500ms (got \"" + t +
+                       "\")\n");
+      co_return;
+    }
+    timeout = *parsed;
+  }
+  auto& bp = *api->backplane_;
+  auto members = bp.members();
+  if (std::find(members.begin(), members.end(), instance) == members.end()) {
+    c.reply(404, "404 Not Found: no instance \"" + instance + "\" in the mesh\n");
+    co_return;
+  }
+  std::string payload = std::move(c.request.body());
+  auto r = co_await bp.request(instance, topic, std::move(payload), timeout);
+  if (r.ok) {
+    c.reply(200, std::move(r.payload), "application/octet-stream");
+  } else if (r.payload.rfind("timeout", 0) == 0) {
+    c.reply(504, "504 Gateway Timeout: " + r.payload + "\n");
+  } else if (r.payload.rfind("no such instance", 0) == 0) {
+    c.reply(404, "404 Not Found: " + r.payload + "\n");
+  } else {
+    c.reply(502, "502 Bad Gateway: " + r.payload + "\n");
+  }
+}
+
+asio::awaitable<std::string> LocalApi::answer(LocalApi* api, mesh::Message m) {
+  auto feed = api->feeds_.responder(m.topic);
+  if (!feed)
+    throw std::runtime_error("no subscriber for topic \"" + m.topic + "\" on " +
+                             api->options_.instance_id);
+  const std::string id = net::random_hex(16);
+  json::object o{{"id", id}, {"subject", m.topic}, {"source", m.from}};
+  put_data(o, m.payload);
+  asio::steady_timer timer(api->executor_, api->options_.request_timeout);
+  api->pending_[id] = Pending{{}, false, &timer};
+  feed->push("request", json::serialize(o));
+  auto alive = api->alive_;
+  co_await timer.async_wait(use_nothrow);
+  if (!*alive) throw std::runtime_error("the instance is stopping");
+  auto it = api->pending_.find(id);
+  Pending p = std::move(it->second);
+  api->pending_.erase(it);
+  if (!p.answered) {
+    ++api->requests_unanswered_;
+    throw std::runtime_error("timeout: the app on " + api->options_.instance_id +
+                             " did not answer");
+  }
+  ++api->requests_answered_;
+  co_return std::move(p.reply);
+}
+
+void LocalApi::reply(host::Context& c) {
+  auto it = pending_.find(c.params["id"]);
+  if (it == pending_.end() || it->second.answered) {
+    c.reply(404, "404 Not Found: no request waits for this id (answered or timed out)\n");
+    return;
+  }
+  it->second.reply = std::move(c.request.body());
+  it->second.answered = true;
+  it->second.timer->cancel();
+  c.response.result(204);
+}
+
+void LocalApi::watch_topic(const std::string& topic) {
+  if (!backplane_ || feeds_.subscribers(topic) != 1) return;  // already delivered
+  backplane_->subscribe(topic, [this](const mesh::Message& m) { on_message(m); });
+  backplane_->on_request(topic, [this](const mesh::Message& m) { return answer(this, m); });
+}
+
+void LocalApi::unwatch_topics(const std::vector<std::string>& topics) {
+  if (!backplane_) return;
+  for (const auto& t : topics) backplane_->unsubscribe(t);
+}
+
+void LocalApi::on_message(const mesh::Message& m) {
+  json::object o{{"specversion", "1.0"},    {"type", "tether.message"},
+                 {"source", m.from},        {"subject", m.topic},
+                 {"time", rfc3339_now()},   {"datacontenttype", "application/octet-stream"},
+                 {"tetherdirect", m.direct}};
+  put_data(o, m.payload);
+  delivered_ += feeds_.deliver(m.topic, "", json::serialize(o));
+}
+
+void LocalApi::subscribe(host::Context& c) {
+  std::vector<std::string> topics;
+  auto parsed = boost::urls::parse_origin_form(c.request.target());
+  if (parsed) {
+    for (auto p : parsed->params())
+      if (p.key == "topic" && !p.value.empty() &&
+          std::find(topics.begin(), topics.end(), p.value) == topics.end())
+        topics.emplace_back(p.value);
+  }
+  if (topics.empty()) {
+    c.reply(400, "400 Bad Request: name at least one ?topic=\n");
+    return;
+  }
+  std::shared_ptr<Feed> feed;
+  std::uint64_t expired = 0;
+  bool resumed_expired = false;
+  if (auto last = c.request.find("Last-Event-ID"); last != c.request.end()) {
+    if (auto id = parse_event_id(std::string(last->value()))) {
+      feed = feeds_.find(id->stream);
+      if (feed && feed->topics() != topics) feed = nullptr;  // another subscription
+      if (feed) {
+        feed->resume_after(id->seq);
+      } else {
+        expired = feeds_.expired_undelivered(id->stream);
+        resumed_expired = true;
+      }
+    }
+  }
+  if (!feed) {
+    feed = feeds_.open(topics);
+    for (const auto& t : topics) watch_topic(t);
+    if (resumed_expired) feed->add_gap(std::max<std::uint64_t>(expired, 1), "expired");
+  }
+  const std::uint64_t generation = ++feed->generation;
+  *c.take_over = [this, feed, generation](beast::tcp_stream& s, http::Request) {
+    return run_feed(this, feed, generation, s);
+  };
+}
+
+asio::awaitable<void> LocalApi::run_feed(LocalApi* api, std::shared_ptr<Feed> feed,
+                                         std::uint64_t generation, beast::tcp_stream& stream) {
+  using namespace asio::experimental::awaitable_operators;
+  json::array topics;
+  for (const auto& t : feed->topics()) topics.emplace_back(t);
+  json::object ready{{"stream", feed->stream()},
+                     {"instance", api->options_.instance_id},
+                     {"topics", std::move(topics)}};
+  std::string out =
+      "HTTP/1.1 200 OK\r\n"
+      "Content-Type: text/event-stream\r\n"
+      "Cache-Control: no-cache\r\n"
+      "Connection: close\r\n\r\n"
+      "event: ready\ndata: " +
+      json::serialize(ready) + "\n\n";
+  asio::steady_timer wake(api->executor_);
+  feed->attached = true;
+  feed->wake = [&wake] { wake.cancel(); };
+  // However this ends: the feed waits for a Last-Event-ID within its grace.
+  struct Detach {
+    std::shared_ptr<Feed> feed;
+    std::uint64_t generation;
+    ~Detach() {
+      if (feed->generation != generation) return;  // a newer connection has it
+      feed->attached = false;
+      feed->wake = nullptr;
+      feed->detached_at = Clock::now();
+    }
+  } detach{feed, generation};
+  const auto write_timeout = api->options_.write_timeout;
+  const auto keepalive = api->options_.keepalive;
+  for (;;) {
+    if (feed->generation != generation) co_return;
+    out += feed->take();
+    if (!out.empty()) {
+      stream.expires_after(write_timeout);
+      auto [ec, n] = co_await asio::async_write(stream, asio::buffer(out), use_nothrow);
+      if (ec) {
+        if (ec == beast::error::timeout)
+          net::logger("api")->warn("feed {}: the app read nothing for {} ms; cut off (resumable)",
+                                   feed->stream(), write_timeout.count());
+        co_return;
+      }
+      out.clear();
+      continue;
+    }
+    if (feed->generation != generation) co_return;
+    stream.expires_never();
+    wake.expires_after(keepalive);
+    auto which =
+        co_await (wake.async_wait(use_nothrow) ||
+                  stream.socket().async_wait(asio::ip::tcp::socket::wait_read, use_nothrow));
+    if (which.index() == 1) co_return;  // the app closed it (or sent bytes it should not)
+    auto [wec] = std::get<0>(which);
+    if (!wec && !feed->has_output()) out = ": keepalive\n\n";
+  }
+}
+
+asio::awaitable<void> LocalApi::sweep(LocalApi* api) {
+  auto alive = api->alive_;
+  asio::steady_timer timer(api->executor_);
+  for (;;) {
+    timer.expires_after(std::chrono::seconds(1));
+    co_await timer.async_wait(use_nothrow);
+    if (!*alive || api->stopping_) co_return;
+    api->unwatch_topics(api->feeds_.expire(Clock::now()));
+  }
+}
+
+json::object LocalApi::status_json() const {
+  json::object s;
+  if (backplane_) s = mesh::status_json(backplane_->status());
+  s["instance"] = options_.instance_id;
+  s["backplane"] = backplane_ ? options_.backplane_kind : "none";
+  s["guarantees"] = json::object{
+      {"between_instances", "exactly once per live subscriber; per-sender FIFO"},
+      {"to_app", "in order, exactly once while subscribed; a gap event announces any drop"}};
+  s["api"] = json::object{{"accepted", accepted_},
+                          {"refused", refused_},
+                          {"delivered", delivered_},
+                          {"feeds", feeds_.size()},
+                          {"feeds_expired", feeds_.feeds_expired()},
+                          {"events_dropped", feeds_.events_dropped()},
+                          {"requests_answered", requests_answered_},
+                          {"requests_unanswered", requests_unanswered_},
+                          {"unauthorized", unauthorized_}};
+  return s;
+}
+
+}  // namespace tether::sidecar
