@@ -91,6 +91,14 @@ if [ ! -d "$browser/node_modules/playwright-core" ] ||
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$browser" --no-audit --no-fund >/dev/null
   touch "$browser/node_modules"
 fi
+# The official Dapr SDK for tests/dapr (tether serve --dapr, docs/api.md).
+dapr=tests/dapr
+if [ ! -d "$dapr/node_modules/@dapr/dapr" ] ||
+   [ "$dapr/package-lock.json" -nt "$dapr/node_modules" ]; then
+  echo "install-deps: npm ci in $dapr" >&2
+  npm ci --prefix "$dapr" --no-audit --no-fund >/dev/null
+  touch "$dapr/node_modules"
+fi
 # The Azure Table Storage emulator (Azurite) for the Azure Tables hub store
 # tests: tests/azurite pins the last release that runs on Node 20.
 azurite=tests/azurite

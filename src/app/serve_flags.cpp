@@ -31,7 +31,8 @@ const char* const kServeFlagsHelp =
     "  --start-limit DURATION     port open and warm-up answered by then (default 230s)\n"
     "  --health-path P            the app is healthy while GET P answers 2xx\n"
     "                             (default: while it runs and its port accepts)\n"
-    "  --stop-grace DURATION      SIGTERM, then SIGKILL to the app after this (default 10s)\n";
+    "  --stop-grace DURATION      SIGTERM, then SIGKILL to the app after this (default 10s)\n"
+    "  --dapr                     also serve Dapr's pub/sub API to the app (DAPR_HTTP_PORT)\n";
 
 namespace {
 
@@ -86,6 +87,10 @@ bool parse_serve_flags(const std::vector<std::string>& args, host::HostConfig& c
     }
     if (flag == "--mesh") {
       c.mesh.enabled = true;
+      continue;
+    }
+    if (flag == "--dapr") {
+      c.sidecar.dapr = true;
       continue;
     }
     if (flag.empty() || flag.front() != '-')

@@ -290,6 +290,7 @@ void add_up_command(CLI::App& app) {
     int admin_port = -1;
     bool disable_affinity = false;
     bool tls = false;
+    bool dapr = false;
     FrontFlags flags;
   };
   auto o = std::make_shared<Opts>();
@@ -310,6 +311,8 @@ void add_up_command(CLI::App& app) {
   cmd->add_option("--store-db", o->store_db,
                   "The store app's database for every instance: sqlite:PATH | postgres://...");
   cmd->add_option("--log-level", o->log_level, "trace|debug|info|warn|error|off");
+  cmd->add_flag("--dapr", o->dapr,
+                "With -- CMD: the instances also serve Dapr's pub/sub API (docs/api.md)");
   cmd->add_option("command", o->command,
                   "-- CMD [ARGS...]: run any command as the instances' app (docs/api.md)");
   o->flags.add(cmd, false);
@@ -355,6 +358,7 @@ void add_up_command(CLI::App& app) {
       cfg.app = o->app;
     }
     if (o->disable_affinity) cfg.serve_args.push_back("--disable-affinity");
+    if (o->dapr) cfg.serve_args.push_back("--dapr");
     if (!o->session_store.empty()) {
       session::check_store_url("--session-store", o->session_store);
       cfg.serve_args.push_back("--session-store");

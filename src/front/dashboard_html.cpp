@@ -84,6 +84,7 @@ dl div { background: var(--soft); border-radius: 8px; padding: 6px 10px; }
 dt { color: var(--muted); font-size: 11.5px; }
 dd { margin: 0; font-weight: 600; font-variant-numeric: tabular-nums; font-size: 15px; }
 dd.bad { color: var(--bad); }
+dd.warn { color: var(--warn); }
 .foot { display: flex; justify-content: space-between; align-items: center; gap: 8px;
         margin-top: 12px; color: var(--muted); font-size: 12px; min-height: 24px; }
 .where { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
@@ -99,6 +100,61 @@ button:disabled { opacity: .5; cursor: default; }
          border-radius: 12px; }
 footer { color: var(--muted); font-size: 12px; margin-top: 28px; display: flex; gap: 16px; }
 footer a { color: inherit; }
+[hidden] { display: none !important; }
+.mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace; }
+.tags { display: flex; align-items: center; gap: 6px; }
+.badge { font-size: 10.5px; font-weight: 700; letter-spacing: .06em; text-transform: uppercase;
+         padding: 2px 8px; border-radius: 999px; color: var(--panel); background: var(--text); }
+.mrole { color: var(--state-color); }
+.mesh { margin-bottom: 28px; }
+.mesh-layout { display: grid; grid-template-columns: minmax(300px, 360px) minmax(0, 1fr); gap: 12px; }
+.mesh-side { display: flex; flex-direction: column; gap: 12px; }
+.mesh-tiles { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
+.tile .value.warn { color: var(--warn); }
+.tile .value.mono { font-size: 18px; line-height: 31px; font-weight: 600; }
+.card { background: var(--panel); border: 1px solid var(--line); border-radius: 10px;
+        padding: 12px 16px; }
+.card-head { display: flex; justify-content: space-between; align-items: center; gap: 12px;
+             flex-wrap: wrap; }
+.legend { display: flex; gap: 14px; color: var(--muted); font-size: 12px; flex-wrap: wrap; }
+.legend span::before { content: ""; display: inline-block; width: 14px; height: 0; margin-right: 6px;
+                       vertical-align: middle; border-top: 2px solid var(--state-color); }
+.legend .state-warn::before { border-top-style: dashed; }
+.legend .state-bad::before { border-top-style: dotted; }
+.mesh-elections { flex: 1; }
+.mesh-elections ol { list-style: none; margin: 8px 0 0; padding: 0; }
+.mesh-elections li { padding: 5px 0 5px 16px; position: relative; font-size: 13px; color: var(--muted);
+                     font-variant-numeric: tabular-nums; border-top: 1px solid var(--line); }
+.mesh-elections li:first-child { border-top: 0; }
+.mesh-elections li::before { content: ""; position: absolute; left: 1px; top: 12px; width: 7px;
+                             height: 7px; border-radius: 50%; background: var(--line); }
+.mesh-elections li.current { color: var(--text); }
+.mesh-elections li.current::before { background: var(--up); box-shadow: 0 0 0 3px var(--up-bg); }
+.mesh-elections .ep { font-weight: 600; color: var(--text); }
+.mesh-elections .none { color: var(--muted); font-size: 13px; margin-top: 8px; }
+.mesh-map-card { display: flex; flex-direction: column; gap: 4px; }
+svg.mesh-map { display: block; width: 100%; height: auto; max-height: 540px; flex: none;
+               margin: auto 0; }
+svg.mesh-map .link { stroke: var(--state-color); stroke-width: 2; stroke-linecap: round; fill: none; }
+svg.mesh-map .link.state-warn, svg.mesh-map .link.state-other { stroke-dasharray: 7 6; }
+svg.mesh-map .link.state-bad { stroke-dasharray: 0.1 6; stroke-width: 2.5; opacity: .75; }
+svg.mesh-map .node circle { fill: var(--state-bg); stroke: var(--state-color); stroke-width: 2; }
+svg.mesh-map .node.state-bad circle { stroke-dasharray: 3 3; }
+svg.mesh-map .hub circle.halo { fill: var(--state-bg); stroke: none; }
+svg.mesh-map .hub circle.core { fill: var(--state-color); stroke: var(--panel); stroke-width: 2.5; }
+svg.mesh-map .hub.vacant circle.core { fill: var(--panel); stroke: var(--warn); stroke-dasharray: 5 4; }
+svg.mesh-map text { font: 600 11px ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono",
+                    monospace; fill: var(--text); paint-order: stroke; stroke: var(--panel);
+                    stroke-width: 4px; stroke-linejoin: round; }
+svg.mesh-map text.role { font: 500 11px Inter, system-ui, sans-serif; fill: var(--state-color); }
+svg.mesh-map .hub text { fill: #fff; stroke: none; }
+svg.mesh-map text.hub-word { font: 700 10px Inter, system-ui, sans-serif; letter-spacing: .1em;
+                             text-transform: uppercase; opacity: .9; }
+svg.mesh-map .hub text.name { font-size: 11px; }
+svg.mesh-map .hub.vacant text { fill: var(--warn); }
+svg.mesh-map text.empty { font: 13px Inter, system-ui, sans-serif; fill: var(--muted); stroke: none; }
+svg.mesh-map .node, svg.mesh-map .hub { cursor: default; }
+@media (max-width: 860px) { .mesh-layout { grid-template-columns: 1fr; } }
 </style>
 </head>
 <body>
@@ -116,6 +172,34 @@ footer a { color: inherit; }
     <div class="tile"><div class="label">Tunnels</div><div class="value" id="s-tunnels">—</div></div>
     <div class="tile"><div class="label">Requests</div><div class="value" id="s-total">—</div></div>
     <div class="tile"><div class="label">Errors 5xx</div><div class="value" id="s-errors">—</div></div>
+  </section>
+  <section class="mesh" id="mesh" hidden>
+    <h2>Mesh</h2>
+    <div class="mesh-layout">
+      <div class="mesh-side">
+        <div class="mesh-tiles">
+          <div class="tile"><div class="label">Hub</div><div class="value mono" id="m-hub">—</div></div>
+          <div class="tile"><div class="label">Epoch</div><div class="value" id="m-epoch">—</div></div>
+          <div class="tile"><div class="label">Messages / s</div><div class="value" id="m-rate">—</div></div>
+          <div class="tile"><div class="label">Members</div><div class="value" id="m-members">—</div></div>
+        </div>
+        <div class="card mesh-elections">
+          <div class="label">Last elections</div>
+          <ol id="m-elections"></ol>
+          <div class="none" id="m-elections-none">No elections yet.</div>
+        </div>
+      </div>
+      <div class="card mesh-map-card">
+        <div class="card-head">
+          <div class="label">Topology</div>
+          <div class="legend">
+            <span class="state-up">linked</span><span class="state-warn">joining · electing</span>
+            <span class="state-bad">unreachable · stopped</span>
+          </div>
+        </div>
+        <svg class="mesh-map" id="m-map" viewBox="0 0 640 344" role="img" aria-label="mesh topology"></svg>
+      </div>
+    </div>
   </section>
   <h2>Instances</h2>
   <section class="grid" id="grid"><div class="empty" id="empty">No instances yet.</div></section>
@@ -196,7 +280,12 @@ footer a { color: inherit; }
     const name = el('span', 'id', short(id));
     name.title = id;
     const pill = el('span', 'pill', '…');
-    top.append(name, pill);
+    const hubBadge = el('span', 'badge', 'hub');
+    hubBadge.title = 'this instance is the mesh hub';
+    hubBadge.hidden = true;
+    const tags = el('span', 'tags');
+    tags.append(hubBadge, pill);
+    top.append(name, tags);
     const rateRow = el('div', 'rate');
     const big = el('span', 'big', '—');
     rateRow.append(big, el('span', 'unit', 'req/s'));
@@ -221,6 +310,18 @@ footer a { color: inherit; }
       dl.append(d);
       fields[key] = dd;
     }
+    // Mesh row, shown only while /status has a mesh entry for this instance.
+    const meshCells = [];
+    for (const [key, label] of [['mesh', 'mesh'], ['delivered', 'delivered'], ['unacked', 'unacked']]) {
+      const d = el('div');
+      d.hidden = true;
+      const dd = el('dd', '', '—');
+      dd.dataset.field = key;
+      d.append(el('dt', '', label), dd);
+      dl.append(d);
+      fields[key] = dd;
+      meshCells.push(d);
+    }
     const foot = el('div', 'foot');
     const where = el('span', 'where', '');
     const button = el('button', '', 'Drain');
@@ -228,7 +329,7 @@ footer a { color: inherit; }
     button.addEventListener('click', () => toggleDrain(id, button));
     foot.append(where, button);
     root.append(top, rateRow, svg, dl, foot);
-    return { root, pill, big, area, line, fields, where, button };
+    return { root, pill, hubBadge, meshCells, big, area, line, fields, where, button };
   }
 
   async function toggleDrain(id, button) {
@@ -261,6 +362,222 @@ footer a { color: inherit; }
     } else {
       box.area.setAttribute('points', '');
     }
+  }
+
+  // ---- Mesh (data.mesh, only when the app runs one) -------------------
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+  const MAP = { w: 640, h: 344 };  // #m-map's drawing area (the viewBox is fitted to what is drawn)
+  const LINKED = new Set(['member', 'hub+member']);
+  const meshNodes = new Map();     // member id -> {g, link, circle, title, name, role}
+  let hubNode = null;              // the centre node: {g, title, core, name}
+  function svgEl(tag, cls, attrs) {
+    const e = document.createElementNS(SVG_NS, tag);
+    if (cls) e.setAttribute('class', cls);
+    if (attrs) for (const k of Object.keys(attrs)) e.setAttribute(k, attrs[k]);
+    return e;
+  }
+  function roleClass(role) {
+    if (LINKED.has(role)) return 'state-up';
+    if (role === 'joining' || role === 'electing') return 'state-warn';
+    if (role === 'unreachable' || role === 'stopped') return 'state-bad';
+    return 'state-other';
+  }
+  const tiny = (id) => (typeof id === 'string' && id ? id.slice(0, 8) : '—');
+  function meshMembers(mesh) {
+    const out = new Map();
+    for (const m of Array.isArray(mesh.members) ? mesh.members : [])
+      if (m && typeof m.id === 'string' && m.id && !out.has(m.id)) {
+        const role = typeof m.role === 'string' && m.role ? m.role : 'unknown';
+        out.set(m.id, Object.assign({}, m, { role }));
+      }
+    return [...out.values()];
+  }
+  function memberTip(m, mesh) {
+    const lines = [m.id, 'role ' + m.role];
+    const epoch = 'epoch ' + (typeof m.epoch === 'number' ? int(m.epoch) : '—') +
+                  (typeof m.epoch === 'number' && typeof mesh.epoch === 'number' && m.epoch !== mesh.epoch
+                     ? ' (mesh ' + int(mesh.epoch) + ')' : '');
+    lines.push(epoch + ' · sees ' + int(m.members) + ' member' + (num(m.members) === 1 ? '' : 's'));
+    lines.push('published ' + int(m.published) + ' · delivered ' + int(m.delivered) +
+               ' · unacked ' + int(m.unacked));
+    return lines.join('\n');
+  }
+  const validMs = (ms) => typeof ms === 'number' && Math.abs(ms) <= 8.64e15;  // a Date can hold it
+  function when(ms) {
+    if (!validMs(ms)) return '—';
+    const d = new Date(ms);
+    const time = d.toLocaleTimeString('en-GB');
+    if (d.toDateString() === new Date().toDateString()) return time;
+    return d.toLocaleDateString('en-GB', { day: 'numeric', month: 'short' }) + ' ' + time;
+  }
+  // Text lines placed next to (x, y) on the side pointing away from the
+  // centre (ux, uy): right of a node on the right, above one at the top...
+  // Returns the [top, bottom] of the block.
+  function placeLabel(texts, x, y, ux, uy) {
+    const lineH = 14, h = texts.length * lineH;
+    const anchor = ux > 0.4 ? 'start' : ux < -0.4 ? 'end' : 'middle';
+    const top = uy > 0.4 ? y : uy < -0.4 ? y - h : y - h / 2;
+    texts.forEach((t, i) => {
+      t.setAttribute('x', x.toFixed(1));
+      t.setAttribute('y', (top + (i + 1) * lineH - 3).toFixed(1));
+      t.setAttribute('text-anchor', anchor);
+    });
+    return [top, top + h];
+  }
+  function ensureHubNode(layer) {
+    if (hubNode) return hubNode;
+    const g = svgEl('g', 'hub');
+    const title = svgEl('title');
+    const halo = svgEl('circle', 'halo', { r: 41 });
+    const core = svgEl('circle', 'core', { r: 31 });
+    const word = svgEl('text', 'hub-word', { 'text-anchor': 'middle', y: -3 });
+    word.textContent = 'hub';
+    const name = svgEl('text', 'name', { 'text-anchor': 'middle', y: 11 });
+    g.append(title, halo, core, word, name);
+    layer.append(g);
+    hubNode = { g, title, halo, core, word, name };
+    return hubNode;
+  }
+  function ensureMemberNode(id, links, layer) {
+    let n = meshNodes.get(id);
+    if (n) return n;
+    const link = svgEl('line', 'link');
+    const g = svgEl('g', 'node');
+    g.dataset.memberId = id;
+    const title = svgEl('title');
+    const circle = svgEl('circle', '', { r: 14 });
+    const name = svgEl('text', 'name');
+    name.textContent = tiny(id);
+    const role = svgEl('text', 'role');
+    g.append(title, circle, name, role);
+    links.append(link);
+    layer.append(g);
+    n = { g, link, circle, title, name, role };
+    meshNodes.set(id, n);
+    return n;
+  }
+
+  // Tiles, drawing and election list; returns {hub (id or null), members}.
+  function renderMesh(mesh) {
+    const members = meshMembers(mesh);
+    const hub = typeof mesh.hub === 'string' && mesh.hub ? mesh.hub : null;
+    const hubMember = hub ? members.find((m) => m.id === hub) : undefined;
+    const linked = members.filter((m) => LINKED.has(m.role)).length;
+
+    const hubTile = $('m-hub');
+    if (hub) {
+      hubTile.textContent = tiny(hub);
+      hubTile.title = hub;
+    } else {
+      hubTile.replaceChildren('none', el('small', '', ' electing'));
+      hubTile.title = 'no hub';
+    }
+    hubTile.classList.toggle('mono', Boolean(hub));
+    hubTile.classList.toggle('warn', !hub);
+    $('m-epoch').textContent = typeof mesh.epoch === 'number' ? int(mesh.epoch) : '—';
+    const mps = mesh.messages_per_second;
+    $('m-rate').textContent = rate(typeof mps === 'number' && isFinite(mps) ? Math.max(0, mps) : null);
+    $('m-members').replaceChildren(String(linked), el('small', '', ' linked of ' + members.length));
+    $('m-members').classList.toggle('warn', linked < members.length);
+
+    // The drawing: the hub in the centre, every other member on a circle.
+    const svg = $('m-map');
+    let links = svg.querySelector('g.links'), layer = svg.querySelector('g.nodes');
+    let empty = svg.querySelector('text.empty');
+    if (!links) {
+      links = svgEl('g', 'links');
+      layer = svgEl('g', 'nodes');
+      empty = svgEl('text', 'empty', { x: MAP.w / 2, y: MAP.h / 2 + 4, 'text-anchor': 'middle' });
+      empty.textContent = 'No mesh members yet.';
+      svg.append(links, layer, empty);
+    }
+    const others = members.filter((m) => m.id !== hub)
+                          .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    empty.style.display = members.length || hub ? 'none' : '';
+
+    const cx = MAP.w / 2, cy = MAP.h / 2;
+    const hubR = 41, nodeR = 14;  // the hub's halo, a member's node
+    const drawCentre = Boolean(hub) || others.length > 0;
+    if (drawCentre) {
+      const h = ensureHubNode(layer);
+      h.g.style.display = '';
+      const role = hub ? (hubMember ? hubMember.role : 'unknown') : 'electing';
+      h.g.setAttribute('class', 'hub ' + roleClass(role) + (hub ? '' : ' vacant'));
+      h.g.dataset.memberId = hub || '';
+      h.g.setAttribute('transform', `translate(${cx} ${cy})`);
+      h.halo.style.display = hub ? '' : 'none';
+      h.word.textContent = hub ? 'hub' : 'no hub';
+      h.word.setAttribute('y', hub ? -3 : 4);
+      h.name.textContent = hub ? tiny(hub) : '';
+      h.title.textContent = !hub ? 'no hub: an election is under way'
+                          : hubMember ? 'hub · ' + memberTip(hubMember, mesh)
+                          : 'hub ' + hub + '\n(not in the member list)';
+    } else if (hubNode) {
+      hubNode.g.style.display = 'none';
+    }
+
+    const n = others.length;
+    const radius = 120;
+    const start = n === 1 ? 0 : -Math.PI / 2 + Math.PI / Math.max(1, n);
+    const seen = new Set();
+    let minY = cy - hubR, maxY = cy + hubR;  // what is drawn, to fit the viewBox to
+    others.forEach((m, i) => {
+      seen.add(m.id);
+      const node = ensureMemberNode(m.id, links, layer);
+      const a = start + (2 * Math.PI * i) / n;
+      const ux = Math.cos(a), uy = Math.sin(a);
+      const x = cx + ux * radius, y = cy + uy * radius;
+      const cls = roleClass(m.role);
+      node.g.setAttribute('class', 'node ' + cls);
+      node.g.dataset.role = m.role;
+      node.circle.setAttribute('cx', x.toFixed(1));
+      node.circle.setAttribute('cy', y.toFixed(1));
+      node.title.textContent = memberTip(m, mesh);
+      node.role.textContent = LINKED.has(m.role) ? '' : m.role;
+      node.role.style.display = LINKED.has(m.role) ? 'none' : '';
+      const texts = LINKED.has(m.role) ? [node.name] : [node.name, node.role];
+      const [top, bottom] = placeLabel(texts, x + ux * (nodeR + 9), y + uy * (nodeR + 9), ux, uy);
+      minY = Math.min(minY, top, y - nodeR);
+      maxY = Math.max(maxY, bottom, y + nodeR);
+      // A line from the member to the hub, from rim to rim.
+      node.link.setAttribute('class', 'link ' + cls);
+      const from = hub ? hubR + 3 : 35, to = nodeR + 4;
+      node.link.setAttribute('x1', (cx + ux * from).toFixed(1));
+      node.link.setAttribute('y1', (cy + uy * from).toFixed(1));
+      node.link.setAttribute('x2', (x - ux * to).toFixed(1));
+      node.link.setAttribute('y2', (y - uy * to).toFixed(1));
+    });
+    for (const [id, node] of meshNodes) {
+      if (seen.has(id)) continue;
+      node.g.remove();
+      node.link.remove();
+      meshNodes.delete(id);
+    }
+    // Full width, only as tall as the drawing: a small mesh is drawn at the
+    // same scale as a large one instead of shrinking into a tall box.
+    if (!drawCentre) minY = cy - 40, maxY = cy + 40;
+    const height = Math.max(140, maxY - minY + 20);
+    svg.setAttribute('viewBox', `0 ${((minY + maxY - height) / 2).toFixed(1)} ${MAP.w} ${height.toFixed(1)}`);
+
+    // Last elections, newest first.
+    const elections = (Array.isArray(mesh.elections) ? mesh.elections : [])
+                        .filter((e) => e && typeof e === 'object').slice(-10).reverse();
+    const items = elections.map((e, i) => {
+      const li = el('li', i === 0 && e.epoch === mesh.epoch ? 'current' : '');
+      const hubSpan = el('span', 'mono', tiny(e.hub));
+      if (typeof e.hub === 'string') hubSpan.title = e.hub;
+      const at = el('time', '', when(e.at_ms));
+      if (validMs(e.at_ms)) {
+        at.dateTime = new Date(e.at_ms).toISOString();
+        at.title = new Date(e.at_ms).toString();
+      }
+      li.append(el('span', 'ep', 'epoch ' + (typeof e.epoch === 'number' ? int(e.epoch) : '—')),
+                ' · hub ', hubSpan, ' · ', at);
+      return li;
+    });
+    $('m-elections').replaceChildren(...items);
+    $('m-elections-none').style.display = items.length ? 'none' : '';
+    return { hub, members };
   }
 
   function render(data, t) {
@@ -303,6 +620,16 @@ footer a { color: inherit; }
       const p50 = quantile(recent, lat.bounds_ms, 0.5), p99 = quantile(recent, lat.bounds_ms, 0.99);
       if (p50 == null) $('s-latency').replaceChildren(el('small', '', 'idle'));
       else $('s-latency').replaceChildren(ms(p50), el('small', '', ' · ' + ms(p99)));
+    }
+
+    const mesh = data.mesh && typeof data.mesh === 'object' && !Array.isArray(data.mesh) ? data.mesh : null;
+    $('mesh').hidden = !mesh;
+    const meshById = new Map();  // instance id -> its mesh member entry
+    let meshHub = null;
+    if (mesh) {
+      const shown = renderMesh(mesh);
+      meshHub = shown.hub;
+      for (const m of shown.members) meshById.set(m.id, m);
     }
 
     const grid = $('grid');
@@ -350,6 +677,20 @@ footer a { color: inherit; }
       else if (inst.address) where.push(inst.address);
       box.where.textContent = where.join(' · ');
       box.where.title = inst.id;
+      const m = meshById.get(inst.id);
+      box.hubBadge.hidden = !(meshHub && inst.id === meshHub);
+      for (const c of box.meshCells) c.hidden = !m;
+      if (m) {
+        box.root.dataset.meshRole = m.role;
+        box.fields.mesh.textContent = m.role;
+        box.fields.mesh.className = 'mrole ' + roleClass(m.role);
+        box.fields.mesh.parentNode.title = memberTip(m, mesh);
+        box.fields.delivered.textContent = int(m.delivered);
+        box.fields.unacked.textContent = int(m.unacked);
+        box.fields.unacked.classList.toggle('warn', num(m.unacked) > 0);
+      } else {
+        delete box.root.dataset.meshRole;
+      }
       const draining = inst.draining === true || state === 'draining';
       box.button.dataset.draining = String(draining);
       box.button.textContent = draining ? 'Undrain' : 'Drain';

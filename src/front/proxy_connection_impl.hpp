@@ -310,9 +310,17 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
   // built in plain statements: GCC 12 mishandles class temporaries inside
   // co_await expressions, see docs/core-principles.md.)
   auto failure_reply = [&](ProxyFailure failure, const std::string& detail) {
-    sh.log->warn("conn={} log_id={} {} {}{}{}: {}{}", cs.id, log_id,
-                 std::string(req.method_string()), original_url, inst ? " -> instance " : "",
-                 inst ? inst->id : std::string(), describe(failure), detail);
+    // No instance while none is listed yet, or while some are still on
+    // their first health check, is a plan starting (or scaling from zero):
+    // expected, so logged at info (still counted as a 503).
+    bool starting = failure == ProxyFailure::no_instance && snap.instances.empty();
+    if (failure == ProxyFailure::no_instance)
+      for (const auto& i : snap.instances)
+        if (i->health.load(std::memory_order_relaxed) == Instance::checking) starting = true;
+    sh.log->log(starting ? spdlog::level::info : spdlog::level::warn,
+                "conn={} log_id={} {} {}{}{}: {}{}", cs.id, log_id,
+                std::string(req.method_string()), original_url, inst ? " -> instance " : "",
+                inst ? inst->id : std::string(), describe(failure), detail);
     record.status = static_cast<unsigned>(status_for(failure));
     record.inst = inst;  // null when no instance was reached
     return Reply{status_for(failure), error_body(failure, log_id)};

@@ -54,6 +54,7 @@ void load_host_config(const toml::table& root, HostConfig& c) {
     serve.fail("health_path", "must start with /", "\"" + sc.health_path + "\"");
   sc.stop_grace = serve.duration("stop_grace", sc.stop_grace);
   sc.site_name = serve.string("site_name", sc.site_name);
+  sc.dapr = serve.boolean("dapr", sc.dapr);
   auto session = serve.table("session");
   session::load_session_config(session, c.session);
   serve.reject_unknown();

@@ -95,7 +95,17 @@ asio::awaitable<bool> Member::join_once() {
   auto dialed = co_await dial(executor_, config_.public_url, cookie, tls_.get(), config_.liveness,
                               std::max(config_.liveness * 5, Millis{5'000}));
   if (!dialed.transport) {
-    log()->warn("cannot reach the front door at {}: {}", config_.public_url, dialed.error);
+    // Before the first join a 503 is the front door routing to no instance
+    // yet (this one and its peers are still being health-checked): expected
+    // while a plan starts, so said once, quietly.
+    if (counters_.joins == 0 && dialed.error.find("HTTP 503") != std::string::npos) {
+      if (!waiting_logged_)
+        log()->info("the front door at {} routes to no instance yet (HTTP 503); retrying",
+                    config_.public_url);
+      waiting_logged_ = true;
+    } else {
+      log()->warn("cannot reach the front door at {}: {}", config_.public_url, dialed.error);
+    }
     co_return false;
   }
   auto link = std::make_shared<Link>(executor_, std::move(dialed.transport));

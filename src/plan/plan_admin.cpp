@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "tether/front/admin.hpp"
+#include "tether/plan/mesh_watch.hpp"
 
 namespace tether::plan {
 
@@ -19,6 +20,7 @@ boost::json::object plan_status(const PlanView& v) {
   o["ready_instances"] = v.supervisor->ready_count();
   o["processes"] = v.supervisor->status_json();
   o["front"] = front::admin_status_json(*v.front);
+  o["mesh"] = v.mesh ? v.mesh->status() : boost::json::value(nullptr);
   return o;
 }
 

@@ -61,10 +61,26 @@ int print_status(const net::HostPort& admin, bool as_json) {
   std::printf("instances   %lld ready of %lld wanted\n\n",
               static_cast<long long>(o.at("ready_instances").to_number<long long>()),
               static_cast<long long>(o.at("target_instances").to_number<long long>()));
+  // The mesh, when the instances run one.
+  const json::object* mesh = nullptr;
+  if (auto m = o.if_contains("mesh"); m && m->is_object()) mesh = &m->as_object();
+  if (mesh) {
+    const auto& hub = mesh->at("hub");
+    std::printf("mesh        hub %s, epoch %lld, %.1f messages/s\n\n",
+                hub.is_string() ? std::string(hub.as_string()).substr(0, 16).c_str() : "(none yet)",
+                static_cast<long long>(mesh->at("epoch").to_number<long long>()),
+                mesh->at("messages_per_second").to_number<double>());
+  }
+  auto role_of = [mesh](const std::string& id) -> std::string {
+    if (!mesh) return "-";
+    for (const auto& m : mesh->at("members").as_array())
+      if (m.at("id").as_string() == id) return std::string(m.at("role").as_string());
+    return "-";
+  };
   // Join supervisor processes with front-door counters by id.
   const auto& routed = o.at("front").at("instances").as_array();
-  std::printf("%-16s %-8s %-6s %-9s %10s %6s\n", "INSTANCE", "PID", "PORT", "STATE", "REQUESTS",
-              "BUSY");
+  std::printf("%-16s %-8s %-6s %-9s %10s %6s  %s\n", "INSTANCE", "PID", "PORT", "STATE", "REQUESTS",
+              "BUSY", "MESH");
   for (const auto& p : o.at("processes").as_array()) {
     const auto& po = p.as_object();
     std::string id(po.at("id").as_string());
@@ -78,9 +94,9 @@ int print_status(const net::HostPort& admin, bool as_json) {
         if (fs != "up") state = fs;
       }
     }
-    std::printf("%-16s %-8lld %-6lld %-9s %10lld %6lld\n", id.substr(0, 16).c_str(),
+    std::printf("%-16s %-8lld %-6lld %-9s %10lld %6lld  %s\n", id.substr(0, 16).c_str(),
                 po.at("pid").to_number<long long>(), po.at("port").to_number<long long>(),
-                state.c_str(), requests, busy);
+                state.c_str(), requests, busy, role_of(id).c_str());
   }
   return 0;
 }

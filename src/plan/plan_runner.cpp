@@ -22,6 +22,7 @@
 #include "tether/net/log.hpp"
 #include "tether/net/random.hpp"
 #include "tether/plan/child_process.hpp"
+#include "tether/plan/mesh_watch.hpp"
 #include "tether/plan/plan_admin.hpp"
 #include "tether/plan/supervisor.hpp"
 
@@ -103,6 +104,8 @@ int run_plan(PlanConfig config) {
   plan.view.supervisor = &supervisor;
   plan.view.front = &front;
   plan.view.front_url = front_url;
+  MeshWatch mesh_watch(table);
+  plan.view.mesh = &mesh_watch;
 
   host::Router router;
   add_admin_routes(router, &plan.view);

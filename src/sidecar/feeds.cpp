@@ -18,13 +18,19 @@ bool Feed::subscribes(const std::string& topic) const {
   return std::find(topics_.begin(), topics_.end(), topic) != topics_.end();
 }
 
-void Feed::push(const std::string& name, const std::string& data) {
+void Feed::push(const std::string& name, const std::string& data, bool with_id) {
   const std::uint64_t seq = next_seq_++;
+  const std::string id = stream_ + "/" + std::to_string(seq);
   std::string text;
-  text.reserve(name.size() + data.size() + stream_.size() + 40);
+  text.reserve(name.size() + data.size() + 2 * id.size() + 40);
   if (!name.empty()) text += "event: " + name + "\n";
-  text += "id: " + stream_ + "/" + std::to_string(seq) + "\n";
-  text += "data: " + data + "\n\n";
+  text += "id: " + id + "\n";
+  if (with_id && data.size() > 2 && data.front() == '{') {
+    text += "data: {\"id\":\"" + id + "\",";
+    text.append(data, 1);
+    text += "\n\n";
+  } else
+    text += "data: " + data + "\n\n";
   bytes_ += text.size();
   events_.push_back(Event{seq, std::move(text)});
   while (events_.size() > 1 &&
@@ -136,11 +142,11 @@ std::size_t FeedRegistry::subscribers(const std::string& topic) const {
 }
 
 std::size_t FeedRegistry::deliver(const std::string& topic, const std::string& name,
-                                  const std::string& data) {
+                                  const std::string& data, bool with_id) {
   std::size_t n = 0;
   for (const auto& f : feeds_)
     if (f->subscribes(topic)) {
-      f->push(name, data);
+      f->push(name, data, with_id);
       ++n;
     }
   return n;

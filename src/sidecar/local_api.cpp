@@ -1,6 +1,6 @@
 #include "local_api.hpp"
 
-#include <openssl/crypto.h>
+#include "api_common.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -34,71 +34,12 @@ namespace {
 
 enum Kind { kPublish = 0, kBroadcast = 1, kSend = 2 };
 
-// A route segment, percent-decoded; empty when it is malformed.
-std::string decoded(const std::string& segment) {
-  auto pct = boost::urls::make_pct_string_view(segment);
-  if (!pct) return {};
-  return pct->decode();
-}
-
-bool valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = c < 0x80           ? 1
-                    : (c >> 5) == 0x6  ? 2
-                    : (c >> 4) == 0xE  ? 3
-                    : (c >> 3) == 0x1E ? 4
-                                       : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    for (std::size_t k = 1; k < n; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
-    if (n == 2 && c < 0xC2) return false;  // overlong
-    i += n;
-  }
-  return true;
-}
-
 // The payload as CloudEvents' "data" (text) or "data_base64" (bytes).
 void put_data(json::object& o, const std::string& payload) {
   if (valid_utf8(payload))
     o["data"] = payload;
   else
     o["data_base64"] = net::base64_encode(payload);
-}
-
-std::string rfc3339_now() {
-  auto now = std::chrono::system_clock::now();
-  std::time_t t = std::chrono::system_clock::to_time_t(now);
-  auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
-}
-
-bool ip_literal_host(std::string_view host) {
-  if (host.empty()) return false;
-  if (host.front() == '[') {
-    auto close = host.find(']');
-    if (close == std::string_view::npos) return false;
-    auto rest = host.substr(close + 1);
-    if (!rest.empty() && rest.front() != ':') return false;
-    boost::system::error_code ec;
-    asio::ip::make_address_v6(std::string(host.substr(1, close - 1)), ec);
-    return !ec;
-  }
-  auto colon = host.find(':');
-  boost::system::error_code ec;
-  asio::ip::make_address_v4(std::string(host.substr(0, colon)), ec);
-  return !ec;
-}
-
-void reply_json(host::Context& c, unsigned status, const json::object& o) {
-  c.reply(status, json::serialize(o) + "\n", "application/json");
 }
 
 }  // namespace
@@ -154,27 +95,9 @@ void LocalApi::stop() {
 }
 
 bool LocalApi::admit(host::Context& c) const {
-  if (c.request.count(beast::http::field::origin)) {
-    c.reply(403, "403 Forbidden: the local API is not for browsers (the request has an Origin)\n");
-    return false;
-  }
-  if (!ip_literal_host(c.request[beast::http::field::host])) {
-    c.reply(400, "400 Bad Request: the local API answers only Host: <IP literal>[:port]\n");
-    return false;
-  }
-  std::string_view auth = c.request[beast::http::field::authorization];
-  const std::string_view scheme = "Bearer ";
-  bool ok =
-      auth.size() == scheme.size() + options_.token.size() &&
-      beast::iequals(auth.substr(0, scheme.size()), scheme) &&
-      CRYPTO_memcmp(auth.data() + scheme.size(), options_.token.data(), options_.token.size()) == 0;
-  if (!ok) {
-    ++unauthorized_;
-    c.reply(401, "401 Unauthorized: send Authorization: Bearer $TETHER_API_TOKEN\n");
-    c.response.set(beast::http::field::www_authenticate, "Bearer realm=\"tether\"");
-    return false;
-  }
-  return true;
+  if (admit_local_call(c, options_.token, "Authorization")) return true;
+  if (c.response.result_int() == 401) ++unauthorized_;
+  return false;
 }
 
 bool LocalApi::has_mesh(host::Context& c) const {
@@ -187,7 +110,7 @@ bool LocalApi::has_mesh(host::Context& c) const {
 
 asio::awaitable<void> LocalApi::publish(LocalApi* api, host::Context& c, int kind) {
   if (!api->has_mesh(c)) co_return;
-  const std::string topic = decoded(c.params["topic"]);
+  const std::string topic = decoded_segment(c.params["topic"]);
   if (topic.empty()) {
     c.reply(400, "400 Bad Request: the topic is empty or badly percent-encoded\n");
     co_return;
@@ -210,7 +133,7 @@ asio::awaitable<void> LocalApi::publish(LocalApi* api, host::Context& c, int kin
   } else if (kind == kBroadcast) {
     result = bp.broadcast(topic, std::move(payload));
   } else {
-    const std::string instance = decoded(c.params["instance"]);
+    const std::string instance = decoded_segment(c.params["instance"]);
     auto members = bp.members();
     if (std::find(members.begin(), members.end(), instance) == members.end()) {
       c.reply(404, "404 Not Found: no instance \"" + instance + "\" in the mesh\n");
@@ -243,8 +166,8 @@ asio::awaitable<void> LocalApi::publish(LocalApi* api, host::Context& c, int kin
 
 asio::awaitable<void> LocalApi::request(LocalApi* api, host::Context& c) {
   if (!api->has_mesh(c)) co_return;
-  const std::string instance = decoded(c.params["instance"]);
-  const std::string topic = decoded(c.params["topic"]);
+  const std::string instance = decoded_segment(c.params["instance"]);
+  const std::string topic = decoded_segment(c.params["topic"]);
   if (topic.empty() || instance.empty()) {
     c.reply(400, "400 Bad Request: the instance or topic is empty or badly percent-encoded\n");
     co_return;
@@ -333,7 +256,7 @@ void LocalApi::on_message(const mesh::Message& m) {
                  {"time", rfc3339_now()},   {"datacontenttype", "application/octet-stream"},
                  {"tetherdirect", m.direct}};
   put_data(o, m.payload);
-  delivered_ += feeds_.deliver(m.topic, "", json::serialize(o));
+  delivered_ += feeds_.deliver(m.topic, "", json::serialize(o), /*with_id=*/true);
 }
 
 void LocalApi::subscribe(host::Context& c) {

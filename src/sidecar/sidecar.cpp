@@ -15,6 +15,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "app_process.hpp"
+#include "dapr_api.hpp"
 #include "local_api.hpp"
 #include "tether/app/app_host.hpp"
 #include "tether/front/front_server.hpp"
@@ -157,6 +158,7 @@ int run_sidecar(const char* prog, host::HostConfig config) {
   // instance's I/O thread stopped), then the instance.
   std::unique_ptr<app::AppHost> host;
   std::unique_ptr<LocalApi> api;
+  std::unique_ptr<DaprApi> dapr;
   AppProcess app;
   std::unique_ptr<HealthWatch> health;
   std::unique_ptr<front::FrontServer> relay;
@@ -164,7 +166,9 @@ int run_sidecar(const char* prog, host::HostConfig config) {
 
   std::uint16_t app_port = 0;
   std::uint16_t api_port = 0;
+  std::uint16_t dapr_port = 0;
   const std::string token = net::random_hex(32);
+  const std::string dapr_token = net::random_hex(32);
   try {
     host = std::make_unique<app::AppHost>(config, mesh);
     auto& setup = host->setup();
@@ -182,6 +186,15 @@ int run_sidecar(const char* prog, host::HostConfig config) {
         c.reply(503, "503 Service Unavailable: " + problem + "\n");
     });
     api_port = api->listen(0);
+    if (sc.dapr) {
+      DaprOptions d;
+      d.token = dapr_token;
+      d.app_id = sc.site_name;
+      d.instance_id = host->instance().id;
+      d.app_port = app_port;
+      dapr = std::make_unique<DaprApi>(setup.executor, setup.backplane, d);
+      dapr_port = dapr->listen();
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: %s\n", prog, e.what());
     return 2;
@@ -199,7 +212,9 @@ int run_sidecar(const char* prog, host::HostConfig config) {
     app.stop(sc.stop_grace);
     health.reset();
     api->stop();
+    if (dapr) dapr->stop();
     host->stop();
+    dapr.reset();
     api.reset();
     host.reset();
     return code;
@@ -213,6 +228,13 @@ int run_sidecar(const char* prog, host::HostConfig config) {
       "TETHER_API=http://127.0.0.1:" + std::to_string(api_port),
       "TETHER_API_TOKEN=" + token,
   };
+  if (dapr) {
+    // What Dapr's SDKs read: the sidecar's port and token, the app's port and id.
+    env.push_back("DAPR_HTTP_PORT=" + std::to_string(dapr_port));
+    env.push_back("DAPR_API_TOKEN=" + dapr_token);
+    env.push_back("APP_PORT=" + std::to_string(app_port));
+    env.push_back("APP_ID=" + sc.site_name);
+  }
   try {
     app.start(sc.command, env, {"TETHER_MESH_KEY"}, [&app_exited](int) {
       app_exited = true;
@@ -259,6 +281,7 @@ int run_sidecar(const char* prog, host::HostConfig config) {
     }
   }
   health = std::make_unique<HealthWatch>(app, app_port, sc.health_path);
+  if (dapr) dapr->load_subscriptions();
 
   // --- the public port: the front door's proxy, inside this instance -------
   front::FrontConfig fc;

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <stdexcept>
 
 namespace tether::test {
@@ -34,6 +35,29 @@ SseClient::SseClient(std::uint16_t port, const std::string& target,
   head_ = buffer_.substr(0, end + 4);
   buffer_.erase(0, end + 4);
   if (head_.size() > 12) status_ = std::stoi(head_.substr(9, 3));
+  std::string lower = head_;
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  chunked_ = lower.find("\r\ntransfer-encoding: chunked") != std::string::npos;
+  if (chunked_) {
+    raw_ = std::move(buffer_);
+    buffer_.clear();
+    dechunk();
+  }
+}
+
+void SseClient::dechunk() {
+  for (;;) {
+    auto eol = raw_.find("\r\n");
+    if (eol == std::string::npos) return;
+    std::size_t size = std::stoul(raw_.substr(0, eol), nullptr, 16);
+    if (size == 0) {
+      ended_ = true;
+      return;
+    }
+    if (raw_.size() < eol + 2 + size + 2) return;
+    buffer_.append(raw_, eol + 2, size);
+    raw_.erase(0, eol + 2 + size + 2);
+  }
 }
 
 SseClient::~SseClient() { close(); }
@@ -44,7 +68,7 @@ void SseClient::close() {
 }
 
 bool SseClient::fill(std::chrono::steady_clock::time_point deadline) {
-  if (fd_ < 0) return false;
+  if (fd_ < 0 || ended_) return false;
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now());
   if (left.count() <= 0) return false;
@@ -53,7 +77,12 @@ bool SseClient::fill(std::chrono::steady_clock::time_point deadline) {
   char buf[65536];
   ssize_t n = ::read(fd_, buf, sizeof buf);
   if (n <= 0) return false;
-  buffer_.append(buf, static_cast<std::size_t>(n));
+  if (!chunked_) {
+    buffer_.append(buf, static_cast<std::size_t>(n));
+    return true;
+  }
+  raw_.append(buf, static_cast<std::size_t>(n));
+  dechunk();
   return true;
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 // A Server-Sent Events client for tests: one GET on 127.0.0.1:port, then
-// events read one by one, each read bounded by a deadline (a bound that turns
-// a hang into a failure, never a timing assertion).
+// events read one by one (the body plain or chunked), each read bounded by a deadline (a bound that
+// turns a hang into a failure, never a timing assertion).
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -37,8 +37,12 @@ class SseClient {
 
  private:
   bool fill(std::chrono::steady_clock::time_point deadline);
+  void dechunk();
   int fd_ = -1;
-  std::string buffer_;
+  bool chunked_ = false;
+  bool ended_ = false;  // the last (0-size) chunk came
+  std::string raw_;     // chunked bytes not decoded yet
+  std::string buffer_;  // the event stream
   std::string head_;
   int status_ = 0;
 };

@@ -23,7 +23,8 @@ struct SidecarConfig {
   std::chrono::milliseconds start_limit{230'000};  // port open + warm-up answered by then
   std::string health_path;                         // 2xx = healthy; "" = process alive, port open
   std::chrono::milliseconds stop_grace{10'000};    // SIGTERM -> SIGKILL for the app's group
-  std::string site_name = "tether";                // WEBSITE_SITE_NAME
+  std::string site_name = "tether";                // WEBSITE_SITE_NAME (and Dapr's app id)
+  bool dapr = false;                               // also serve Dapr's pub/sub API (DAPR_HTTP_PORT)
 };
 
 struct HostConfig {

@@ -101,6 +101,7 @@ class Member : public std::enable_shared_from_this<Member> {
   bool stopping_ = false;
   bool retry_now_ = false;  // lost an election: read the store again without backoff
   bool store_outage_logged_ = false;
+  bool waiting_logged_ = false;  // the first join waits for the front door (503)
 };
 
 }  // namespace tether::mesh

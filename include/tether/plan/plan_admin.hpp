@@ -13,11 +13,14 @@
 
 namespace tether::plan {
 
+class MeshWatch;
+
 struct PlanView {
   Supervisor* supervisor;
   front::FrontServer* front;
   std::string front_url;
   std::string admin_url;
+  MeshWatch* mesh = nullptr;  // the instances' mesh, as /status's "mesh"
 };
 
 // Adds the admin routes to `router`. `view` must outlive the router.

@@ -45,6 +45,12 @@ TEST(Feed, EventsComeOutInOrderWithStreamAndSequence) {
   EXPECT_EQ(f.take(), "");
 }
 
+TEST(Feed, ACloudEventGetsTheEventsIdAsItsOwn) {
+  Feed f("s9", {"a"}, {});
+  f.push("", "{\"specversion\":\"1.0\"}", /*with_id=*/true);
+  EXPECT_EQ(f.take(), "id: s9/1\ndata: {\"id\":\"s9/1\",\"specversion\":\"1.0\"}\n\n");
+}
+
 TEST(Feed, ResumeSendsAgainWhatTheClientDidNotConfirm) {
   Feed f("s", {"a"}, {});
   for (int i = 1; i <= 5; ++i) f.push("", std::to_string(i));

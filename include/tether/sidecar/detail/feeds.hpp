@@ -37,7 +37,9 @@ class Feed {
   // Queues one event: "event: NAME" (none when empty), "id: STREAM/SEQ",
   // "data: DATA" (one line: JSON). Beyond the limits the oldest event goes;
   // one not yet written counts as dropped, announced by the next take().
-  void push(const std::string& name, const std::string& data);
+  // With `with_id`, DATA is a JSON object that gets the same id as its first
+  // member ("id": "STREAM/SEQ": the CloudEvent's id, unique per feed).
+  void push(const std::string& name, const std::string& data, bool with_id = false);
 
   // Drops `count` events the app will never see for `reason` ("slow",
   // "expired"): announced by the next take().
@@ -101,7 +103,8 @@ class FeedRegistry {
   // Feeds subscribed to `topic` (for the backplane subscription's lifetime).
   std::size_t subscribers(const std::string& topic) const;
   // To every feed subscribed to `topic`; returns how many.
-  std::size_t deliver(const std::string& topic, const std::string& name, const std::string& data);
+  std::size_t deliver(const std::string& topic, const std::string& name, const std::string& data,
+                      bool with_id = false);
   // To every feed.
   void deliver_all(const std::string& name, const std::string& data);
   // The feed that answers requests on `topic`: the newest attached one, else
