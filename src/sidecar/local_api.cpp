@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <deque>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -14,10 +15,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/pct_string_view.hpp>
 
+#include "tether/host/websocket.hpp"
 #include "tether/net/base64.hpp"
 #include "tether/net/duration.hpp"
 #include "tether/net/log.hpp"
@@ -33,6 +36,14 @@ constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 namespace {
 
 enum Kind { kPublish = 0, kBroadcast = 1, kSend = 2 };
+
+// A request to itself through the hub: once it is answered, the hub has read
+// every frame this instance sent before it, its subscriptions included. A
+// feed says `ready` only then, so whatever is published after `ready`
+// reaches it.
+const std::string kSyncTopic = "/.tether/sync";
+
+asio::awaitable<std::string> sync_answer(const mesh::Message&) { co_return std::string(); }
 
 // The payload as CloudEvents' "data" (text) or "data_base64" (bytes).
 void put_data(json::object& o, const std::string& payload) {
@@ -61,6 +72,8 @@ LocalApi::LocalApi(asio::any_io_executor executor, mesh::Backplane* backplane,
                     [this](host::Context& c) { return request(this, c); });
   router_.post("/v1/reply/{id}", [this](host::Context& c) { reply(c); });
   router_.get("/v1/subscribe", [this](host::Context& c) { subscribe(c); });
+  host::add_websocket_route(router_, "/v1/ws",
+                            [this](host::WebSocket& ws) { return run_ws(this, ws); });
   router_.get("/v1/members", [this](host::Context& c) {
     json::array members;
     if (backplane_)
@@ -69,6 +82,7 @@ LocalApi::LocalApi(asio::any_io_executor executor, mesh::Backplane* backplane,
   });
   router_.get("/v1/status", [this](host::Context& c) { reply_json(c, 200, status_json()); });
   if (!backplane_) return;
+  backplane_->on_request(kSyncTopic, sync_answer);
   backplane_->on_membership([this](const mesh::MemberEvent& e) {
     json::object o{{"instance", e.instance_id}};
     feeds_.deliver_all(e.type == mesh::MemberEvent::joined ? "joined" : "left", json::serialize(o));
@@ -259,32 +273,35 @@ void LocalApi::on_message(const mesh::Message& m) {
   delivered_ += feeds_.deliver(m.topic, "", json::serialize(o), /*with_id=*/true);
 }
 
-void LocalApi::subscribe(host::Context& c) {
+namespace {
+// The ?topic= values of `target`, each once, in order.
+std::vector<std::string> topics_of(std::string_view target, std::string* last_event_id = nullptr) {
   std::vector<std::string> topics;
-  auto parsed = boost::urls::parse_origin_form(c.request.target());
-  if (parsed) {
-    for (auto p : parsed->params())
-      if (p.key == "topic" && !p.value.empty() &&
-          std::find(topics.begin(), topics.end(), p.value) == topics.end())
-        topics.emplace_back(p.value);
+  auto parsed = boost::urls::parse_origin_form(target);
+  if (!parsed) return topics;
+  for (auto p : parsed->params()) {
+    if (p.key == "topic" && !p.value.empty() &&
+        std::find(topics.begin(), topics.end(), p.value) == topics.end())
+      topics.emplace_back(p.value);
+    if (p.key == "last_event_id" && last_event_id) *last_event_id = p.value;
   }
-  if (topics.empty()) {
-    c.reply(400, "400 Bad Request: name at least one ?topic=\n");
-    return;
-  }
+  return topics;
+}
+}  // namespace
+
+std::shared_ptr<Feed> LocalApi::open_feed(const std::vector<std::string>& topics,
+                                          const std::string& last_event_id) {
   std::shared_ptr<Feed> feed;
   std::uint64_t expired = 0;
   bool resumed_expired = false;
-  if (auto last = c.request.find("Last-Event-ID"); last != c.request.end()) {
-    if (auto id = parse_event_id(std::string(last->value()))) {
-      feed = feeds_.find(id->stream);
-      if (feed && feed->topics() != topics) feed = nullptr;  // another subscription
-      if (feed) {
-        feed->resume_after(id->seq);
-      } else {
-        expired = feeds_.expired_undelivered(id->stream);
-        resumed_expired = true;
-      }
+  if (auto id = parse_event_id(last_event_id)) {
+    feed = feeds_.find(id->stream);
+    if (feed && feed->topics() != topics) feed = nullptr;  // another subscription
+    if (feed) {
+      feed->resume_after(id->seq);
+    } else {
+      expired = feeds_.expired_undelivered(id->stream);
+      resumed_expired = true;
     }
   }
   if (!feed) {
@@ -292,10 +309,235 @@ void LocalApi::subscribe(host::Context& c) {
     for (const auto& t : topics) watch_topic(t);
     if (resumed_expired) feed->add_gap(std::max<std::uint64_t>(expired, 1), "expired");
   }
+  return feed;
+}
+
+void LocalApi::subscribe(host::Context& c) {
+  auto topics = topics_of(c.request.target());
+  if (topics.empty()) {
+    c.reply(400, "400 Bad Request: name at least one ?topic=\n");
+    return;
+  }
+  std::string last;
+  if (auto it = c.request.find("Last-Event-ID"); it != c.request.end()) last = it->value();
+  auto feed = open_feed(topics, last);
   const std::uint64_t generation = ++feed->generation;
   *c.take_over = [this, feed, generation](beast::tcp_stream& s, http::Request) {
     return run_feed(this, feed, generation, s);
   };
+}
+
+// --- GET /v1/ws: the same feed, and the calls, over one WebSocket ----------
+
+namespace {
+
+// One SSE event block ("event: ...\nid: ...\ndata: ...") as a WebSocket
+// frame: {"event": name ("message" by default), "id": ..., "data": <JSON>}.
+std::string frame_of(std::string_view block) {
+  json::object o{{"event", "message"}};
+  std::size_t start = 0;
+  while (start < block.size()) {
+    auto nl = block.find('\n', start);
+    if (nl == std::string_view::npos) nl = block.size();
+    auto line = block.substr(start, nl - start);
+    start = nl + 1;
+    if (line.rfind("event: ", 0) == 0)
+      o["event"] = line.substr(7);
+    else if (line.rfind("id: ", 0) == 0)
+      o["id"] = line.substr(4);
+    else if (line.rfind("data: ", 0) == 0) {
+      boost::system::error_code ec;
+      auto v = json::parse(line.substr(6), ec);
+      if (ec)
+        o["data"] = line.substr(6);
+      else
+        o["data"] = std::move(v);
+    }
+  }
+  return json::serialize(o);
+}
+
+}  // namespace
+
+struct LocalApi::WsSession {
+  explicit WsSession(asio::any_io_executor ex) : wake(ex), reader_gone(ex) {}
+  std::deque<std::string> replies;  // answers to the app's calls, sent before events
+  asio::steady_timer wake;
+  asio::steady_timer reader_gone;
+  bool reader_done = false;
+};
+
+asio::awaitable<void> LocalApi::run_ws(LocalApi* api, host::WebSocket& ws) {
+  std::string last;
+  auto topics = topics_of(ws.request().target(), &last);
+  if (auto it = ws.request().find("Last-Event-ID"); it != ws.request().end()) last = it->value();
+  if (topics.empty()) {
+    // Objects built member by member: GCC 12 miscompiles nested
+    // initializer lists and temporaries in co_await expressions in
+    // coroutines (docs/core-principles.md).
+    json::object error;
+    error["event"] = "error";
+    error["data"] = "name at least one ?topic= in the URL";
+    std::string text = json::serialize(error);
+    co_await ws.send(std::move(text));
+    co_await ws.close();
+    co_return;
+  }
+  auto feed = api->open_feed(topics, last);
+  const std::uint64_t generation = ++feed->generation;
+  auto session = std::make_shared<WsSession>(api->executor_);
+  auto alive = api->alive_;
+  json::array names;
+  for (const auto& t : feed->topics()) names.emplace_back(t);
+  json::object about;
+  about["stream"] = feed->stream();
+  about["instance"] = api->options_.instance_id;
+  about["topics"] = std::move(names);
+  json::object hello;
+  hello["event"] = "ready";
+  hello["data"] = std::move(about);
+  std::string ready = json::serialize(hello);
+  co_await api->sync_subscriptions();
+  feed->attached = true;
+  feed->wake = [s = session.get()] { s->wake.cancel(); };
+  asio::co_spawn(api->executor_, ws_reader(api, &ws, session), asio::detached);
+  bool ok = co_await ws.send(std::move(ready));
+  while (ok && *alive && !session->reader_done && feed->generation == generation) {
+    if (!session->replies.empty()) {
+      std::string r = std::move(session->replies.front());
+      session->replies.pop_front();
+      ok = co_await ws.send(std::move(r));
+      continue;
+    }
+    std::string text = feed->take();
+    if (!text.empty()) {
+      std::size_t start = 0;
+      while (ok && start < text.size()) {
+        auto end = text.find("\n\n", start);
+        if (end == std::string::npos) end = text.size();
+        ok = co_await ws.send(frame_of(std::string_view(text).substr(start, end - start)));
+        start = end + 2;
+      }
+      continue;
+    }
+    session->wake.expires_after(api->options_.keepalive);
+    co_await session->wake.async_wait(use_nothrow);
+  }
+  if (feed->generation == generation) {
+    feed->attached = false;
+    feed->wake = nullptr;
+    feed->detached_at = Clock::now();
+  }
+  // The reader holds `ws`: close, then wait for it to see the close.
+  co_await ws.close();
+  while (!session->reader_done) {
+    session->reader_gone.expires_after(std::chrono::seconds(5));
+    co_await session->reader_gone.async_wait(use_nothrow);
+  }
+}
+
+asio::awaitable<void> LocalApi::ws_reader(LocalApi* api, host::WebSocket* ws,
+                                          std::shared_ptr<WsSession> session) {
+  auto alive = api->alive_;
+  for (;;) {
+    auto text = co_await ws->receive();
+    if (!text || !*alive) break;
+    co_await api->ws_call(*text, *session);
+    session->wake.cancel();
+  }
+  session->reader_done = true;
+  session->wake.cancel();
+  session->reader_gone.cancel();
+}
+
+// One call from the app: {"op": "publish" | "broadcast" | "send" | "reply",
+// "topic", "instance", "id", "data" (text) or "data_base64", "ref"}; the
+// answer {"event": "result", "ref", "status" (the HTTP API's), "id" | "error"}.
+asio::awaitable<void> LocalApi::ws_call(const std::string& text, WsSession& session) {
+  json::object answer{{"event", "result"}};
+  auto fail = [&](int status, std::string why) {
+    answer["status"] = status;
+    answer["error"] = std::move(why);
+  };
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  if (ec || !v.is_object()) {
+    fail(400, "each frame is one JSON object");
+    session.replies.push_back(json::serialize(answer));
+    co_return;
+  }
+  const auto& o = v.as_object();
+  if (auto ref = o.if_contains("ref")) answer["ref"] = *ref;
+  auto str = [&o](const char* key) {
+    auto it = o.if_contains(key);
+    return it && it->is_string() ? std::string(it->as_string()) : std::string();
+  };
+  std::string op = str("op"), topic = str("topic"), instance = str("instance");
+  std::string payload = str("data");
+  if (auto b = o.if_contains("data_base64"); b && b->is_string()) {
+    auto bytes = net::base64_decode(b->as_string());
+    if (!bytes) {
+      fail(400, "data_base64 is not base64");
+      session.replies.push_back(json::serialize(answer));
+      co_return;
+    }
+    payload = std::move(*bytes);
+  }
+  if (op == "reply") {
+    auto it = pending_.find(str("id"));
+    if (it == pending_.end() || it->second.answered) {
+      fail(404, "no request waits for this id (answered or timed out)");
+    } else {
+      it->second.reply = std::move(payload);
+      it->second.answered = true;
+      it->second.timer->cancel();
+      answer["status"] = 204;
+    }
+  } else if (op != "publish" && op != "broadcast" && op != "send") {
+    fail(400, "op must be publish, broadcast, send or reply");
+  } else if (!backplane_) {
+    fail(503, "this instance runs no mesh");
+  } else if (topic.empty()) {
+    fail(400, "the topic is empty");
+  } else if (backplane_->status().joins == 0 || stopping_) {
+    fail(503,
+         stopping_ ? "this instance is stopping" : "this instance has not joined the mesh yet");
+  } else {
+    mesh::SendStatus st = mesh::SendStatus::ok;
+    if (op == "publish") {
+      st = co_await backplane_->publish(topic, std::move(payload));
+    } else if (op == "broadcast") {
+      st = backplane_->broadcast(topic, std::move(payload));
+    } else {
+      auto members = backplane_->members();
+      if (std::find(members.begin(), members.end(), instance) == members.end()) {
+        fail(404, "no instance \"" + instance + "\" in the mesh");
+        session.replies.push_back(json::serialize(answer));
+        co_return;
+      }
+      st = backplane_->send(instance, topic, std::move(payload));
+    }
+    switch (st) {
+      case mesh::SendStatus::ok:
+        ++accepted_;
+        answer["status"] = 202;
+        answer["id"] = options_.instance_id + "/" + std::to_string(accepted_);
+        break;
+      case mesh::SendStatus::window_full:
+        ++refused_;
+        fail(429, "the send window is full; retry");
+        break;
+      case mesh::SendStatus::too_large:
+        ++refused_;
+        fail(413, "over mesh.max_message_bytes");
+        break;
+      case mesh::SendStatus::stopped:
+        ++refused_;
+        fail(503, "this instance is stopping");
+        break;
+    }
+  }
+  session.replies.push_back(json::serialize(answer));
 }
 
 asio::awaitable<void> LocalApi::run_feed(LocalApi* api, std::shared_ptr<Feed> feed,
@@ -306,6 +548,7 @@ asio::awaitable<void> LocalApi::run_feed(LocalApi* api, std::shared_ptr<Feed> fe
   json::object ready{{"stream", feed->stream()},
                      {"instance", api->options_.instance_id},
                      {"topics", std::move(topics)}};
+  co_await api->sync_subscriptions();
   std::string out =
       "HTTP/1.1 200 OK\r\n"
       "Content-Type: text/event-stream\r\n"
@@ -354,6 +597,17 @@ asio::awaitable<void> LocalApi::run_feed(LocalApi* api, std::shared_ptr<Feed> fe
     auto [wec] = std::get<0>(which);
     if (!wec && !feed->has_output()) out = ": keepalive\n\n";
   }
+}
+
+asio::awaitable<void> LocalApi::sync_subscriptions() {
+  // Before the first join the hub learns every subscription with the join.
+  if (!backplane_ || backplane_->status().joins == 0) co_return;
+  auto alive = alive_;
+  auto r =
+      co_await backplane_->request(options_.instance_id, kSyncTopic, {}, std::chrono::seconds(2));
+  if (*alive && !r.ok)
+    net::logger("api")->info("subscription sync through the hub failed ({}); ready anyway",
+                             r.payload);
 }
 
 asio::awaitable<void> LocalApi::sweep(LocalApi* api) {

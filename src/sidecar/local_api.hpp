@@ -18,6 +18,7 @@
 
 #include "tether/sidecar/detail/feeds.hpp"
 #include "tether/host/router.hpp"
+#include "tether/host/websocket.hpp"
 #include "tether/http/server.hpp"
 #include "tether/mesh/backplane.hpp"
 
@@ -58,12 +59,24 @@ class LocalApi {
                                                std::uint64_t generation,
                                                boost::beast::tcp_stream& stream);
   static boost::asio::awaitable<void> sweep(LocalApi* api);
+  struct WsSession;
+  static boost::asio::awaitable<void> run_ws(LocalApi* api, host::WebSocket& ws);
+  static boost::asio::awaitable<void> ws_reader(LocalApi* api, host::WebSocket* ws,
+                                                std::shared_ptr<WsSession> session);
 
  private:
   bool admit(host::Context& c) const;
   // False (and a 503 answered) when there is no backplane.
   bool has_mesh(host::Context& c) const;
   void subscribe(host::Context& c);
+  // The feed for `topics`: the one `last_event_id` names (resumed after its
+  // seq) when it is still kept, else a new one (with an "expired" gap when
+  // it named one that is gone).
+  std::shared_ptr<Feed> open_feed(const std::vector<std::string>& topics,
+                                  const std::string& last_event_id);
+  // Returns once the hub has this instance's subscriptions (kSyncTopic).
+  boost::asio::awaitable<void> sync_subscriptions();
+  boost::asio::awaitable<void> ws_call(const std::string& text, WsSession& session);
   void reply(host::Context& c);
   void watch_topic(const std::string& topic);
   void unwatch_topics(const std::vector<std::string>& topics);

@@ -350,6 +350,61 @@ TEST(SidecarPlan, AppsOnThreeInstancesTalkThroughTheLocalApi) {
   EXPECT_EQ(answer.body(), "teatime");
 }
 
+TEST(SidecarPlan, TheLocalApiOverOneWebSocket) {
+  // Scenario: an app that prefers one WebSocket (GET /v1/ws?topic=...) gets
+  // the same events as JSON frames and publishes on the same socket, each
+  // call answered by a result frame with the HTTP API's status.
+  auto apps = start_apps(2);
+  wait_mesh(apps.envs, 2);
+  auto auth = [](const AppEnv& e) {
+    return std::vector<std::string>{"Authorization: Bearer " + e.token};
+  };
+  WsClient a(apps.envs[0].api_port, "/v1/ws?topic=w", {}, 30s, auth(apps.envs[0]));
+  WsClient b(apps.envs[1].api_port, "/v1/ws?topic=w", {}, 30s, auth(apps.envs[1]));
+  for (auto* ws : {&a, &b}) {
+    auto ready = ws->receive();
+    ASSERT_TRUE(ready);
+    EXPECT_EQ(json::parse(*ready).at("event").as_string(), "ready") << *ready;
+  }
+  const int n = 20;
+  for (int i = 0; i < n; ++i)
+    a.send(json::serialize(
+        json::object{{"op", "publish"}, {"topic", "w"}, {"data", std::to_string(i)}, {"ref", i}}));
+  int results = 0, next = 0;
+  while (results < n || next < n) {  // a's results, and its own messages (it subscribes too)
+    auto f = a.receive();
+    ASSERT_TRUE(f) << results << " results, " << next << " messages";
+    auto o = json::parse(*f).as_object();
+    if (o.at("event") == "result") {
+      EXPECT_EQ(o.at("status").to_number<int>(), 202) << *f;
+      EXPECT_EQ(o.at("ref").to_number<int>(), results++);
+    } else if (o.at("event") == "message") {
+      EXPECT_EQ(o.at("data").at("data").as_string(), std::to_string(next++));
+    }
+  }
+  for (int i = 0; i < n;) {
+    auto f = b.receive();
+    ASSERT_TRUE(f) << "b got " << i;
+    auto o = json::parse(*f).as_object();
+    if (o.at("event") != "message") continue;
+    EXPECT_EQ(o.at("data").at("source").as_string(), apps.ids[0]);
+    EXPECT_EQ(o.at("data").at("data").as_string(), std::to_string(i++));
+    EXPECT_EQ(o.at("id"), o.at("data").at("id"));
+  }
+  // A bad call is answered, not dropped, and the socket stays up.
+  b.send("not json");
+  for (;;) {
+    auto f = b.receive();
+    ASSERT_TRUE(f);
+    auto o = json::parse(*f).as_object();
+    if (o.at("event") != "result") continue;
+    EXPECT_EQ(o.at("status").to_number<int>(), 400);
+    break;
+  }
+  // Without the token there is no upgrade.
+  EXPECT_THROW(WsClient(apps.envs[1].api_port, "/v1/ws?topic=w"), std::exception);
+}
+
 TEST(SidecarPlan, ASubscriberResumesWithLastEventIdAndASlowOneGetsAGap) {
   // Scenario: a feed reconnects with Last-Event-ID and misses nothing; a
   // feed that is not read while 24 MiB arrive gets a gap event with the

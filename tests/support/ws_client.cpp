@@ -35,14 +35,19 @@ struct WsClient::Impl {
 };
 
 WsClient::WsClient(std::uint16_t port, const std::string& target, const std::string& cookie,
-                   std::chrono::seconds limit)
+                   std::chrono::seconds limit, std::vector<std::string> headers)
     : impl_(std::make_unique<Impl>()) {
   auto& d = *impl_;
   beast::get_lowest_layer(d.ws).connect(
       asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-  d.ws.set_option(websocket::stream_base::decorator([cookie](websocket::request_type& req) {
-    if (!cookie.empty()) req.set(beast::http::field::cookie, cookie);
-  }));
+  d.ws.set_option(
+      websocket::stream_base::decorator([cookie, headers](websocket::request_type& req) {
+        if (!cookie.empty()) req.set(beast::http::field::cookie, cookie);
+        for (const auto& h : headers) {
+          auto colon = h.find(':');
+          req.set(h.substr(0, colon), h.substr(h.find_first_not_of(' ', colon + 1)));
+        }
+      }));
   bool done = false;
   beast::error_code ec;
   d.ws.async_handshake(d.handshake, "127.0.0.1:" + std::to_string(port), target,

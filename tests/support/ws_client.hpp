@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "tether/http/server.hpp"
 
@@ -15,8 +16,10 @@ class WsClient {
   // Connects to 127.0.0.1:port and upgrades at `target`, sending `cookie`
   // when not empty. Throws on failure (with the HTTP status when the server
   // refused the upgrade).
+  // `headers`: more request header lines ("Name: value").
   WsClient(std::uint16_t port, const std::string& target, const std::string& cookie = {},
-           std::chrono::seconds limit = std::chrono::seconds(30));
+           std::chrono::seconds limit = std::chrono::seconds(30),
+           std::vector<std::string> headers = {});
   ~WsClient();
 
   // The 101 response (its headers: Set-Cookie, X-Instance-Id).
