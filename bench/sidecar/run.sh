@@ -32,7 +32,7 @@ for arg in "$@"; do
 done
 TETHER=${TETHER:-$ROOT/build/tether}
 [ -x "$TETHER" ] || { echo "run.sh: no tether binary at $TETHER (build it, or pass its path)" >&2; exit 2; }
-command -v wrk >/dev/null || sudo apt-get install -y wrk >/dev/null
+command -v wrk >/dev/null || { [ "$(id -u)" = 0 ] && apt-get install -y wrk >/dev/null || sudo apt-get install -y wrk >/dev/null; }
 TMP=$(mktemp -d)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
