@@ -27,7 +27,9 @@ const char* const kServeFlagsHelp =
     "  -- CMD [ARGS...]           run CMD as the app, behind this instance (docs/api.md):\n"
     "                             it gets PORT, WEBSITE_INSTANCE_ID, TETHER_API, ...\n"
     "  --warmup-path P            the app is ready once GET P answers (default\n"
-    "                             /robots933456.txt; any status counts)\n"
+    "                             /robots933456.txt)\n"
+    "  --warmup-status LIST       the warm-up statuses that count: any (default) or\n"
+    "                             ranges such as 200-299,404\n"
     "  --start-limit DURATION     port open and warm-up answered by then (default 230s)\n"
     "  --health-path P            the app is healthy while GET P answers 2xx\n"
     "                             (default: while it runs and its port accepts)\n"
@@ -125,6 +127,13 @@ bool parse_serve_flags(const std::vector<std::string>& args, host::HostConfig& c
       if (value.empty() || value.front() != '/')
         throw ConfigError(flag + ": must start with / (got \"" + value + "\")");
       (flag == "--warmup-path" ? c.sidecar.warmup_path : c.sidecar.health_path) = value;
+    } else if (flag == "--warmup-status") {
+      if (!host::parse_status_ranges(value))
+        throw ConfigError(
+            "--warmup-status: expected \"any\" or status ranges such as "
+            "\"200-299,404\" (got \"" +
+            value + "\")");
+      c.sidecar.warmup_status = value;
     } else if (flag == "--start-limit" || flag == "--stop-grace") {
       auto d = net::parse_duration(value);
       if (!d) throw ConfigError(flag + ": expected a duration such as 30s (got \"" + value + "\")");

@@ -80,6 +80,7 @@ void load_front_config(const toml::table& root, FrontConfig& c) {
   c.timeouts.upstream_idle = t.duration("upstream_idle", c.timeouts.upstream_idle);
   c.timeouts.down_period = t.duration("down_period", c.timeouts.down_period);
   c.timeouts.tunnel_idle = t.duration("tunnel_idle", c.timeouts.tunnel_idle);
+  c.timeouts.queue = t.duration("queue", c.timeouts.queue);
   t.reject_unknown();
 
   auto l = front.table("limits");

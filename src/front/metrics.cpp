@@ -90,6 +90,8 @@ constexpr CounterSpec kCounters[] = {
      "Requests whose cookie named a gone or down instance (balanced afresh)."},
     {"affinity_expired", "tether_front_affinity_expired_total", "counter",
      "Requests whose pin was idle past max_idle or older than max_life (balanced afresh)."},
+    {"queued", "tether_front_queued_total", "counter",
+     "Requests that waited (timeouts.queue) for an instance to take traffic."},
     {"affinity_cookies_set", "tether_front_affinity_cookies_set_total", "counter",
      "Responses that set affinity cookies."},
     {"affinity_opt_outs", "tether_front_affinity_opt_outs_total", "counter",

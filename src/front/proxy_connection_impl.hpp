@@ -17,6 +17,7 @@
 #include <string>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -34,6 +35,7 @@
 #include "tether/http/message_rules.hpp"
 #include "tether/http/parse_errors.hpp"
 #include "tether/http/read_header.hpp"
+#include "tether/http/redact.hpp"
 #include "tether/net/random.hpp"
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/ssl.hpp>
@@ -230,7 +232,12 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
   const std::string upgrade_to = reading.websocket ? "websocket" : "";
 
   // --- decide instance: affinity first --------------------------------------
-  const InstanceSnapshot& snap = w.snapshot();
+  // Held for the whole exchange: another exchange on this worker may refresh
+  // w.snap while this one waits (queue, connect, response), and `inst`
+  // points into this snapshot.
+  w.snapshot();
+  const std::shared_ptr<const InstanceSnapshot> snap_held = w.snap;
+  const InstanceSnapshot& snap = *snap_held;
   std::int64_t now = now_ms();
   Instance* inst = nullptr;
   bool pinned = false;
@@ -317,10 +324,10 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
     if (failure == ProxyFailure::no_instance)
       for (const auto& i : snap.instances)
         if (i->health.load(std::memory_order_relaxed) == Instance::checking) starting = true;
-    sh.log->log(starting ? spdlog::level::info : spdlog::level::warn,
-                "conn={} log_id={} {} {}{}{}: {}{}", cs.id, log_id,
-                std::string(req.method_string()), original_url, inst ? " -> instance " : "",
-                inst ? inst->id : std::string(), describe(failure), detail);
+    sh.log->log(
+        starting ? spdlog::level::info : spdlog::level::warn, "conn={} log_id={} {} {}{}{}: {}{}",
+        cs.id, log_id, std::string(req.method_string()), http::loggable_target(original_url),
+        inst ? " -> instance " : "", inst ? inst->id : std::string(), describe(failure), detail);
     record.status = static_cast<unsigned>(status_for(failure));
     record.inst = inst;  // null when no instance was reached
     return Reply{status_for(failure), error_body(failure, log_id)};
@@ -343,8 +350,24 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
     stats.retries.fetch_add(1, std::memory_order_relaxed);
     return true;
   };
+  // A newer snapshot taken while queued (kept: `inst` may point into it).
+  std::shared_ptr<const InstanceSnapshot> queued_snap;
   for (;;) {
     if (!inst) inst = sh.balancer->pick(snap, now, std::span(tried.data(), n_tried));
+    if (!inst && n_tried == 0 && cfg.timeouts.queue.count() > 0) {
+      // HAProxy's timeout queue: nothing takes traffic now (a plan starting,
+      // every instance down): wait for one rather than answer 503 at once.
+      stats.queued.fetch_add(1, std::memory_order_relaxed);
+      const std::int64_t until = now + cfg.timeouts.queue.count();
+      asio::steady_timer wait(w.ctx);
+      while (!inst && now < until && !sh.stopping.load(std::memory_order_relaxed)) {
+        wait.expires_after(std::chrono::milliseconds(20));
+        co_await wait.async_wait(use_nothrow);
+        queued_snap = sh.table->snapshot();
+        now = now_ms();
+        inst = sh.balancer->pick(*queued_snap, now, {});
+      }
+    }
     if (!inst) {
       Reply r = failure_reply(
           n_tried == 0 ? ProxyFailure::no_instance : ProxyFailure::connect_failed, "");
@@ -526,9 +549,12 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
     if (to_local) tunnel_instance = sh.local;
     for (const auto& i : snap.instances)
       if (i.get() == inst) tunnel_instance = i;
+    if (queued_snap)
+      for (const auto& i : queued_snap->instances)
+        if (i.get() == inst) tunnel_instance = i;
     if (cfg.access_log)
       sh.log->info("conn={} log_id={} {} {} {} -> {}{} 101 (tunnel)", cs.id, log_id, cs.ip,
-                   std::string(req.method_string()), original_url, inst->id,
+                   std::string(req.method_string()), http::loggable_target(original_url), inst->id,
                    pinned ? " (pinned)" : "");
     co_return After::tunnel;
   }
@@ -602,7 +628,7 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
   record.inst = inst;
   if (cfg.access_log)
     sh.log->info("conn={} log_id={} {} {} {} -> {}{} {}", cs.id, log_id, cs.ip,
-                 std::string(req.method_string()), original_url, inst->id,
+                 std::string(req.method_string()), http::loggable_target(original_url), inst->id,
                  pinned ? " (pinned)" : "", status);
 
   // --- pool upstream --------------------------------------------------------

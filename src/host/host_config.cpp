@@ -48,6 +48,10 @@ void load_host_config(const toml::table& root, HostConfig& c) {
   sc.warmup_path = serve.string("warmup_path", sc.warmup_path);
   if (sc.warmup_path.empty() || sc.warmup_path.front() != '/')
     serve.fail("warmup_path", "must start with /", "\"" + sc.warmup_path + "\"");
+  sc.warmup_status = serve.string("warmup_status", sc.warmup_status);
+  if (!parse_status_ranges(sc.warmup_status))
+    serve.fail("warmup_status", "expected \"any\" or status ranges such as \"200-299,404\"",
+               "\"" + sc.warmup_status + "\"");
   sc.start_limit = serve.duration("start_limit", sc.start_limit);
   sc.health_path = serve.string("health_path", sc.health_path);
   if (!sc.health_path.empty() && sc.health_path.front() != '/')
@@ -64,6 +68,32 @@ void check_store_db_url(const std::string& key, const std::string& url) {
   if (url.rfind("sqlite:", 0) != 0 && url.rfind("postgres://", 0) != 0 &&
       url.rfind("postgresql://", 0) != 0)
     throw net::ConfigError(key + ": expected sqlite:PATH or postgres://... (got \"" + url + "\")");
+}
+
+std::optional<std::vector<std::pair<unsigned, unsigned>>> parse_status_ranges(
+    const std::string& text) {
+  std::vector<std::pair<unsigned, unsigned>> out;
+  if (text == "any") return std::vector<std::pair<unsigned, unsigned>>{{100, 599}};
+  auto number = [](std::string_view s, unsigned& v) {
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    return ec == std::errc{} && p == s.data() + s.size() && v >= 100 && v <= 599;
+  };
+  std::string_view rest(text);
+  for (bool more = !rest.empty(); more;) {
+    auto comma = rest.find(',');
+    auto part = rest.substr(0, comma);
+    more = comma != std::string_view::npos;  // "200," names an empty last range: refused
+    rest = more ? rest.substr(comma + 1) : std::string_view();
+    auto dash = part.find('-');
+    unsigned lo = 0, hi = 0;
+    if (!number(part.substr(0, dash), lo)) return std::nullopt;
+    hi = lo;
+    if (dash != std::string_view::npos && !number(part.substr(dash + 1), hi)) return std::nullopt;
+    if (hi < lo) return std::nullopt;
+    out.emplace_back(lo, hi);
+  }
+  if (out.empty()) return std::nullopt;
+  return out;
 }
 
 void ensure_instance_id(HostConfig& c) {

@@ -4,6 +4,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 
+#include "tether/http/redact.hpp"
 #include "tether/net/config_reader.hpp"
 #include "tether/net/log.hpp"
 
@@ -50,7 +51,7 @@ asio::awaitable<void> InstanceHost::handle(http::Exchange& ex) {
     sessions_.stats().store_errors.fetch_add(1, std::memory_order_relaxed);
     net::logger("host")->error("conn={} {} {}: {} -> 503", ex.connection.id,
                                std::string(ex.request.method_string()),
-                               std::string(ex.request.target()), failure);
+                               http::loggable_target(ex.request.target()), failure);
     ex.response = http::Response{};
     ex.take_over = {};
     ctx.reply(503, "503 Service Unavailable: a store this app needs is unreachable; try again\n");

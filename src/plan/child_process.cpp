@@ -9,7 +9,7 @@
 #include <cstring>
 #include <system_error>
 
-extern char** environ;
+#include "tether/net/child_env.hpp"
 
 namespace tether::plan {
 
@@ -25,19 +25,7 @@ SpawnedChild spawn_child(const std::vector<std::string>& argv,
                          const std::vector<std::string>& unset_env) {
   // Everything the child needs is prepared before fork: after it, only
   // async-signal-safe calls.
-  std::vector<std::string> env;
-  for (char** e = environ; *e; ++e) {
-    std::string_view entry(*e);
-    bool drop = false;
-    for (const auto& name : unset_env)
-      if (entry.substr(0, name.size() + 1) == name + "=") drop = true;
-    for (const auto& extra : extra_env) {
-      auto eq = extra.find('=');
-      if (entry.substr(0, eq + 1) == extra.substr(0, eq + 1)) drop = true;
-    }
-    if (!drop) env.emplace_back(entry);
-  }
-  for (const auto& extra : extra_env) env.push_back(extra);
+  const std::vector<std::string> env = net::child_environment(extra_env, unset_env);
   std::vector<char*> cargv, cenv;
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);

@@ -14,6 +14,9 @@ front::FrontConfig plan_front_defaults() {
   c.listen = "127.0.0.1";
   c.health.path = "/healthz";
   c.health.interval = std::chrono::seconds(1);
+  // While the plan starts (or scales from zero) requests wait for the first
+  // instance instead of 503: the instances' own first mesh dials among them.
+  c.timeouts.queue = std::chrono::seconds(30);
   return c;
 }
 

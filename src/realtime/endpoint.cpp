@@ -3,7 +3,9 @@
 #include <charconv>
 
 #include <boost/asio/this_coro.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/url/parse.hpp>
 
 #include "tether/net/log.hpp"
 #include "transports.hpp"
@@ -26,7 +28,28 @@ bool wants_event_stream(const http::Request& req) {
   return accept.find("text/event-stream") != std::string_view::npos;
 }
 
+// False (and 401 answered) when the hub checks tokens and this request's is
+// missing (with require_auth) or refused. The reason is said, never the token.
+bool authorized(const Hub& hub, host::Context& ctx) {
+  const auto& o = hub.options();
+  if (!o.jwt) return true;
+  auto token = bearer_token(ctx.request);
+  if (token.empty()) {
+    if (!o.require_auth) return true;
+    ctx.reply(401, "401 Unauthorized: this hub needs a bearer token (accessTokenFactory)\n");
+    ctx.response.set(bhttp::field::www_authenticate, "Bearer");
+    return false;
+  }
+  auto check = o.jwt->check(token);
+  if (check.ok) return true;
+  ctx.reply(401, "401 Unauthorized: the bearer token was refused: " + check.error + "\n");
+  ctx.response.set(bhttp::field::www_authenticate,
+                   "Bearer error=\"invalid_token\", error_description=\"" + check.error + "\"");
+  return false;
+}
+
 asio::awaitable<void> negotiate(std::shared_ptr<Hub> hub, host::Context& ctx) {
+  if (!authorized(*hub, ctx)) co_return;
   int version = 0;
   auto asked = ctx.query("negotiateVersion", "0");
   // The whole value, as ASP.NET Core's int.TryParse: "1x" is no version 1.
@@ -43,6 +66,7 @@ asio::awaitable<void> negotiate(std::shared_ptr<Hub> hub, host::Context& ctx) {
 }
 
 asio::awaitable<void> get_hub(std::shared_ptr<Hub> hub, host::Context& ctx) {
+  if (!authorized(*hub, ctx)) co_return;
   auto token = ctx.query("id");
   const unsigned allowed = hub->options().transports;
   std::shared_ptr<Connection> c;
@@ -102,6 +126,7 @@ asio::awaitable<void> get_hub(std::shared_ptr<Hub> hub, host::Context& ctx) {
 }
 
 void post_hub(const std::shared_ptr<Hub>& hub, host::Context& ctx) {
+  if (!authorized(*hub, ctx)) return;
   auto c = hub->find(ctx.query("id"));
   if (!c) {
     ctx.reply(404, kUnknownConnection);
@@ -133,6 +158,17 @@ void delete_hub(const std::shared_ptr<Hub>& hub, host::Context& ctx) {
 }
 
 }  // namespace
+
+std::string bearer_token(const http::Request& request) {
+  std::string_view auth = request[bhttp::field::authorization];
+  if (auth.size() > 7 && beast::iequals(auth.substr(0, 7), "Bearer "))
+    return std::string(auth.substr(7));
+  auto parsed = boost::urls::parse_origin_form(request.target());
+  if (!parsed) return {};
+  auto params = parsed->params();
+  auto it = params.find("access_token");
+  return it == params.end() ? std::string() : std::string((*it).value);
+}
 
 void map_hub(host::Router& router, const std::string& path, std::shared_ptr<Hub> hub) {
   router.add_async(host::Verb::post, path + "/negotiate",

@@ -68,7 +68,15 @@ std::string Hub::topic(std::string_view kind, std::string_view name) const {
   return t;
 }
 
-void Hub::subscribe_topics() { watch(topic("all", "")); }
+namespace {
+const std::string kSyncTopic = "/.tether/sync";
+asio::awaitable<std::string> sync_answer(const mesh::Message&) { co_return std::string(); }
+}  // namespace
+
+void Hub::subscribe_topics() {
+  watch(topic("all", ""));
+  if (backplane_) backplane_->on_request(kSyncTopic, sync_answer);
+}
 
 void Hub::watch(const std::string& t) {
   if (!backplane_) return;
@@ -86,6 +94,10 @@ void Hub::on(std::string method, Method handler) { methods_[lower(std::move(meth
 void Hub::on_stream(std::string method, StreamMethod handler) {
   stream_methods_[lower(std::move(method))] = std::move(handler);
 }
+void Hub::require_claim(std::string method, std::string claim, std::string value) {
+  required_claims_[lower(method)] = {std::move(claim), std::move(value)};
+}
+
 void Hub::on_connected(Event handler) { connected_ = std::move(handler); }
 void Hub::on_disconnected(Event handler) { disconnected_ = std::move(handler); }
 
@@ -250,6 +262,17 @@ std::shared_ptr<Connection> Hub::create_connection(asio::any_io_executor ex, int
   auto c = std::make_shared<Connection>(ex);
   c->id = random_id();
   c->token = version >= 1 ? random_id() : c->id;
+  if (options_.jwt) {
+    // The endpoint let only valid tokens (or none) through: the user is its claim.
+    if (auto token = bearer_token(request); !token.empty()) {
+      auto check = options_.jwt->check(token);
+      if (check.ok) {
+        c->claims = std::move(check.claims);
+        if (auto u = c->claims.if_contains(options_.user_claim); u && u->is_string())
+          c->user = std::string(u->as_string());
+      }
+    }
+  }
   if (options_.user_id) c->user = options_.user_id(request);
   by_id_[c->id] = c;
   by_token_[c->token] = c;
@@ -354,6 +377,36 @@ void Hub::receive(const std::shared_ptr<Connection>& c, std::string_view data) {
   }
 }
 
+asio::awaitable<void> Hub::confirm_handshake(std::weak_ptr<Hub> weak,
+                                             std::shared_ptr<Connection> c) {
+  mesh::Backplane* backplane = nullptr;
+  std::string self;
+  if (auto hub = weak.lock()) {
+    backplane = hub->backplane_;
+    self = backplane->instance_id();
+  }
+  if (!backplane) co_return;
+  // A request to this instance through the hub: answered only after the hub
+  // read the subscribe frames sent before it.
+  co_await backplane->request(self, kSyncTopic, {}, std::chrono::seconds(2));
+  auto hub = weak.lock();
+  if (!hub || c->gone || c->closing) co_return;
+  hub->handshake_done(c);
+}
+
+void Hub::handshake_done(const std::shared_ptr<Connection>& c) {
+  c->handshaken = true;
+  enqueue(*c, handshake_ok());
+  if (connected_) {
+    Caller caller{*this, c->id, c->user};
+    try {
+      connected_(caller);
+    } catch (const std::exception& e) {
+      close(*c, std::string("Connection closed with an error. ") + e.what());
+    }
+  }
+}
+
 void Hub::dispatch(const std::shared_ptr<Connection>& c, std::string_view record) {
   if (!c->handshaken) {
     auto result = check_handshake(record);
@@ -363,16 +416,15 @@ void Hub::dispatch(const std::shared_ptr<Connection>& c, std::string_view record
       c->wake.cancel();
       return;
     }
-    c->handshaken = true;
-    enqueue(*c, handshake_ok());
-    if (connected_) {
-      Caller caller{*this, c->id, c->user};
-      try {
-        connected_(caller);
-      } catch (const std::exception& e) {
-        close(*c, std::string("Connection closed with an error. ") + e.what());
-      }
+    // The handshake is answered once the mesh hub has this connection's
+    // topics (its connection id, its user): a message sent to it from
+    // another instance right after its start() resolves must arrive.
+    if (backplane_ && backplane_->status().joins > 0) {
+      asio::co_spawn(c->wake.get_executor(), confirm_handshake(weak_from_this(), c),
+                     asio::detached);
+      return;
     }
+    handshake_done(c);
     return;
   }
   std::string error;
@@ -412,6 +464,17 @@ void Hub::invoke(const std::shared_ptr<Connection>& c, ClientMessage& m) {
   }
   Caller caller{*this, c->id, c->user};
   auto key = lower(m.target);
+  if (auto need = required_claims_.find(key); need != required_claims_.end()) {
+    const auto& [claim, value] = need->second;
+    auto have = c->claims.if_contains(claim);
+    bool ok = have && (value.empty() || (have->is_string() && have->as_string() == value));
+    if (have && !ok && have->is_array())
+      for (const auto& v : have->as_array()) ok = ok || (v.is_string() && v.as_string() == value);
+    if (!ok) {
+      fail("Failed to invoke '" + m.target + "' because user is unauthorized");
+      return;
+    }
+  }
   // Sends the method makes that the backplane refuses fail the invocation
   // (issue 16): the caller must not see a success for a message not sent.
   struct Invoking {

@@ -11,7 +11,7 @@
 #include <cstring>
 #include <system_error>
 
-extern char** environ;
+#include "tether/net/child_env.hpp"
 
 namespace tether::sidecar {
 
@@ -29,19 +29,7 @@ void AppProcess::start(const std::vector<std::string>& argv, const std::vector<s
                        const std::vector<std::string>& unset, std::function<void(int)> on_exit) {
   if (argv.empty()) throw std::invalid_argument("no command to run");
   // Everything is prepared before fork: after it, only async-signal-safe calls.
-  std::vector<std::string> envs;
-  for (char** e = environ; *e; ++e) {
-    std::string_view entry(*e);
-    auto eq = entry.find('=');
-    auto name = entry.substr(0, eq);
-    bool drop = false;
-    for (const auto& u : unset)
-      if (name == u) drop = true;
-    for (const auto& x : env)
-      if (std::string_view(x).substr(0, x.find('=')) == name) drop = true;
-    if (!drop) envs.emplace_back(entry);
-  }
-  for (const auto& x : env) envs.push_back(x);
+  const std::vector<std::string> envs = net::child_environment(env, unset);
   std::vector<char*> cargv, cenv;
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/json/serialize.hpp>
@@ -43,11 +44,12 @@ std::uint16_t free_loopback_port() {
 // What waiting for the app found.
 enum class Probe { refused, connected, answered };
 
-// Connects to the app and asks `path`; `status` is the answer's.
-Probe probe(std::uint16_t port, const std::string& path, unsigned& status,
+// Connects to the app on `host` ("127.0.0.1" or "::1") and asks `path`;
+// `status` is the answer's.
+Probe probe(const std::string& host, std::uint16_t port, const std::string& path, unsigned& status,
             std::chrono::milliseconds timeout) {
   try {
-    http::Client client("127.0.0.1", port, timeout);
+    http::Client client(host, port, timeout);
     auto res = client.get(path);
     status = res.result_int();
     return Probe::answered;
@@ -57,11 +59,11 @@ Probe probe(std::uint16_t port, const std::string& path, unsigned& status,
   }
 }
 
-bool port_accepts(std::uint16_t port) {
+bool port_accepts(const std::string& host, std::uint16_t port) {
   asio::io_context io;
   tcp::socket s(io);
   boost::system::error_code ec;
-  s.connect(tcp::endpoint(asio::ip::address_v4::loopback(), port), ec);
+  s.connect(tcp::endpoint(asio::ip::make_address(host), port), ec);
   return !ec;
 }
 
@@ -69,8 +71,8 @@ bool port_accepts(std::uint16_t port) {
 // thread): read by GET /.tether/health.
 class HealthWatch {
  public:
-  HealthWatch(const AppProcess& app, std::uint16_t port, std::string path)
-      : app_(app), port_(port), path_(std::move(path)) {
+  HealthWatch(const AppProcess& app, std::string host, std::uint16_t port, std::string path)
+      : app_(app), host_(std::move(host)), port_(port), path_(std::move(path)) {
     thread_ = std::thread([this] { run(); });
   }
   ~HealthWatch() {
@@ -96,12 +98,12 @@ class HealthWatch {
       std::string p;
       if (!path_.empty()) {
         unsigned status = 0;
-        auto r = probe(port_, path_, status, 2s);
+        auto r = probe(host_, port_, path_, status, 2s);
         if (r != Probe::answered)
           p = "GET " + path_ + " got no answer";
         else if (status < 200 || status > 299)
           p = "GET " + path_ + " answered " + std::to_string(status);
-      } else if (!port_accepts(port_)) {
+      } else if (!port_accepts(host_, port_)) {
         p = "the app's port " + std::to_string(port_) + " refuses connections";
       }
       lock.lock();
@@ -110,6 +112,7 @@ class HealthWatch {
     }
   }
   const AppProcess& app_;
+  std::string host_;
   std::uint16_t port_;
   std::string path_;
   mutable std::mutex mutex_;
@@ -251,10 +254,26 @@ int run_sidecar(const char* prog, host::HostConfig config) {
   const auto started = std::chrono::steady_clock::now();
   auto next_note = started + 10s;
   std::string waiting_for = "to accept on 127.0.0.1:" + std::to_string(app_port);
+  // The app listens on 127.0.0.1 or on ::1: whichever accepts first.
+  std::string app_host = "127.0.0.1";
+  const auto accepted = *host::parse_status_ranges(sc.warmup_status);  // checked when read
   for (;;) {
     unsigned status = 0;
-    auto r = probe(app_port, sc.warmup_path, status, 5s);
-    if (r == Probe::answered) break;
+    auto r = Probe::refused;
+    for (const char* h : {"127.0.0.1", "::1"}) {
+      r = probe(h, app_port, sc.warmup_path, status, 5s);
+      if (r != Probe::refused) {
+        app_host = h;
+        break;
+      }
+    }
+    if (r == Probe::answered) {
+      bool counts = false;
+      for (auto [lo, hi] : accepted) counts = counts || (status >= lo && status <= hi);
+      if (counts) break;
+      waiting_for = "to answer GET " + sc.warmup_path + " with " + sc.warmup_status + " (got " +
+                    std::to_string(status) + ")";
+    }
     if (r == Probe::connected) waiting_for = "to answer GET " + sc.warmup_path;
     if (app_exited || !app.running()) {
       app.stop(0ms);
@@ -280,7 +299,9 @@ int run_sidecar(const char* prog, host::HostConfig config) {
       return shutdown(0);
     }
   }
-  health = std::make_unique<HealthWatch>(app, app_port, sc.health_path);
+  health = std::make_unique<HealthWatch>(app, app_host, app_port, sc.health_path);
+  const std::string app_address =
+      (app_host == "::1" ? "[::1]:" : "127.0.0.1:") + std::to_string(app_port);
   if (dapr) dapr->load_subscriptions();
 
   // --- the public port: the front door's proxy, inside this instance -------
@@ -293,7 +314,7 @@ int run_sidecar(const char* prog, host::HostConfig config) {
   fc.health.path.clear();
   fc.limits.connect_attempts = 1;
   fc.timeouts.down_period = 0ms;
-  fc.instances.push_back({id, "127.0.0.1:" + std::to_string(app_port)});
+  fc.instances.push_back({id, app_address});
   fc.relay.local_prefix = "/.tether/";
   fc.relay.local_address = "127.0.0.1:" + std::to_string(inner);
   fc.relay.forwarding_headers = false;

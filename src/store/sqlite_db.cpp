@@ -1,5 +1,7 @@
 #include "tether/store/sqlite_db.hpp"
 
+#include <thread>
+
 #include <sqlite3.h>
 
 #include <utility>
@@ -26,9 +28,22 @@ SqliteDb::SqliteDb(std::string path, std::chrono::milliseconds busy_timeout)
     int ms = static_cast<int>(busy_timeout.count());
     rc = sqlite3_busy_timeout(db_, ms);
     if (rc != SQLITE_OK) fail(rc, "busy_timeout");
-    // Switching to WAL needs a brief exclusive lock; the busy timeout covers
-    // a concurrent opener. A file that is not a database fails here.
-    exec("PRAGMA journal_mode=WAL");
+    // Switching to WAL needs a brief exclusive lock. SQLite may answer BUSY
+    // at once, without its busy handler, when two processes open a new file
+    // together (seen: two instances of a plan starting), so BUSY is retried
+    // here for the busy timeout. A file that is not a database fails here.
+    const auto deadline = std::chrono::steady_clock::now() + busy_timeout;
+    for (;;) {
+      try {
+        exec("PRAGMA journal_mode=WAL");
+        break;
+      } catch (const StoreError&) {
+        if ((sqlite3_errcode(db_) & 0xff) != SQLITE_BUSY ||
+            std::chrono::steady_clock::now() >= deadline)
+          throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    }
   } catch (...) {
     sqlite3_close(db_);
     db_ = nullptr;

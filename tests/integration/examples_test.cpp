@@ -71,6 +71,63 @@ void chat_across_three_instances(std::vector<std::string> command) {
   }
 }
 
+TEST(Examples, NodeChatLosesNothingAcceptedWhenTheHubIsKilled) {
+  // Scenario: the Node.js chat on 3 instances; the app on a non-hub instance
+  // takes 80 messages while the hub's instance is SIGKILLed (tether kill).
+  // Every message its /send accepted (202) is in the history of the app on
+  // the third instance exactly once, in order; the others were refused to
+  // the sender (429/503 relayed by the app), never dropped in silence.
+  auto plan = start_plan({"--instances", "3", "--", "node", kExamples + "/node-chat/server.js"});
+  plan.wait_ready(3);
+  std::vector<std::pair<std::string, std::uint16_t>> instances;
+  const auto status = plan.status();  // kept: the loop reads into it
+  for (const auto& p : status.at("processes").as_array())
+    instances.emplace_back(std::string(p.at("id").as_string()),
+                           static_cast<std::uint16_t>(p.at("port").to_number<int>()));
+  std::string hub;
+  for (const auto& [id, port] : instances)
+    ASSERT_TRUE(eventually([&, port = port] {
+      auto r = get(port, "/.tether/mesh/status");
+      if (r.result_int() != 200) return false;
+      auto s = json::parse(r.body());
+      hub = std::string(s.at("hub").as_string());
+      return s.at("members").as_array().size() == 3;
+    }));
+  std::vector<std::uint16_t> others;
+  for (const auto& [id, port] : instances)
+    if (id != hub) others.push_back(port);
+  ASSERT_EQ(others.size(), 2u) << "hub " << hub;
+  std::vector<int> accepted;
+  for (int i = 0; i < 80; ++i) {
+    if (i == 30) {
+      auto [rc, out] = plan.cli({"kill", hub});
+      ASSERT_EQ(rc, 0) << out;
+    }
+    http::Client c("127.0.0.1", others[0], std::chrono::seconds(30));
+    auto r =
+        c.post("/send", json::serialize(json::object{{"name", "k"}, {"text", std::to_string(i)}}),
+               "application/json");
+    if (r.result_int() == 202)
+      accepted.push_back(i);
+    else
+      ASSERT_TRUE(r.result_int() == 429 || r.result_int() == 503) << r.result_int() << r.body();
+  }
+  ASSERT_GT(accepted.size(), 60u);
+  json::array history;
+  ASSERT_TRUE(eventually([&] {
+    history = json::parse(get(others[1], "/history").body()).as_array();
+    std::size_t n = 0;
+    for (const auto& m : history)
+      if (m.at("name") == "k") ++n;
+    return n >= accepted.size();
+  })) << history.size()
+      << " of " << accepted.size();
+  std::vector<int> got;
+  for (const auto& m : history)
+    if (m.at("name") == "k") got.push_back(std::stoi(std::string(m.at("text").as_string())));
+  EXPECT_EQ(got, accepted);
+}
+
 TEST(Examples, NodeChatOnThreeInstances) {
   chat_across_three_instances({"node", kExamples + "/node-chat/server.js"});
 }

@@ -508,6 +508,24 @@ TEST(SidecarPlan, TheHubKilledUnderTrafficLosesNothingAccepted) {
   }
 }
 
+TEST(SidecarPlan, ACppAppOnThePublicApiRunsAsACommand) {
+  // Scenario: `tether up -- build/hello` (examples/hello, tether::run_app):
+  // the C++ app runs behind the sidecar like any other command, with its
+  // instance's WEBSITE_INSTANCE_ID, and a session that sticks by affinity.
+  auto plan = start_plan({"--instances", "2", "--", TETHER_HELLO_BINARY});
+  plan.wait_ready(2);
+  auto first = get(plan.port, "/");
+  ASSERT_EQ(first.result_int(), 200) << first.body();
+  const std::string id(first["X-Instance-Id"]);
+  EXPECT_EQ(first.body(), "hello from " + id + ", visit 1\n");
+  EXPECT_EQ(first["X-Powered-By"], "tether");
+  std::string cookies;
+  for (const auto& c : set_cookies(first))
+    cookies += (cookies.empty() ? "" : "; ") + c.substr(0, c.find(';'));
+  auto second = get(plan.port, "/", cookies);
+  EXPECT_EQ(second.body(), "hello from " + id + ", visit 2\n");
+}
+
 TEST(SidecarPlan, ACrashedAppIsReplacedWithANewIdAndAHungOneGets504) {
   // Scenario: the app on one instance exits: the plan starts a replacement
   // with a new WEBSITE_INSTANCE_ID. A request the app never answers gets

@@ -12,9 +12,7 @@
 
 namespace tether::test {
 
-RawExchange raw_exchange_full(std::uint16_t port, std::string_view bytes, bool shutdown_write,
-                              std::chrono::seconds limit) {
-  RawExchange out;
+int connect_loopback(std::uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -24,6 +22,13 @@ RawExchange raw_exchange_full(std::uint16_t port, std::string_view bytes, bool s
     ::close(fd);
     throw std::runtime_error("connect to 127.0.0.1:" + std::to_string(port) + " failed");
   }
+  return fd;
+}
+
+RawExchange raw_exchange_full(std::uint16_t port, std::string_view bytes, bool shutdown_write,
+                              std::chrono::seconds limit) {
+  RawExchange out;
+  int fd = connect_loopback(port);
   sockaddr_in local{};
   socklen_t len = sizeof local;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len);

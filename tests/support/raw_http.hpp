@@ -10,6 +10,10 @@
 
 namespace tether::test {
 
+// A TCP socket connected to 127.0.0.1:port (a file descriptor the caller
+// closes). Throws std::runtime_error naming the port when the connect fails.
+int connect_loopback(std::uint16_t port);
+
 // What one raw exchange brought back.
 struct RawExchange {
   std::string received;          // every byte, until the peer closed or the limit passed

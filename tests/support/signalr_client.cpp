@@ -1,5 +1,7 @@
 #include "support/signalr_client.hpp"
 
+#include "support/raw_http.hpp"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -160,15 +162,7 @@ int upgrade_status(std::uint16_t port, const std::string& target) {
 }
 
 EventStream::EventStream(std::uint16_t port, const std::string& target) {
-  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd_);
-    throw std::runtime_error("connect failed");
-  }
+  fd_ = connect_loopback(port);
   std::string req = "GET " + target +
                     " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n";
   if (::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {

@@ -1,5 +1,7 @@
 #include "support/sse_client.hpp"
 
+#include "support/raw_http.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -13,16 +15,7 @@ namespace tether::test {
 
 SseClient::SseClient(std::uint16_t port, const std::string& target,
                      std::vector<std::string> headers) {
-  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd_);
-    fd_ = -1;
-    throw std::runtime_error("SseClient: cannot connect to port " + std::to_string(port));
-  }
+  fd_ = connect_loopback(port);
   std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
                     "\r\nAccept: text/event-stream\r\n";
   for (const auto& h : headers) req += h + "\r\n";

@@ -39,6 +39,8 @@ struct TimeoutConfig {
   Millis upstream_idle{30'000};        // pooled upstream connection unused this long -> closed
   Millis down_period{10'000};          // an instance that refused a connection is skipped this long
   Millis tunnel_idle{3'600'000};       // WebSocket tunnel with no traffic either way -> closed
+  Millis queue{0};  // no instance takes traffic: wait this long for one, then 503
+                    // (HAProxy's timeout queue; 0 = 503 at once)
 };
 
 struct LimitConfig {

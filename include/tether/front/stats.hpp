@@ -37,6 +37,7 @@ struct FrontStats {
   std::atomic<std::uint64_t> affinity_pinned{0};            // routed by a valid cookie
   std::atomic<std::uint64_t> affinity_repinned{0};          // cookie named a gone/down instance
   std::atomic<std::uint64_t> affinity_expired{0};           // pin idle/old past max_idle/max_life
+  std::atomic<std::uint64_t> queued{0};  // waited (timeouts.queue) for an instance to take traffic
   std::atomic<std::uint64_t> affinity_cookies_set{0};
   std::atomic<std::uint64_t> affinity_opt_outs{0};
   std::atomic<std::int64_t> tunnels_open{0};           // WebSocket tunnels now

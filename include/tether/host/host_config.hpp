@@ -3,6 +3,8 @@
 // App Service environment: PORT, WEBSITE_INSTANCE_ID).
 #include <chrono>
 #include <cstdint>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -18,8 +20,10 @@ namespace tether::host {
 // [serve] command; docs/api.md): the command and App Service's knobs.
 struct SidecarConfig {
   std::vector<std::string> command;  // empty: a built-in app (--app)
-  std::string warmup_path =
-      "/robots933456.txt";  // App Service's warm-up request; any status counts
+  // App Service's warm-up request, and the statuses of its answer that count
+  // ("any", or ranges such as "200-299,404").
+  std::string warmup_path = "/robots933456.txt";
+  std::string warmup_status = "any";
   std::chrono::milliseconds start_limit{230'000};  // port open + warm-up answered by then
   std::string health_path;                         // 2xx = healthy; "" = process alive, port open
   std::chrono::milliseconds stop_grace{10'000};    // SIGTERM -> SIGKILL for the app's group
@@ -55,6 +59,11 @@ void load_host_config(const toml::table& root, HostConfig& config);
 // Checks a `store` app database URL given as `key`. Throws net::ConfigError
 // naming `key` and the value.
 void check_store_db_url(const std::string& key, const std::string& url);
+
+// `text` as status ranges ("any" = 100-599; "200-299,404"); nullopt when it
+// is not of that form.
+std::optional<std::vector<std::pair<unsigned, unsigned>>> parse_status_ranges(
+    const std::string& text);
 
 // Fills a missing instance id with a random 64-hex one.
 void ensure_instance_id(HostConfig& config);

@@ -11,6 +11,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/json/object.hpp>
 
 namespace tether::realtime {
 
@@ -26,6 +27,7 @@ class Connection {
   std::string id;     // what the hub API and other clients see
   std::string token;  // what the client presents as ?id= (version 0: the id)
   std::string user;
+  boost::json::object claims;  // the bearer token's, when the hub checks tokens
   TransportKind transport = TransportKind::none;
   bool handshaken = false;
   bool closing = false;  // the hub is done with it: write what is queued, then end

@@ -30,6 +30,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
 
+#include "tether/net/jwt.hpp"
 #include "tether/http/server.hpp"
 #include "tether/realtime/hub_protocol.hpp"
 
@@ -64,7 +65,20 @@ struct HubOptions {
   // The user of a new connection, from the request that starts it (the
   // negotiate, or the WebSocket upgrade with skipNegotiation). Empty: none.
   std::function<std::string(const http::Request&)> user_id;
+  // Authentication (docs/realtime.md, "Authentication"): bearer tokens that
+  // `jwt` checks, read from Authorization: Bearer or ?access_token= (what
+  // the official client's accessTokenFactory sends). A token that fails is
+  // 401 on every request of the connection; with require_auth, so is none.
+  // The user is the token's `user_claim` (unless user_id is set).
+  std::shared_ptr<const net::JwtValidator> jwt;
+  bool require_auth = false;
+  std::string user_claim = "sub";
 };
+
+// The bearer token a SignalR request carries: Authorization: Bearer, else
+// the access_token query parameter (WebSockets and SSE, which cannot set
+// headers in browsers). Empty when none.
+std::string bearer_token(const http::Request& request);
 
 class Hub : public std::enable_shared_from_this<Hub> {
  public:
@@ -95,6 +109,11 @@ class Hub : public std::enable_shared_from_this<Hub> {
   // A method returning null completes without a result.
   void on(std::string method, Method handler);
   void on_stream(std::string method, StreamMethod handler);
+  // Only connections whose token has `claim` (equal to `value`, or any
+  // value when `value` is empty; a claim that is an array matches when it
+  // holds `value`) may invoke `method`; others get an error Completion
+  // (ASP.NET Core's [Authorize(Policy)] with RequireClaim).
+  void require_claim(std::string method, std::string claim, std::string value = {});
   void on_connected(Event handler);
   void on_disconnected(Event handler);
 
@@ -150,6 +169,11 @@ class Hub : public std::enable_shared_from_this<Hub> {
   explicit Hub(mesh::Backplane* backplane, HubOptions options);
   void subscribe_topics();
   void dispatch(const std::shared_ptr<Connection>& c, std::string_view record);
+  // The handshake answered (and on_connected run), once the backplane has
+  // the connection's topics (confirm_handshake).
+  static asio::awaitable<void> confirm_handshake(std::weak_ptr<Hub> hub,
+                                                 std::shared_ptr<Connection> c);
+  void handshake_done(const std::shared_ptr<Connection>& c);
   void invoke(const std::shared_ptr<Connection>& c, ClientMessage& m);
   // Local delivery of a framed message to what `topic` names.
   void deliver(const std::string& topic, const std::string& framed,
@@ -174,6 +198,7 @@ class Hub : public std::enable_shared_from_this<Hub> {
   HubOptions options_;
   std::unordered_map<std::string, Method> methods_;
   std::unordered_map<std::string, StreamMethod> stream_methods_;
+  std::unordered_map<std::string, std::pair<std::string, std::string>> required_claims_;
   Event connected_, disconnected_;
   std::unordered_map<std::string, std::shared_ptr<Connection>> by_id_, by_token_;
   std::map<std::string, std::set<Connection*>> groups_, users_;

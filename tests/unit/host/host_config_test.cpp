@@ -124,3 +124,20 @@ TEST(EnsureInstanceId, FillsOnlyWhenMissing) {
 
 }  // namespace
 }  // namespace tether::host
+
+namespace tether::host {
+namespace {
+
+TEST(StatusRanges, AnyAndListsOfRanges) {
+  auto any = parse_status_ranges("any");
+  ASSERT_TRUE(any);
+  EXPECT_EQ(*any, (std::vector<std::pair<unsigned, unsigned>>{{100, 599}}));
+  auto list = parse_status_ranges("200-299,404");
+  ASSERT_TRUE(list);
+  EXPECT_EQ(*list, (std::vector<std::pair<unsigned, unsigned>>{{200, 299}, {404, 404}}));
+  for (const char* bad : {"", "2xx", "299-200", "99", "600", "200,", "200-", "-300"})
+    EXPECT_FALSE(parse_status_ranges(bad)) << bad;
+}
+
+}  // namespace
+}  // namespace tether::host
