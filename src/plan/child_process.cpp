@@ -49,6 +49,10 @@ SpawnedChild spawn_child(const std::vector<std::string>& argv,
     sigemptyset(&all);
     ::sigprocmask(SIG_SETMASK, &all, nullptr);
     ::dup2(fds[1], STDOUT_FILENO);
+    // Nothing else of ours goes with it: the front door's and the admin
+    // endpoint's listening sockets (Asio opens them without CLOEXEC) would
+    // keep their ports bound as long as any instance lives.
+    ::close_range(3, ~0U, 0);
     ::execve(cargv[0], cargv.data(), cenv.data());
     ::_exit(127);
   }

@@ -59,6 +59,9 @@ void AppProcess::start(const std::vector<std::string>& argv, const std::vector<s
     if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
     ::dup2(fds[1], STDOUT_FILENO);
     ::dup2(fds[1], STDERR_FILENO);
+    // The app gets none of the instance's sockets (the public port, the
+    // local API): Asio opens them without CLOEXEC.
+    ::close_range(3, ~0U, 0);
     ::execvpe(cargv[0], cargv.data(), cenv.data());
     const char* why = std::strerror(errno);  // not async-signal-safe in theory; glibc's is
     (void)!::write(STDERR_FILENO, not_found.data(), not_found.size());
