@@ -13,6 +13,8 @@
 #    utime+stime of each process read from /proc/PID/stat around each run.
 #    Reports req/s, p50/p99, the app's CPU µs per request, the sidecar's, and
 #    their ratio (target: the sidecar adds at most 25% of the app's own cost).
+#    The same with HAProxy 2.6 (nbthread 1) as the hop instead, in the same run:
+#    the anchor for what any proxy hop costs.
 # 2. Messaging latency: `tether up -n 3 -- python3 tests/integration/apps/sidecar_app.py`;
 #    bench/sidecar/latency.mjs subscribes through the local API of instances 2
 #    and 3 and publishes 5,000 msg/s through instance 1's; p50/p99 of publish
@@ -81,6 +83,32 @@ APP=$(pgrep -P "$SIDE" node | head -1)
 SIDECAR=$(run_wrk "$PORT_SIDE" "$APP" "$SIDE")
 kill "$SIDE"; wait "$SIDE" 2>/dev/null || true
 
+log "the anchor: HAProxy 2.6 (nbthread 1) in front of the same app"
+PORT_APP=$(free_port)
+PORT=$PORT_APP taskset -c 0 node "$ROOT/bench/sidecar/hello.mjs" & APP=$!; PIDS+=($APP)
+wait_http "$PORT_APP"
+PORT_HA=$(free_port)
+cat > "$TMP/haproxy.cfg" <<CFG
+global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  option http-keep-alive
+frontend f
+  bind 127.0.0.1:$PORT_HA
+  default_backend b
+backend b
+  server app 127.0.0.1:$PORT_APP
+CFG
+taskset -c 0 haproxy -f "$TMP/haproxy.cfg" -db > "$TMP/haproxy.log" 2>&1 & HA=$!; PIDS+=($HA)
+wait_http "$PORT_HA"
+HAPROXY=$(run_wrk "$PORT_HA" "$APP" "$HA")
+kill "$HA" "$APP"; wait "$HA" "$APP" 2>/dev/null || true
+
 # --- 2. messaging latency ------------------------------------------------------
 log "publish -> SSE across 3 instances at 5,000 msg/s"
 STATE=$TMP/state
@@ -103,14 +131,17 @@ kill "$UP"; wait "$UP" 2>/dev/null || true
 # --- results -----------------------------------------------------------------------
 IFS='|' read -r d_rps d_p50 d_p99 d_app _ d_err <<< "$DIRECT"
 IFS='|' read -r s_rps s_p50 s_p99 s_app s_side s_err <<< "$SIDECAR"
+IFS='|' read -r h_rps h_p50 h_p99 h_app h_side h_err <<< "$HAPROXY"
 ratio=$(awk -v s="$s_side" -v a="$d_app" 'BEGIN {printf "%.2f", s / a}')
+h_ratio=$(awk -v s="$h_side" -v a="$d_app" 'BEGIN {printf "%.2f", s / a}')
 cat <<MD
 | path (app and sidecar on core 0, wrk -t1 -c50 on core 1) | req/s | p50 / p99 | app CPU µs/req | sidecar CPU µs/req | errors |
 |---|---|---|---|---|---|
 | node hello.mjs, direct | $d_rps | $d_p50 / $d_p99 | $d_app | - | $d_err |
 | node hello.mjs behind \`tether serve -- node hello.mjs\` | $s_rps | $s_p50 / $s_p99 | $s_app | $s_side | $s_err |
+| node hello.mjs behind HAProxy 2.6 (the anchor; "sidecar" column = HAProxy) | $h_rps | $h_p50 / $h_p99 | $h_app | $h_side | $h_err |
 
-Sidecar CPU per request / the app's own (direct): **$ratio** (target ≤ 0.25).
+Sidecar CPU per request / the app's own (direct): **$ratio** (target ≤ 0.25); HAProxy's: **$h_ratio**.
 
 Publish -> SSE, 3 instances, local API: \`$LAT\`
 MD
