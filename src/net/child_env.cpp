@@ -1,6 +1,11 @@
 #include "tether/net/child_env.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <string_view>
+#include <system_error>
 
 extern char** environ;
 
@@ -21,6 +26,18 @@ std::vector<std::string> child_environment(const std::vector<std::string>& extra
   }
   env.insert(env.end(), extra.begin(), extra.end());
   return env;
+}
+
+int fork_with_pipe(int fds[2]) {
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    int err = errno;
+    ::close(fds[0]);
+    ::close(fds[1]);
+    throw std::system_error(err, std::generic_category(), "fork");
+  }
+  return pid;
 }
 
 }  // namespace tether::net

@@ -33,15 +33,8 @@ SpawnedChild spawn_child(const std::vector<std::string>& argv,
   cenv.push_back(nullptr);
 
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
-  pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    int err = errno;
-    ::close(fds[0]);
-    ::close(fds[1]);
-    throw std::system_error(err, std::generic_category(), "fork");
-  }
+  const pid_t parent = ::getpid();
+  const pid_t pid = net::fork_with_pipe(fds);
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != parent) ::_exit(127);

@@ -38,15 +38,8 @@ void AppProcess::start(const std::vector<std::string>& argv, const std::vector<s
   std::string not_found = "tether: cannot run \"" + argv[0] + "\": ";
 
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
   const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    int err = errno;
-    ::close(fds[0]);
-    ::close(fds[1]);
-    throw std::system_error(err, std::generic_category(), "fork");
-  }
+  const pid_t pid = net::fork_with_pipe(fds);
   if (pid == 0) {
     ::setpgid(0, 0);
     // The app never outlives its sidecar (which the plan may SIGKILL).

@@ -11,4 +11,9 @@ namespace tether::net {
 std::vector<std::string> child_environment(const std::vector<std::string>& extra,
                                            const std::vector<std::string>& unset);
 
+// A pipe (both ends CLOEXEC) into `fds`, then fork(): the child's pid in the
+// parent, 0 in the child. Throws std::system_error (nothing left open) when
+// either fails.
+int fork_with_pipe(int fds[2]);
+
 }  // namespace tether::net
