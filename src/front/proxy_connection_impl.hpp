@@ -236,8 +236,7 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
   // w.snap while this one waits (queue, connect, response), and `inst`
   // points into this snapshot.
   w.snapshot();
-  const std::shared_ptr<const InstanceSnapshot> snap_held = w.snap;
-  const InstanceSnapshot& snap = *snap_held;
+  std::shared_ptr<const InstanceSnapshot> snap = w.snap;
   std::int64_t now = now_ms();
   Instance* inst = nullptr;
   bool pinned = false;
@@ -255,7 +254,7 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
       pin_expired = true;
       continue;
     }
-    if (Instance* i = snap.find_token(p.token); i && i->takes_pinned(now)) {
+    if (Instance* i = snap->find_token(p.token); i && i->takes_pinned(now)) {
       inst = i;
       pinned = true;
       pin = p;
@@ -320,9 +319,9 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
     // No instance while none is listed yet, or while some are still on
     // their first health check, is a plan starting (or scaling from zero):
     // expected, so logged at info (still counted as a 503).
-    bool starting = failure == ProxyFailure::no_instance && snap.instances.empty();
+    bool starting = failure == ProxyFailure::no_instance && snap->instances.empty();
     if (failure == ProxyFailure::no_instance)
-      for (const auto& i : snap.instances)
+      for (const auto& i : snap->instances)
         if (i->health.load(std::memory_order_relaxed) == Instance::checking) starting = true;
     sh.log->log(
         starting ? spdlog::level::info : spdlog::level::warn, "conn={} log_id={} {} {}{}{}: {}{}",
@@ -350,10 +349,8 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
     stats.retries.fetch_add(1, std::memory_order_relaxed);
     return true;
   };
-  // A newer snapshot taken while queued (kept: `inst` may point into it).
-  std::shared_ptr<const InstanceSnapshot> queued_snap;
   for (;;) {
-    if (!inst) inst = sh.balancer->pick(snap, now, std::span(tried.data(), n_tried));
+    if (!inst) inst = sh.balancer->pick(*snap, now, std::span(tried.data(), n_tried));
     if (!inst && n_tried == 0 && cfg.timeouts.queue.count() > 0) {
       // HAProxy's timeout queue: nothing takes traffic now (a plan starting,
       // every instance down): wait for one rather than answer 503 at once.
@@ -363,9 +360,9 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
       while (!inst && now < until && !sh.stopping.load(std::memory_order_relaxed)) {
         wait.expires_after(std::chrono::milliseconds(20));
         co_await wait.async_wait(use_nothrow);
-        queued_snap = sh.table->snapshot();
+        snap = sh.table->snapshot();  // nothing points into the old one yet
         now = now_ms();
-        inst = sh.balancer->pick(*queued_snap, now, {});
+        inst = sh.balancer->pick(*snap, now, {});
       }
     }
     if (!inst) {
@@ -547,11 +544,8 @@ asio::awaitable<After> proxy_exchange(FrontServer::Worker& w, Stream& client,
     tunnel.emplace(TunnelHandoff{up->stream.release_socket(), std::move(to_upstream),
                                  std::move(to_client)});
     if (to_local) tunnel_instance = sh.local;
-    for (const auto& i : snap.instances)
+    for (const auto& i : snap->instances)
       if (i.get() == inst) tunnel_instance = i;
-    if (queued_snap)
-      for (const auto& i : queued_snap->instances)
-        if (i.get() == inst) tunnel_instance = i;
     if (cfg.access_log)
       sh.log->info("conn={} log_id={} {} {} {} -> {}{} 101 (tunnel)", cs.id, log_id, cs.ip,
                    std::string(req.method_string()), http::loggable_target(original_url), inst->id,

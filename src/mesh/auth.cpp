@@ -1,13 +1,12 @@
 #include "tether/mesh/auth.hpp"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <stdexcept>
 
 #include "tether/net/hex.hpp"
 #include "tether/net/random.hpp"
+#include "tether/net/sha256.hpp"
 
 namespace tether::mesh {
 
@@ -20,11 +19,8 @@ std::string make_nonce() {
 }
 
 std::string hmac_hex(std::string_view key, std::string_view text) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(text.data()), text.size(), out, &len);
-  return to_hex(out, len);
+  const std::string mac = net::hmac_sha256(key, text);
+  return to_hex(reinterpret_cast<const unsigned char*>(mac.data()), mac.size());
 }
 
 bool mac_equal(std::string_view a, std::string_view b) {

@@ -98,7 +98,7 @@ asio::awaitable<bool> Member::join_once() {
     // Before the first join a 503 is the front door routing to no instance
     // yet (this one and its peers are still being health-checked): expected
     // while a plan starts, so said once, quietly.
-    if (counters_.joins == 0 && dialed.error.find("HTTP 503") != std::string::npos) {
+    if (counters_.joins == 0 && dialed.status == 503) {
       if (!waiting_logged_)
         log()->info("the front door at {} routes to no instance yet (HTTP 503); retrying",
                     config_.public_url);

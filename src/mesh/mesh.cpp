@@ -1,5 +1,7 @@
 #include "tether/mesh/mesh.hpp"
 
+#include "tether/mesh/sync.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -118,10 +120,14 @@ BackplaneStatus Mesh::status() const {
 MadeBackplane make_backplane(asio::any_io_executor executor, MeshConfig config,
                              std::string instance_id) {
   // Redis pub/sub: no /.tether/mesh route and no hub record store.
-  if (config.backplane == "redis")
-    return {std::make_unique<RedisBackplane>(executor, std::move(config), std::move(instance_id)),
-            {}};
+  if (config.backplane == "redis") {
+    auto redis =
+        std::make_unique<RedisBackplane>(executor, std::move(config), std::move(instance_id));
+    answer_sync(*redis);
+    return {std::move(redis), {}};
+  }
   auto mesh = std::make_unique<Mesh>(executor, std::move(config), std::move(instance_id));
+  answer_sync(*mesh);
   auto hub = mesh->hub_endpoint();
   return {std::move(mesh), std::move(hub)};
 }

@@ -109,7 +109,8 @@ asio::awaitable<DialResult> finish_dial(std::unique_ptr<T> t, std::string host, 
   auto [ec] = co_await ws.async_handshake(res, host, target, use_nothrow);
   if (ec) {
     r.error = "WebSocket handshake: " + ec.message();
-    if (res.result_int() != 0) r.error += " (HTTP " + std::to_string(res.result_int()) + ")";
+    r.status = res.result_int();
+    if (r.status != 0) r.error += " (HTTP " + std::to_string(r.status) + ")";
     co_return r;
   }
   beast::get_lowest_layer(ws).expires_never();

@@ -10,6 +10,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "tether/net/base64.hpp"
+#include "tether/net/sha256.hpp"
 
 namespace tether::net {
 
@@ -47,16 +48,6 @@ std::optional<std::string> base64url_decode(std::string_view text) {
 }
 
 namespace {
-
-std::optional<std::string> hmac_sha256(std::string_view key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  std::size_t len = 0;
-  if (!EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(),
-                 reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, sizeof out,
-                 &len))
-    return std::nullopt;
-  return std::string(reinterpret_cast<const char*>(out), len);
-}
 
 bool rs256_verify(EVP_PKEY* key, std::string_view data, std::string_view sig) {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
@@ -130,9 +121,8 @@ JwtCheck JwtValidator::check(std::string_view token, std::int64_t now) const {
   const std::string_view signed_part = token.substr(0, dot2);
   if (alg->as_string() == "HS256") {
     if (config_.hs256_secret.empty()) return fail("alg HS256 is not accepted here");
-    auto mac = hmac_sha256(config_.hs256_secret, signed_part);
-    if (!mac || mac->size() != sig->size() ||
-        CRYPTO_memcmp(mac->data(), sig->data(), mac->size()) != 0)
+    const std::string mac = hmac_sha256(config_.hs256_secret, signed_part);
+    if (mac.size() != sig->size() || CRYPTO_memcmp(mac.data(), sig->data(), mac.size()) != 0)
       return fail("bad signature");
   } else if (alg->as_string() == "RS256") {
     if (!rsa_) return fail("alg RS256 is not accepted here");
@@ -175,8 +165,7 @@ std::string sign_hs256(const json::object& claims, std::string_view secret) {
   std::string head = base64url_encode(R"({"alg":"HS256","typ":"JWT"})");
   std::string body = base64url_encode(json::serialize(claims));
   std::string signing = head + "." + body;
-  auto mac = hmac_sha256(secret, signing);
-  return signing + "." + base64url_encode(mac ? *mac : std::string());
+  return signing + "." + base64url_encode(hmac_sha256(secret, signing));
 }
 
 }  // namespace tether::net

@@ -12,6 +12,7 @@
 #include <boost/json.hpp>
 
 #include "tether/mesh/backplane.hpp"
+#include "tether/mesh/sync.hpp"
 #include "tether/net/log.hpp"
 #include "tether/realtime/connection.hpp"
 
@@ -68,15 +69,7 @@ std::string Hub::topic(std::string_view kind, std::string_view name) const {
   return t;
 }
 
-namespace {
-const std::string kSyncTopic = "/.tether/sync";
-asio::awaitable<std::string> sync_answer(const mesh::Message&) { co_return std::string(); }
-}  // namespace
-
-void Hub::subscribe_topics() {
-  watch(topic("all", ""));
-  if (backplane_) backplane_->on_request(kSyncTopic, sync_answer);
-}
+void Hub::subscribe_topics() { watch(topic("all", "")); }
 
 void Hub::watch(const std::string& t) {
   if (!backplane_) return;
@@ -380,15 +373,9 @@ void Hub::receive(const std::shared_ptr<Connection>& c, std::string_view data) {
 asio::awaitable<void> Hub::confirm_handshake(std::weak_ptr<Hub> weak,
                                              std::shared_ptr<Connection> c) {
   mesh::Backplane* backplane = nullptr;
-  std::string self;
-  if (auto hub = weak.lock()) {
-    backplane = hub->backplane_;
-    self = backplane->instance_id();
-  }
+  if (auto hub = weak.lock()) backplane = hub->backplane_;
   if (!backplane) co_return;
-  // A request to this instance through the hub: answered only after the hub
-  // read the subscribe frames sent before it.
-  co_await backplane->request(self, kSyncTopic, {}, std::chrono::seconds(2));
+  co_await mesh::sync_subscriptions(*backplane);  // mesh/sync.hpp
   auto hub = weak.lock();
   if (!hub || c->gone || c->closing) co_return;
   hub->handshake_done(c);

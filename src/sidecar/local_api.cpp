@@ -21,6 +21,7 @@
 #include <boost/url/pct_string_view.hpp>
 
 #include "tether/host/websocket.hpp"
+#include "tether/mesh/sync.hpp"
 #include "tether/net/base64.hpp"
 #include "tether/net/duration.hpp"
 #include "tether/net/log.hpp"
@@ -36,14 +37,6 @@ constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 namespace {
 
 enum Kind { kPublish = 0, kBroadcast = 1, kSend = 2 };
-
-// A request to itself through the hub: once it is answered, the hub has read
-// every frame this instance sent before it, its subscriptions included. A
-// feed says `ready` only then, so whatever is published after `ready`
-// reaches it.
-const std::string kSyncTopic = "/.tether/sync";
-
-asio::awaitable<std::string> sync_answer(const mesh::Message&) { co_return std::string(); }
 
 // The payload as CloudEvents' "data" (text) or "data_base64" (bytes).
 void put_data(json::object& o, const std::string& payload) {
@@ -82,7 +75,6 @@ LocalApi::LocalApi(asio::any_io_executor executor, mesh::Backplane* backplane,
   });
   router_.get("/v1/status", [this](host::Context& c) { reply_json(c, 200, status_json()); });
   if (!backplane_) return;
-  backplane_->on_request(kSyncTopic, sync_answer);
   backplane_->on_membership([this](const mesh::MemberEvent& e) {
     json::object o{{"instance", e.instance_id}};
     feeds_.deliver_all(e.type == mesh::MemberEvent::joined ? "joined" : "left", json::serialize(o));
@@ -600,14 +592,12 @@ asio::awaitable<void> LocalApi::run_feed(LocalApi* api, std::shared_ptr<Feed> fe
 }
 
 asio::awaitable<void> LocalApi::sync_subscriptions() {
-  // Before the first join the hub learns every subscription with the join.
-  if (!backplane_ || backplane_->status().joins == 0) co_return;
+  // A feed says `ready` once the hub has its topics (mesh/sync.hpp).
+  if (!backplane_) co_return;
   auto alive = alive_;
-  auto r =
-      co_await backplane_->request(options_.instance_id, kSyncTopic, {}, std::chrono::seconds(2));
-  if (*alive && !r.ok)
-    net::logger("api")->info("subscription sync through the hub failed ({}); ready anyway",
-                             r.payload);
+  bool synced = co_await mesh::sync_subscriptions(*backplane_);
+  if (*alive && !synced)
+    net::logger("api")->info("subscription sync through the hub failed; ready anyway");
 }
 
 asio::awaitable<void> LocalApi::sweep(LocalApi* api) {

@@ -74,7 +74,7 @@ class LocalApi {
   // it named one that is gone).
   std::shared_ptr<Feed> open_feed(const std::vector<std::string>& topics,
                                   const std::string& last_event_id);
-  // Returns once the hub has this instance's subscriptions (kSyncTopic).
+  // Returns once the hub has this instance's subscriptions (mesh/sync.hpp).
   boost::asio::awaitable<void> sync_subscriptions();
   boost::asio::awaitable<void> ws_call(const std::string& text, WsSession& session);
   void reply(host::Context& c);

@@ -1,14 +1,12 @@
 #include "tether/store/azure_shared_key.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <cctype>
 #include <cstdio>
 #include <ctime>
 #include <stdexcept>
 
 #include "tether/net/base64.hpp"
+#include "tether/net/sha256.hpp"
 
 namespace tether::store {
 
@@ -47,12 +45,7 @@ std::string shared_key_string_to_sign(std::string_view verb, std::string_view co
 }
 
 std::string shared_key_signature(std::string_view key, std::string_view text) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-            reinterpret_cast<const unsigned char*>(text.data()), text.size(), mac, &len))
-    throw std::runtime_error("azure shared key: HMAC-SHA256 failed");
-  return net::base64_encode(std::string_view(reinterpret_cast<const char*>(mac), len));
+  return net::base64_encode(net::hmac_sha256(key, text));
 }
 
 std::string http_date(std::chrono::system_clock::time_point t) {

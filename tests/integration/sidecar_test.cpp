@@ -549,11 +549,17 @@ TEST(SidecarPlan, ACrashedAppIsReplacedWithANewIdAndAHungOneGets504) {
   apps.plan.wait_ready(2);
   auto hung = get(apps.plan.port, "/hang");
   EXPECT_EQ(hung.result_int(), 504) << hung.body();
-  // The app's own lines appear in the plan's output, prefixed by instance.
-  auto [rc, logs] = apps.plan.cli({"logs", apps.ids[0].substr(0, 8)});
-  (void)rc;
+  // The app's own lines appear in the plan's output, prefixed by instance,
+  // and `tether logs ID` prints the last ones of a live instance.
   EXPECT_NE(apps.plan.proc->stdout_text().find(" | sidecar-app: listening on port"),
             std::string::npos);
+  const auto now = apps.plan.status();
+  const std::string live(now.at("processes").as_array().at(0).at("id").as_string());
+  auto [rc, logs] = apps.plan.cli({"logs", live.substr(0, 8)});
+  EXPECT_EQ(rc, 0) << logs;
+  EXPECT_NE(logs.find("sidecar-app: listening on port"), std::string::npos) << logs;
+  auto [bad_rc, bad] = apps.plan.cli({"logs", "0000nosuch"});
+  EXPECT_NE(bad_rc, 0) << bad;
 }
 
 }  // namespace

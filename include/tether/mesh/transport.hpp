@@ -45,6 +45,7 @@ class WsTransport {
 struct DialResult {
   std::unique_ptr<WsTransport> transport;  // null on failure
   std::string error;                      // why, when transport is null
+  unsigned status = 0;                    // the HTTP status refusing the upgrade, if one came
   std::string set_cookie;   // "name=value; name2=value2" from Set-Cookie on the 101, or ""
   std::string instance_id;  // X-Instance-Id of the 101 response, or ""
 };
