@@ -66,6 +66,23 @@ if [ ${#missing[@]} -gt 0 ]; then
   if $own_policy; then $SUDO rm -f "$policy"; trap - EXIT; fi
 fi
 
+# msgpack-cxx (header-only) for the SignalR MessagePack protocol. Debian's
+# libmsgpack-cxx-dev Depends on libboost-dev, which is Boost 1.74 and
+# conflicts with the 1.81 packages above; so, unless it is installed, the
+# same Debian package is downloaded with apt and unpacked into .deps/
+# (git-ignored), where CMakeLists.txt looks for it. Nothing else is taken
+# from it than its headers.
+msgpack_deb_dir=.deps
+if ! dpkg-query -W -f='${Status}' libmsgpack-cxx-dev 2>/dev/null | grep -q "install ok installed" &&
+   [ ! -f "$msgpack_deb_dir/usr/include/msgpack.hpp" ]; then
+  echo "install-deps: unpacking Debian's libmsgpack-cxx-dev into $msgpack_deb_dir/" >&2
+  mkdir -p "$msgpack_deb_dir/download"
+  (cd "$msgpack_deb_dir/download" && apt-get download libmsgpack-cxx-dev >/dev/null 2>&1 ||
+     { apt-get update -qq && apt-get download libmsgpack-cxx-dev >/dev/null; })
+  dpkg-deb -x "$msgpack_deb_dir"/download/libmsgpack-cxx-dev_*.deb "$msgpack_deb_dir"
+  rm -rf "$msgpack_deb_dir/download"
+fi
+
 # playwright-core for the headless Chromium test, exactly as package-lock.json
 # pins it; again only when node_modules is missing or older than the lock.
 browser=tests/browser

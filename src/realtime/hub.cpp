@@ -3,10 +3,12 @@
 #include "tether/net/random.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
@@ -110,44 +112,61 @@ bool Hub::publish_or_fail(const std::string& t, std::string payload) {
   return false;
 }
 
-bool Hub::route(const std::string& t, std::string framed, const std::vector<std::string>& except) {
+// An invocation for many connections: framed once for the JSON ones and
+// once for the MessagePack ones, each only when a receiver uses it.
+struct Hub::Outgoing {
+  std::string_view target;
+  const json::array* arguments = nullptr;
+  std::optional<std::string> framed[2];  // by Protocol
+
+  const std::string& in(Protocol p) {
+    auto& f = framed[static_cast<int>(p)];
+    if (!f) f = invocation(target, *arguments, p);
+    return *f;
+  }
+};
+
+bool Hub::route(const std::string& t, const std::string& target, const json::array& args,
+                const std::vector<std::string>& except) {
   if (!backplane_) {
-    deliver(t, framed, std::set<std::string>(except.begin(), except.end()));
+    Outgoing message{target, &args, {}};
+    deliver(t, message, std::set<std::string>(except.begin(), except.end()));
     return true;
   }
-  json::array x;
+  json::object o;
+  o["t"] = target;
+  o["a"] = args;
+  json::array& x = o["x"].emplace_array();
   for (const auto& e : except) x.emplace_back(e);
-  auto payload = json::serialize(json::object{{"m", std::move(framed)}, {"x", std::move(x)}});
   // publish() reaches this instance too when it is subscribed.
-  return publish_or_fail(t, std::move(payload));
+  return publish_or_fail(t, json::serialize(o));
 }
 
 bool Hub::send_all(const std::string& target, const json::array& args,
                    const std::vector<std::string>& except) {
-  return route(topic("all", ""), invocation(target, args), except);
+  return route(topic("all", ""), target, args, except);
 }
 
 bool Hub::send_group(const std::string& group, const std::string& target, const json::array& args,
                      const std::vector<std::string>& except) {
-  return route(topic("group", group), invocation(target, args), except);
+  return route(topic("group", group), target, args, except);
 }
 
 bool Hub::send_user(const std::string& user, const std::string& target, const json::array& args) {
-  return route(topic("user", user), invocation(target, args), {});
+  return route(topic("user", user), target, args, {});
 }
 
 bool Hub::send_connection(const std::string& connection_id, const std::string& target,
                           const json::array& args) {
   if (auto it = by_id_.find(connection_id); it != by_id_.end()) {
-    enqueue(*it->second, invocation(target, args));
+    enqueue(*it->second, invocation(target, args, it->second->protocol));
     return true;
   }
-  if (backplane_) return route(topic("conn", connection_id), invocation(target, args), {});
+  if (backplane_) return route(topic("conn", connection_id), target, args, {});
   return true;  // no such connection anywhere we can reach: as ASP.NET Core, not an error
 }
 
-void Hub::deliver(const std::string& t, const std::string& framed,
-                  const std::set<std::string>& except) {
+void Hub::deliver(const std::string& t, Outgoing& message, const std::set<std::string>& except) {
   auto prefix = "signalr/" + options_.name + "/";
   if (t.compare(0, prefix.size(), prefix) != 0) return;
   std::string_view rest(t);
@@ -172,7 +191,7 @@ void Hub::deliver(const std::string& t, const std::string& framed,
     if (it != by_id_.end()) targets.push_back(it->second.get());
   }
   for (auto* c : targets)
-    if (c->handshaken) enqueue(*c, framed);
+    if (c->handshaken) enqueue(*c, message.in(c->protocol));
 }
 
 void Hub::on_backplane(const std::string& t, const std::string& payload) {
@@ -181,12 +200,31 @@ void Hub::on_backplane(const std::string& t, const std::string& payload) {
   auto v = json::parse(payload, ec);
   if (ec || !v.is_object()) return;
   auto& o = v.as_object();
-  if (auto* m = o.if_contains("m"); m && m->is_string()) {
-    std::set<std::string> except;
+  auto except = [&] {
+    std::set<std::string> out;
     if (auto* x = o.if_contains("x"); x && x->is_array())
       for (auto& e : x->as_array())
-        if (e.is_string()) except.insert(std::string(e.as_string()));
-    deliver(t, std::string(m->as_string()), except);
+        if (e.is_string()) out.insert(std::string(e.as_string()));
+    return out;
+  };
+  auto* target = o.if_contains("t");
+  auto* args = o.if_contains("a");
+  if (target && target->is_string() && args && args->is_array()) {
+    Outgoing message{target->as_string(), &args->as_array(), {}};
+    deliver(t, message, except());
+    return;
+  }
+  if (auto* m = o.if_contains("m"); m && m->is_string()) {
+    // An older instance's framed JSON invocation: passed on to JSON clients
+    // as it is, re-framed for MessagePack ones.
+    std::string record(m->as_string());
+    if (!record.empty() && record.back() == kRecordSeparator) record.pop_back();
+    std::string error;
+    auto parsed = parse_client_message(record, error);
+    if (!parsed || parsed->type != int(MessageType::invocation)) return;
+    Outgoing message{parsed->target, &parsed->arguments, {}};
+    message.framed[static_cast<int>(Protocol::json)] = std::string(m->as_string());
+    deliver(t, message, except());
     return;
   }
   // Group changes for a connection of ours, asked by another instance.
@@ -307,7 +345,7 @@ void Hub::enqueue(Connection& c, std::string framed) {
 
 void Hub::close(Connection& c, std::string_view error) {
   if (c.closing || c.gone) return;
-  if (c.handshaken) c.output.push_back(close_message(error));
+  if (c.handshaken) c.output.push_back(close_message(error, false, c.protocol));
   c.closing = true;
   c.wake.cancel();
   if (c.transport == TransportKind::none) {
@@ -353,7 +391,43 @@ void Hub::receive(const std::shared_ptr<Connection>& c, std::string_view data) {
   if (c->gone || c->closing) return;
   c->last_heard = Connection::Clock::now();
   c->input.append(data);
-  auto records = take_records(c->input);
+  auto too_large = [&] {
+    close(*c,
+          "Connection closed with an error. InvalidDataException: The maximum message size of " +
+              std::to_string(options_.max_message_bytes) + "B was exceeded.");
+  };
+  if (!c->handshake_seen) {
+    // The handshake is a JSON record in every protocol; what follows it in
+    // the same bytes is in the protocol it names.
+    auto end = c->input.find(kRecordSeparator);
+    if (end == std::string::npos) {
+      if (c->input.size() > options_.max_message_bytes) too_large();
+      return;
+    }
+    if (end > options_.max_message_bytes) return too_large();
+    std::string record = c->input.substr(0, end);
+    c->input.erase(0, end + 1);
+    dispatch(c, record);
+  }
+  if (c->handshaken)
+    process_input(c);
+  else if (c->input.size() > options_.max_message_bytes)
+    too_large();
+  // else: held until the handshake is answered (confirm_handshake)
+}
+
+void Hub::process_input(const std::shared_ptr<Connection>& c) {
+  if (c->gone || c->closing) return;
+  std::vector<std::string> records;
+  if (c->binary()) {
+    std::string error;
+    if (!take_binary_records(c->input, records, options_.max_message_bytes, error)) {
+      close(*c, "Connection closed with an error. InvalidDataException: " + error);
+      return;
+    }
+  } else {
+    records = take_records(c->input);
+  }
   if (c->input.size() > options_.max_message_bytes) {
     close(*c, "Connection closed with an error. InvalidDataException: The maximum message size of " +
                   std::to_string(options_.max_message_bytes) + "B was exceeded.");
@@ -384,6 +458,12 @@ asio::awaitable<void> Hub::confirm_handshake(std::weak_ptr<Hub> weak,
 void Hub::handshake_done(const std::shared_ptr<Connection>& c) {
   c->handshaken = true;
   enqueue(*c, handshake_ok());
+  // Hub messages that came with or after the handshake, held until now.
+  if (!c->input.empty()) {
+    asio::post(c->wake.get_executor(), [weak = weak_from_this(), c] {
+      if (auto hub = weak.lock()) hub->process_input(c);
+    });
+  }
   if (connected_) {
     Caller caller{*this, c->id, c->user};
     try {
@@ -395,14 +475,16 @@ void Hub::handshake_done(const std::shared_ptr<Connection>& c) {
 }
 
 void Hub::dispatch(const std::shared_ptr<Connection>& c, std::string_view record) {
-  if (!c->handshaken) {
-    auto result = check_handshake(record);
+  if (!c->handshake_seen) {
+    auto result = check_handshake(record, c->transport == TransportKind::server_sent_events);
     if (!result.ok) {
       c->output.push_back(handshake_error(result.error));
       c->closing = true;
       c->wake.cancel();
       return;
     }
+    c->handshake_seen = true;
+    c->protocol = result.protocol;
     // The handshake is answered once the mesh hub has this connection's
     // topics (its connection id, its user): a message sent to it from
     // another instance right after its start() resolves must arrive.
@@ -415,7 +497,7 @@ void Hub::dispatch(const std::shared_ptr<Connection>& c, std::string_view record
     return;
   }
   std::string error;
-  auto m = parse_client_message(record, error);
+  auto m = parse_client_message(c->protocol, record, error);
   if (!m) {
     close(*c, "Connection closed with an error. InvalidDataException: " + error);
     return;
@@ -442,7 +524,8 @@ void Hub::invoke(const std::shared_ptr<Connection>& c, ClientMessage& m) {
   const bool blocking = !m.invocation_id.empty();
   auto fail = [&](const std::string& text) {
     ++stats_.invocation_errors;
-    if (blocking) enqueue(*c, completion_error(m.invocation_id, text));
+    if (blocking)
+      enqueue(*c, completion_error(m.invocation_id, text, c->protocol));
     else log()->debug("hub {}: non-blocking invocation of {} failed: {}", options_.name, m.target, text);
   };
   if (m.has_stream_ids) {
@@ -487,8 +570,8 @@ void Hub::invoke(const std::shared_ptr<Connection>& c, ClientMessage& m) {
       }
       auto items = it->second(caller, m.arguments);
       if (refused()) return;
-      for (auto& item : items) enqueue(*c, stream_item(m.invocation_id, item));
-      enqueue(*c, completion_void(m.invocation_id));
+      for (auto& item : items) enqueue(*c, stream_item(m.invocation_id, item, c->protocol));
+      enqueue(*c, completion_void(m.invocation_id, c->protocol));
       return;
     }
     auto it = methods_.find(key);
@@ -500,8 +583,10 @@ void Hub::invoke(const std::shared_ptr<Connection>& c, ClientMessage& m) {
     auto result = it->second(caller, m.arguments);
     if (refused()) return;
     if (!blocking) return;
-    if (result.is_null()) enqueue(*c, completion_void(m.invocation_id));
-    else enqueue(*c, completion_result(m.invocation_id, result));
+    if (result.is_null())
+      enqueue(*c, completion_void(m.invocation_id, c->protocol));
+    else
+      enqueue(*c, completion_result(m.invocation_id, result, c->protocol));
   } catch (const HubError& e) {
     fail(e.what());
   } catch (const std::exception& e) {
@@ -553,7 +638,7 @@ void Hub::tick() {
       continue;
     }
     if (c->output.empty() && now - c->last_sent >= options_.keep_alive) {
-      enqueue(*c, ping());
+      enqueue(*c, ping(c->protocol));
       c->last_sent = now;
     }
   }

@@ -4,7 +4,60 @@
 
 #include <boost/json.hpp>
 
+#include "msgpack_codec.hpp"
+
 namespace tether::realtime {
+
+const char* to_string(Protocol p) { return p == Protocol::messagepack ? "messagepack" : "json"; }
+
+bool take_binary_records(std::string& buffer, std::vector<std::string>& out, std::size_t max_bytes,
+                         std::string& error) {
+  std::size_t start = 0;
+  for (;;) {
+    // The length: up to 5 bytes, 7 bits each, low bits first; the 5th byte
+    // holds the top 3 bits of a 2^31 - 1 limit (HubProtocol.md).
+    std::uint64_t length = 0;
+    std::size_t i = 0;
+    bool complete = false;
+    for (; i < 5 && start + i < buffer.size(); ++i) {
+      auto byte = static_cast<unsigned char>(buffer[start + i]);
+      if (i == 4 && byte > 0x07) {
+        error = "Messages over 2GB in size are not supported.";
+        return false;
+      }
+      length |= std::uint64_t(byte & 0x7f) << (7 * i);
+      if (!(byte & 0x80)) {
+        complete = true;
+        ++i;
+        break;
+      }
+    }
+    if (!complete) break;  // the prefix is not all here yet
+    if (length > max_bytes) {
+      error = "The maximum message size of " + std::to_string(max_bytes) + "B was exceeded.";
+      return false;
+    }
+    if (buffer.size() - start - i < length) break;
+    out.emplace_back(buffer, start + i, static_cast<std::size_t>(length));
+    start += i + static_cast<std::size_t>(length);
+  }
+  buffer.erase(0, start);
+  return true;
+}
+
+std::string binary_frame(std::string_view payload) {
+  std::string out;
+  out.reserve(payload.size() + 5);
+  auto length = payload.size();
+  do {
+    unsigned char byte = length & 0x7f;
+    length >>= 7;
+    if (length) byte |= 0x80;
+    out += static_cast<char>(byte);
+  } while (length);
+  out += payload;
+  return out;
+}
 
 std::vector<std::string> take_records(std::string& buffer) {
   std::vector<std::string> out;
@@ -25,7 +78,7 @@ std::string frame(const json::value& value) {
   return out;
 }
 
-HandshakeResult check_handshake(std::string_view record) {
+HandshakeResult check_handshake(std::string_view record, bool text_only) {
   boost::system::error_code ec;
   auto v = json::parse(record, ec);
   if (ec || !v.is_object()) return {false, "Handshake request is not a JSON object."};
@@ -37,11 +90,24 @@ HandshakeResult check_handshake(std::string_view record) {
   if (!version || !version->is_int64())
     return {false, "Missing required property 'version'."};
   std::string name(protocol->as_string());
-  if (name != "json") return {false, "The protocol '" + name + "' is not supported."};
+  Protocol p;
+  if (name == "json")
+    p = Protocol::json;
+  else if (name == "messagepack")
+    p = Protocol::messagepack;
+  else
+    return {false, "The protocol '" + name + "' is not supported.", Protocol::json};
   if (version->as_int64() != 1)
-    return {false, "The server does not support version " + std::to_string(version->as_int64()) +
-                       " of the 'json' protocol."};
-  return {true, {}};
+    return {false,
+            "The server does not support version " + std::to_string(version->as_int64()) +
+                " of the '" + name + "' protocol.",
+            Protocol::json};
+  if (text_only && p == Protocol::messagepack)
+    return {false,
+            "Cannot use the 'messagepack' protocol on the current transport. The "
+            "transport does not support 'Binary' transfer format.",
+            Protocol::json};
+  return {true, {}, p};
 }
 
 std::string handshake_ok() { return frame(json::object{}); }
@@ -88,35 +154,65 @@ std::optional<ClientMessage> parse_client_message(std::string_view record, std::
       return std::nullopt;
     }
     m.arguments = std::move(args->as_array());
-    if (auto* s = o.if_contains("streamIds"); s && s->is_array() && !s->as_array().empty())
-      m.has_stream_ids = true;
+    if (auto* s = o.if_contains("streamIds"); s && s->is_array()) {
+      for (const auto& id : s->as_array()) {
+        if (!id.is_string()) {
+          error = "Expected 'streamIds' to be an array of strings.";
+          return std::nullopt;
+        }
+        m.stream_ids.emplace_back(id.as_string());
+      }
+      m.has_stream_ids = !m.stream_ids.empty();
+    }
   }
   return m;
 }
 
-std::string invocation(std::string_view target, const json::array& arguments) {
+std::optional<ClientMessage> parse_client_message_msgpack(std::string_view record,
+                                                          std::string& error) {
+  return msgpack_codec::parse(record, error);
+}
+
+std::optional<ClientMessage> parse_client_message(Protocol p, std::string_view record,
+                                                  std::string& error) {
+  return p == Protocol::messagepack ? msgpack_codec::parse(record, error)
+                                    : parse_client_message(record, error);
+}
+
+std::string invocation(std::string_view target, const json::array& arguments, Protocol p) {
+  if (p == Protocol::messagepack) return msgpack_codec::invocation(target, arguments);
   return frame(json::object{{"type", 1}, {"target", target}, {"arguments", arguments}});
 }
 
-std::string completion_result(std::string_view invocation_id, const json::value& result) {
+std::string completion_result(std::string_view invocation_id, const json::value& result,
+                              Protocol p) {
+  if (p == Protocol::messagepack) return msgpack_codec::completion(invocation_id, 3, &result, {});
   return frame(json::object{{"type", 3}, {"invocationId", invocation_id}, {"result", result}});
 }
 
-std::string completion_void(std::string_view invocation_id) {
+std::string completion_void(std::string_view invocation_id, Protocol p) {
+  if (p == Protocol::messagepack) return msgpack_codec::completion(invocation_id, 2, nullptr, {});
   return frame(json::object{{"type", 3}, {"invocationId", invocation_id}});
 }
 
-std::string completion_error(std::string_view invocation_id, std::string_view error) {
+std::string completion_error(std::string_view invocation_id, std::string_view error, Protocol p) {
+  if (p == Protocol::messagepack)
+    return msgpack_codec::completion(invocation_id, 1, nullptr, error);
   return frame(json::object{{"type", 3}, {"invocationId", invocation_id}, {"error", error}});
 }
 
-std::string stream_item(std::string_view invocation_id, const json::value& item) {
+std::string stream_item(std::string_view invocation_id, const json::value& item, Protocol p) {
+  if (p == Protocol::messagepack) return msgpack_codec::stream_item(invocation_id, item);
   return frame(json::object{{"type", 2}, {"invocationId", invocation_id}, {"item", item}});
 }
 
-std::string ping() { return frame(json::object{{"type", 6}}); }
+std::string ping(Protocol p) {
+  if (p == Protocol::messagepack) return msgpack_codec::ping();
+  return frame(json::object{{"type", 6}});
+}
 
-std::string close_message(std::string_view error, bool allow_reconnect) {
+std::string close_message(std::string_view error, bool allow_reconnect, Protocol p) {
+  if (p == Protocol::messagepack) return msgpack_codec::close_message(error, allow_reconnect);
   json::object o{{"type", 7}};
   if (!error.empty()) o["error"] = error;
   if (allow_reconnect) o["allowReconnect"] = true;

@@ -36,7 +36,8 @@ asio::awaitable<void> long_poll(std::shared_ptr<Hub> hub, std::shared_ptr<Connec
       co_return;  // the newer poll owns `polling`
     }
     if (!c->output.empty()) {
-      ctx.reply(200, c->take_output(), "text/plain; charset=utf-8");
+      ctx.reply(200, c->take_output(),
+                c->binary() ? "application/octet-stream" : "text/plain; charset=utf-8");
       break;
     }
     if (c->closing) {

@@ -1,5 +1,5 @@
-// The WebSockets transport: one text frame per batch of queued messages out,
-// any frame in is handed to the hub as bytes.
+// The WebSockets transport: one frame per batch of queued messages out (text
+// for JSON, binary for MessagePack), any frame in is handed to the hub as bytes.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -32,7 +32,7 @@ asio::awaitable<void> write_loop(std::shared_ptr<Connection> c, Socket& ws,
       continue;
     }
     auto text = c->take_output();
-    ws.text(true);
+    ws.binary(c->binary());  // MessagePack: binary frames, the handshake answer too
     auto [ec, n] = co_await ws.async_write(asio::buffer(text), use_nothrow);
     if (ec) break;
   }

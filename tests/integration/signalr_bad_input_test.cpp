@@ -177,7 +177,7 @@ TEST_F(HostileSignalR, BadHandshakesGetAnErrorAndTheConnectionCloses) {
   // simply dropped.
   const std::string bomb(30'000, '[');  // deeper than the parser's 32, within 32 KiB
   const std::pair<std::string, std::string> cases[] = {
-      {R"({"protocol":"messagepack","version":1})", "The protocol 'messagepack' is not supported."},
+      {R"({"protocol":"xml","version":1})", "The protocol 'xml' is not supported."},
       {R"({"protocol":"json","version":99})",
        "The server does not support version 99 of the 'json' protocol."},
       {R"({"version":1})", "Missing required property 'protocol'."},
@@ -549,7 +549,11 @@ TEST_F(HostileSignalR, ServerSentEventsMalformedPosts) {
     EventStream events(plan_.port, kHub + "?id=" + token);
     ASSERT_EQ(events.status(), 200) << events.head();
     EXPECT_EQ(post(token, record(R"({"protocol":"messagepack","version":1})")).result_int(), 200);
-    EXPECT_TRUE(events.wait_for("data: {\"error\":\"The protocol 'messagepack' is not supported.\"}\x1e"))
+    // Server-Sent Events carry text only: MessagePack is refused, as by ASP.NET Core.
+    EXPECT_TRUE(
+        events.wait_for("data: {\"error\":\"Cannot use the 'messagepack' protocol on the "
+                        "current transport. The transport does not support 'Binary' "
+                        "transfer format.\"}\x1e"))
         << events.body();
     EXPECT_TRUE(events.wait_for_end()) << events.body();
     expect_chat_works("Server-Sent Events: a bad handshake");

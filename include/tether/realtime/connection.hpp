@@ -13,6 +13,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
 
+#include "tether/realtime/hub_protocol.hpp"
+
 namespace tether::realtime {
 
 enum class TransportKind { none, websockets, server_sent_events, long_polling };
@@ -29,12 +31,15 @@ class Connection {
   std::string user;
   boost::json::object claims;  // the bearer token's, when the hub checks tokens
   TransportKind transport = TransportKind::none;
-  bool handshaken = false;
+  bool handshaken = false;      // the handshake is answered: hub messages flow
+  bool handshake_seen = false;  // the client's handshake was accepted (answered once synced)
+  Protocol protocol = Protocol::json;
+  bool binary() const { return protocol == Protocol::messagepack; }
   bool closing = false;  // the hub is done with it: write what is queued, then end
   bool gone = false;     // removed from the hub
 
   std::string input;  // bytes received, not yet a whole record
-  std::deque<std::string> output;
+  std::deque<std::string> output;  // each framed in `protocol` (the handshake answer: JSON)
   boost::asio::steady_timer wake;  // cancelled when output grows or closing is set
 
   Clock::time_point created = Clock::now(), started{}, last_heard = Clock::now(),

@@ -12,8 +12,11 @@
 //   signalr/<hub>/group/<name>   instances with a local member of the group
 //   signalr/<hub>/user/<user>    instances with a local connection of the user
 //   signalr/<hub>/conn/<id>      the instance holding the connection
-// A payload is {"m": <framed message>, "x": [connection ids to skip]}, or a
-// group change for a remote connection {"join"|"leave": <group>}.
+// A payload is {"t": <target>, "a": [arguments], "x": [connection ids to
+// skip]}: each instance frames it once per protocol its receivers use (JSON,
+// MessagePack), never once per connection. {"m": <framed JSON>, "x": [...]}
+// from an older instance is still delivered. Or a group change for a remote
+// connection {"join"|"leave": <group>}.
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -175,11 +178,15 @@ class Hub : public std::enable_shared_from_this<Hub> {
                                                  std::shared_ptr<Connection> c);
   void handshake_done(const std::shared_ptr<Connection>& c);
   void invoke(const std::shared_ptr<Connection>& c, ClientMessage& m);
-  // Local delivery of a framed message to what `topic` names.
-  void deliver(const std::string& topic, const std::string& framed,
-               const std::set<std::string>& except);
+  // An invocation to deliver, framed at most once per protocol (hub.cpp).
+  struct Outgoing;
+  // Local delivery of `message` to what `topic` names.
+  void deliver(const std::string& topic, Outgoing& message, const std::set<std::string>& except);
   void on_backplane(const std::string& topic, const std::string& payload);
-  bool route(const std::string& topic, std::string framed, const std::vector<std::string>& except);
+  bool route(const std::string& topic, const std::string& target, const json::array& args,
+             const std::vector<std::string>& except);
+  // Hub messages in c->input, once the handshake is answered.
+  void process_input(const std::shared_ptr<Connection>& c);
   // Publishes on the backplane; on a refusal counts it, logs it and, while a
   // method runs (invoke), remembers why so its Completion reports it.
   bool publish_or_fail(const std::string& topic, std::string payload);

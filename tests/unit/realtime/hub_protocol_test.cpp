@@ -26,9 +26,18 @@ TEST(HubProtocol, TakeRecordsLeavesTheIncompleteTail) {
 TEST(HubProtocol, Handshake) {
   EXPECT_TRUE(check_handshake(R"({"protocol":"json","version":1})").ok);
   auto mp = check_handshake(R"({"protocol":"messagepack","version":1})");
-  EXPECT_FALSE(mp.ok);
-  EXPECT_EQ(mp.error, "The protocol 'messagepack' is not supported.");
+  EXPECT_TRUE(mp.ok);
+  EXPECT_EQ(mp.protocol, Protocol::messagepack);
+  auto sse = check_handshake(R"({"protocol":"messagepack","version":1})", /*text_only=*/true);
+  EXPECT_FALSE(sse.ok);
+  EXPECT_EQ(sse.error,
+            "Cannot use the 'messagepack' protocol on the current transport. The transport does "
+            "not support 'Binary' transfer format.");
+  auto xml = check_handshake(R"({"protocol":"xml","version":1})");
+  EXPECT_FALSE(xml.ok);
+  EXPECT_EQ(xml.error, "The protocol 'xml' is not supported.");
   EXPECT_FALSE(check_handshake(R"({"protocol":"json","version":2})").ok);
+  EXPECT_FALSE(check_handshake(R"({"protocol":"messagepack","version":3})").ok);
   EXPECT_FALSE(check_handshake(R"({"version":1})").ok);
   EXPECT_FALSE(check_handshake("not json").ok);
   EXPECT_EQ(handshake_ok(), "{}\x1e");

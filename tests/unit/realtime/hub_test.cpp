@@ -70,8 +70,8 @@ struct HubTest : ::testing::Test {
 TEST_F(HubTest, BadHandshakeAnswersAnErrorAndCloses) {
   http::Request req;
   auto c = hub->create_connection(io.get_executor(), 1, req);
-  hub->receive(c, "{\"protocol\":\"messagepack\",\"version\":1}\x1e");
-  EXPECT_EQ(c->take_output(), "{\"error\":\"The protocol 'messagepack' is not supported.\"}\x1e");
+  hub->receive(c, "{\"protocol\":\"xml\",\"version\":1}\x1e");
+  EXPECT_EQ(c->take_output(), "{\"error\":\"The protocol 'xml' is not supported.\"}\x1e");
   EXPECT_TRUE(c->closing);
 }
 
