@@ -18,6 +18,7 @@
 #include <boost/json.hpp>
 
 #include "support/signalr_client.hpp"
+#include "tether/realtime/hub_protocol.hpp"
 #include "support/tether_fixtures.hpp"
 
 namespace tether::test {
@@ -286,6 +287,55 @@ TEST_F(HostileSignalR, MalformedMessagesCloseWithAnError) {
     expect_close_with_error(s->next_message(), "Missing required property 'type'.", "type 2^32+1");
     EXPECT_TRUE(s->ends());
     expect_chat_works("type 2^32+1");
+  }
+}
+
+TEST_F(HostileSignalR, MalformedMessagePackClosesWithAnError) {
+  // Scenario (issue 16 part 7): after a good "messagepack" handshake, binary
+  // frames that are no valid MessagePack hub message: length prefixes that
+  // announce 2 GiB or more than the 32 KiB limit, a message cut inside a
+  // value, wrong array lengths, wrong types, a declared length far beyond
+  // the message (an array of 2^32 - 1 elements in 6 bytes), a map key that
+  // is not a string. Each closes the connection with a MessagePack Close
+  // message carrying the error; the instance keeps serving.
+  auto bytes = [](std::initializer_list<int> b) {
+    std::string out;
+    for (int c : b) out += static_cast<char>(c);
+    return out;
+  };
+  auto framed = [&](std::initializer_list<int> b) {
+    return tether::realtime::binary_frame(bytes(b));
+  };
+  const std::pair<std::string, std::string> cases[] = {
+      {bytes({0xff, 0xff, 0xff, 0xff, 0x0f}), "Messages over 2GB in size are not supported."},
+      {bytes({0x80, 0x80, 0x04}), "The maximum message size of 32768B was exceeded."},
+      {framed({0x95, 0x01, 0x80}), "array size overflow"},  // 5 elements in 3 bytes
+      {framed({0x92, 0x01}), "the message ends inside a MessagePack value"},
+      {framed({0x93, 0x01, 0x80, 0xc0}), "Invalid payload for Invocation message"},
+      {framed({0x95, 0x01, 0x80, 0xc0, 0x07, 0x90}), "Reading 'target' as String failed."},
+      {framed({0x95, 0x01, 0x80, 0x01, 0xa1, 'x', 0x90}),
+       "Reading 'invocationId' as String failed."},
+      {framed({0x95, 0x01, 0x80, 0xc0, 0xa1, 'x', 0x80}), "'arguments'"},
+      {framed({0x81, 0xa1, 't', 0x01}), "the message is not an array"},
+      {framed({0xdd, 0xff, 0xff, 0xff, 0xff, 0x01}), "not a MessagePack message"},
+      {framed({0x95, 0x01, 0x80, 0xc0, 0xa1, 'x', 0x91, 0x81, 0x01, 0xc0}),
+       "a map key is not a string"},
+      {framed({0x91, 0x06, 0x00}), "bytes follow the message"},
+  };
+  for (const auto& [input, error] : cases) {
+    SCOPED_TRACE(error);
+    auto s = open_socket();
+    ASSERT_TRUE(s->send(record(R"({"protocol":"messagepack","version":1})")));
+    ASSERT_EQ(s->next_record().value_or("(none)"), "{}");
+    ASSERT_TRUE(s->send(input, /*binary=*/true));
+    auto close = s->next_binary_message();
+    ASSERT_TRUE(close);
+    EXPECT_EQ(close->substr(0, 2), bytes({0x93, 0x07}));  // [7, error, allowReconnect]
+    EXPECT_NE(close->find("Connection closed with an error. InvalidDataException: "),
+              std::string::npos);
+    EXPECT_NE(close->find(error), std::string::npos) << *close;
+    EXPECT_TRUE(s->ends());
+    expect_chat_works(error);
   }
 }
 

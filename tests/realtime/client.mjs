@@ -4,16 +4,19 @@ import { createRequire } from 'node:module';
 
 import { LIMIT_MS } from './plan.mjs';
 
-export const signalR = createRequire(import.meta.url)('@microsoft/signalr');
+const require = createRequire(import.meta.url);
+export const signalR = require('@microsoft/signalr');
+// The official MessagePack hub protocol (@microsoft/signalr-protocol-msgpack).
+export const { MessagePackHubProtocol } = require('@microsoft/signalr-protocol-msgpack');
 
 // Connects with `options` (withUrl's); resolves with the connection, what the
 // server says about it (WhoAmI) and the messages received so far.
-export async function connect(frontUrl, options = {}, { user } = {}) {
+// `msgpack`: the MessagePack hub protocol instead of JSON.
+export async function connect(frontUrl, options = {}, { user, msgpack = false } = {}) {
   const url = `${frontUrl}/statusHub${user ? `?user=${encodeURIComponent(user)}` : ''}`;
-  const connection = new signalR.HubConnectionBuilder()
-    .withUrl(url, options)
-    .configureLogging(signalR.LogLevel.None)
-    .build();
+  let builder = new signalR.HubConnectionBuilder().withUrl(url, options);
+  if (msgpack) builder = builder.withHubProtocol(new MessagePackHubProtocol());
+  const connection = builder.configureLogging(signalR.LogLevel.None).build();
   const received = [];
   connection.on('ReceiveMessage', (name, text, via) => received.push({ name, text, via }));
   await connection.start();

@@ -20,6 +20,8 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 
+#include "tether/realtime/hub_protocol.hpp"
+
 namespace tether::test {
 
 namespace asio = boost::asio;
@@ -127,6 +129,44 @@ std::optional<json::object> HubSocket::next_message(std::chrono::seconds limit) 
     auto& o = v.as_object();
     if (auto* t = o.if_contains("type"); t && t->is_int64() && t->as_int64() == 6) continue;
     return o;
+  }
+}
+
+std::optional<std::string> HubSocket::next_binary_message(std::chrono::seconds limit) {
+  auto& d = *impl_;
+  for (;;) {
+    std::vector<std::string> records;
+    std::string error;
+    if (!realtime::take_binary_records(d.pending, records, std::size_t(1) << 30, error)) {
+      ADD_FAILURE() << "the server sent a bad length prefix: " << error;
+      return std::nullopt;
+    }
+    // take_binary_records consumed them all: put back what follows the first.
+    if (!records.empty()) {
+      std::string rest;
+      for (std::size_t i = 1; i < records.size(); ++i) rest += realtime::binary_frame(records[i]);
+      d.pending = rest + d.pending;
+      if (records[0] == std::string("\x91\x06")) continue;  // a Ping
+      return records[0];
+    }
+    if (d.closed || d.timed_out) return std::nullopt;
+    d.buffer.clear();
+    bool done = false;
+    beast::error_code ec;
+    d.ws.async_read(d.buffer, [&](beast::error_code e, std::size_t) {
+      ec = e;
+      done = true;
+    });
+    d.run(done, limit);
+    if (!done) {
+      d.timed_out = true;
+      return std::nullopt;
+    }
+    if (ec) {
+      d.closed = true;
+      return std::nullopt;
+    }
+    d.pending += beast::buffers_to_string(d.buffer.data());
   }
 }
 

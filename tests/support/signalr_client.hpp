@@ -38,6 +38,12 @@ class HubSocket {
   std::optional<boost::json::object> next_message(
       std::chrono::seconds limit = std::chrono::seconds(60));
 
+  // The next MessagePack hub message other than a Ping, its VarInt length
+  // prefix removed (after a "messagepack" handshake, whose "{}" answer
+  // next_record() reads); nullopt as next_record().
+  std::optional<std::string> next_binary_message(
+      std::chrono::seconds limit = std::chrono::seconds(60));
+
   // True when the server ends the connection with nothing more to say (not
   // a timeout; a record that still comes is a test failure).
   bool ends();
