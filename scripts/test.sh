@@ -9,7 +9,11 @@ scripts/install-deps.sh
 scripts/check-format.sh
 # The modules' includes form no cycle and match their CMake targets.
 python3 scripts/check-modules.py
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTETHER_WERROR=ON >/dev/null
+# -g1: line tables only (backtraces keep file:line). Full -g costs a quarter
+# more compile time on the Beast-heavy files and twice the object size
+# (docs/benchmarks.md, "Time to first run"); a debugging build sets its own.
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTETHER_WERROR=ON \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" >/dev/null
 cmake --build build -j2
 ctest --test-dir build --output-on-failure -j2 --timeout 600 "$@"
 

@@ -1,6 +1,7 @@
 // The official @microsoft/signalr client (from npm), as the tests use it:
 // a connection to the signalr-chat app's hub that records what it receives.
 import { createRequire } from 'node:module';
+import { after, before } from 'node:test';
 
 import { LIMIT_MS } from './plan.mjs';
 
@@ -44,4 +45,22 @@ export async function until(predicate, what) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+// One plan for a test file: `start()` runs before its tests (its result is
+// `shared.plan`; null starts nothing), and after them every connection made
+// through `shared.opened(promise)` is stopped, then the plan.
+export function planPerFile(start) {
+  const shared = { plan: null, open: [] };
+  before(async () => { shared.plan = await start(); });
+  after(async () => {
+    await Promise.all(shared.open.map((c) => c.connection.stop().catch(() => {})));
+    await shared.plan?.stop();
+  });
+  shared.opened = async (promise) => {
+    const c = await promise;
+    shared.open.push(c);
+    return c;
+  };
+  return shared;
 }

@@ -7,27 +7,15 @@
 // HAProxy's redispatch, and clients on the survivors still reach each other.
 // Run: TETHER_BINARY=build/tether node --test tests/realtime/haproxy.test.mjs
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
-import { connect, connectElsewhere, signalR, until } from './client.mjs';
+import { connect, connectElsewhere, planPerFile, signalR, until } from './client.mjs';
 import { haproxyInstalled, HAPROXY, startHaproxyPlan } from './haproxy.mjs';
 
 const T = signalR.HttpTransportType;
 const skip = haproxyInstalled() ? false : `${HAPROXY} is not installed (scripts/install-deps.sh installs haproxy)`;
-let plan;
-const open = [];
-
-before(async () => { if (!skip) plan = await startHaproxyPlan({ instances: 3 }); });
-after(async () => {
-  await Promise.all(open.map((c) => c.connection.stop().catch(() => {})));
-  await plan?.stop();
-});
-
-async function opened(promise) {
-  const c = await promise;
-  open.push(c);
-  return c;
-}
+const shared = planPerFile(() => (skip ? null : startHaproxyPlan({ instances: 3 })));
+const { opened } = shared;
 
 // A broadcast from `a` reaches `b` (on another instance) and `a` itself.
 async function crosses(a, b, text) {
@@ -44,11 +32,11 @@ describe('behind HAProxy', { skip }, () => {
     ['Long Polling', { transport: T.LongPolling }, 'LongPolling'],
   ]) {
     test(`${label}: clients on different instances reach each other`, async () => {
-      const a = await opened(connect(plan.url, options));
-      const b = await opened(connectElsewhere(plan.url, options, [a.me.instance]));
+      const a = await opened(connect(shared.plan.url, options));
+      const b = await opened(connectElsewhere(shared.plan.url, options, [a.me.instance]));
       assert.equal(a.me.transport, transport);
       assert.notEqual(a.me.instance, b.me.instance);
-      assert.ok(plan.members.some((m) => m.id === a.me.instance), 'A is on one of our instances');
+      assert.ok(shared.plan.members.some((m) => m.id === a.me.instance), 'A is on one of our instances');
       await crosses(a, b, `hello-${label}`);
       await crosses(b, a, `reply-${label}`);
       await Promise.all([a.connection.stop(), b.connection.stop()]);
@@ -56,14 +44,14 @@ describe('behind HAProxy', { skip }, () => {
   }
 
   test('the hub instance SIGKILLed: the mesh re-forms through HAProxy, survivors still talk', async () => {
-    const { member: hub, epoch } = await plan.hubWith(3);
+    const { member: hub, epoch } = await shared.plan.hubWith(3);
     await hub.stop('SIGKILL');
-    await plan.hubWith(2, epoch);  // one new hub, both survivors joined it
-    const survivors = plan.members.filter((m) => m !== hub).map((m) => m.id);
+    await shared.plan.hubWith(2, epoch);  // one new hub, both survivors joined it
+    const survivors = shared.plan.members.filter((m) => m !== hub).map((m) => m.id);
     // New clients: HAProxy's health checks take the dead server out; a
     // client still pinned to it would be redispatched.
-    const a = await opened(connectElsewhere(plan.url, {}, [hub.id]));
-    const b = await opened(connectElsewhere(plan.url, {}, [hub.id, a.me.instance]));
+    const a = await opened(connectElsewhere(shared.plan.url, {}, [hub.id]));
+    const b = await opened(connectElsewhere(shared.plan.url, {}, [hub.id, a.me.instance]));
     assert.ok(survivors.includes(a.me.instance) && survivors.includes(b.me.instance));
     await crosses(a, b, 'after the kill');
   });

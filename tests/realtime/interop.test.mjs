@@ -5,30 +5,18 @@
 // the mesh.
 // Run: TETHER_BINARY=build/tether node --test tests/realtime/interop.test.mjs
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
-import { connect, connectElsewhere, signalR, until } from './client.mjs';
+import { connect, connectElsewhere, planPerFile, signalR, until } from './client.mjs';
 import { startPlan } from './plan.mjs';
 
 const T = signalR.HttpTransportType;
-let plan;
-const open = [];
-
-before(async () => { plan = await startPlan([]); });
-after(async () => {
-  await Promise.all(open.map((c) => c.connection.stop().catch(() => {})));
-  await plan?.stop();
-});
-
-async function opened(promise) {
-  const c = await promise;
-  open.push(c);
-  return c;
-}
+const shared = planPerFile(() => startPlan([]));
+const { opened } = shared;
 
 describe('one client', () => {
   test('default options: negotiate, then WebSockets', async () => {
-    const c = await opened(connect(plan.url));
+    const c = await opened(connect(shared.plan.url));
     assert.equal(c.me.transport, 'WebSockets');
     assert.match(c.me.instance, /^[0-9a-f]{16,}$/);
     assert.equal(c.me.connectionId, c.connection.connectionId);
@@ -44,7 +32,7 @@ describe('one client', () => {
   });
 
   test("seed 004's options: skipNegotiation with WebSockets", async () => {
-    const c = await opened(connect(plan.url, { skipNegotiation: true, transport: T.WebSockets }));
+    const c = await opened(connect(shared.plan.url, { skipNegotiation: true, transport: T.WebSockets }));
     assert.equal(c.me.transport, 'WebSockets');
     assert.equal(c.connection.connectionId, null);  // no negotiate: the client never learns it
     await c.connection.invoke('SendMessage', 'seed', 'hello 004');
@@ -52,14 +40,14 @@ describe('one client', () => {
   });
 
   test('WebSockets disabled: Server-Sent Events', async () => {
-    const c = await opened(connect(plan.url, { transport: T.ServerSentEvents | T.LongPolling }));
+    const c = await opened(connect(shared.plan.url, { transport: T.ServerSentEvents | T.LongPolling }));
     assert.equal(c.me.transport, 'ServerSentEvents');
     await c.connection.invoke('SendMessage', 'sse', 'over sse');
     await until(() => c.received.some((m) => m.text === 'over sse'), 'a broadcast over SSE');
   });
 
   test('Long Polling', async () => {
-    const c = await opened(connect(plan.url, { transport: T.LongPolling }));
+    const c = await opened(connect(shared.plan.url, { transport: T.LongPolling }));
     assert.equal(c.me.transport, 'LongPolling');
     await c.connection.invoke('SendMessage', 'lp', 'over long polling');
     await until(() => c.received.some((m) => m.text === 'over long polling'), 'a broadcast over LP');
@@ -77,8 +65,8 @@ describe('two clients on different instances', () => {
   ]) {
     test(`${label}: all, others, group, user and connection sends cross the mesh`, async () => {
       const tag = label.replace(/\W/g, '');
-      const a = await opened(connect(plan.url, options, { user: `ann-${tag}` }));
-      const b = await opened(connectElsewhere(plan.url, options, [a.me.instance], { user: `bob-${tag}` }));
+      const a = await opened(connect(shared.plan.url, options, { user: `ann-${tag}` }));
+      const b = await opened(connectElsewhere(shared.plan.url, options, [a.me.instance], { user: `bob-${tag}` }));
       assert.notEqual(a.me.instance, b.me.instance);
 
       await a.connection.invoke('SendMessage', 'ann', `all-${tag}`);

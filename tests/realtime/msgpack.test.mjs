@@ -6,26 +6,14 @@
 // one group, each receiving every send in its own protocol.
 // Run: TETHER_BINARY=build/tether node --test tests/realtime/msgpack.test.mjs
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
-import { connect, connectElsewhere, signalR, until } from './client.mjs';
+import { connect, connectElsewhere, planPerFile, signalR, until } from './client.mjs';
 import { startPlan } from './plan.mjs';
 
 const T = signalR.HttpTransportType;
-let plan;
-const open = [];
-
-before(async () => { plan = await startPlan([]); });
-after(async () => {
-  await Promise.all(open.map((c) => c.connection.stop().catch(() => {})));
-  await plan?.stop();
-});
-
-async function opened(promise) {
-  const c = await promise;
-  open.push(c);
-  return c;
-}
+const shared = planPerFile(() => startPlan([]));
+const { opened } = shared;
 
 describe('MessagePack, one client', () => {
   for (const [label, options] of [
@@ -34,7 +22,7 @@ describe('MessagePack, one client', () => {
     ['Long Polling', { transport: T.LongPolling }],
   ]) {
     test(`${label}: results, errors, streams, sends`, async () => {
-      const c = await opened(connect(plan.url, options, { msgpack: true }));
+      const c = await opened(connect(shared.plan.url, options, { msgpack: true }));
       assert.equal(c.connection._protocol.name, 'messagepack');  // (the server refused it before)
       assert.equal(c.me.transport, label.startsWith('Long') ? 'LongPolling' : 'WebSockets');
       assert.equal(typeof c.me.instance, 'string');
@@ -54,18 +42,18 @@ describe('MessagePack, one client', () => {
   }
 
   test('Server-Sent Events cannot carry MessagePack: the client says so', async () => {
-    await assert.rejects(connect(plan.url, { transport: T.ServerSentEvents }, { msgpack: true }),
+    await assert.rejects(connect(shared.plan.url, { transport: T.ServerSentEvents }, { msgpack: true }),
                          /ServerSentEvents|Binary|transport/i);
   });
 });
 
 describe('JSON and MessagePack clients together', () => {
   test('on different instances, in one group: every send reaches both', async () => {
-    const mp = await opened(connect(plan.url, { transport: T.WebSockets },
+    const mp = await opened(connect(shared.plan.url, { transport: T.WebSockets },
                                     { msgpack: true, user: 'mia-mp' }));
-    const js = await opened(connectElsewhere(plan.url, { transport: T.WebSockets }, [mp.me.instance],
+    const js = await opened(connectElsewhere(shared.plan.url, { transport: T.WebSockets }, [mp.me.instance],
                                              { user: 'joe-json' }));
-    const lp = await opened(connectElsewhere(plan.url, { transport: T.LongPolling },
+    const lp = await opened(connectElsewhere(shared.plan.url, { transport: T.LongPolling },
                                              [mp.me.instance, js.me.instance],
                                              { msgpack: true, user: 'lou-lp' }));
     assert.equal(new Set([mp.me.instance, js.me.instance, lp.me.instance]).size, 3);

@@ -41,6 +41,30 @@ struct HubSocket::Impl {
   std::string pending;  // bytes received, not yet a whole record
   bool closed = false, timed_out = false;
 
+  // Appends the next frame to `pending`; false when the connection closed
+  // (or had) or `limit` passed.
+  bool read_frame(std::chrono::seconds limit) {
+    if (closed || timed_out) return false;
+    buffer.clear();
+    bool done = false;
+    beast::error_code ec;
+    ws.async_read(buffer, [&](beast::error_code e, std::size_t) {
+      ec = e;
+      done = true;
+    });
+    run(done, limit);
+    if (!done) {
+      timed_out = true;
+      return false;
+    }
+    if (ec) {
+      closed = true;
+      return false;
+    }
+    pending += beast::buffers_to_string(buffer.data());
+    return true;
+  }
+
   // Runs the io_context until `done` or `limit`; on timeout closes the socket.
   void run(bool& done, std::chrono::seconds limit) {
     ctx.restart();
@@ -95,24 +119,7 @@ std::optional<std::string> HubSocket::next_record(std::chrono::seconds limit) {
       d.pending.erase(0, rs + 1);
       return r;
     }
-    if (d.closed || d.timed_out) return std::nullopt;
-    d.buffer.clear();
-    bool done = false;
-    beast::error_code ec;
-    d.ws.async_read(d.buffer, [&](beast::error_code e, std::size_t) {
-      ec = e;
-      done = true;
-    });
-    d.run(done, limit);
-    if (!done) {
-      d.timed_out = true;
-      return std::nullopt;
-    }
-    if (ec) {
-      d.closed = true;
-      return std::nullopt;
-    }
-    d.pending += beast::buffers_to_string(d.buffer.data());
+    if (!d.read_frame(limit)) return std::nullopt;
   }
 }
 
@@ -149,24 +156,7 @@ std::optional<std::string> HubSocket::next_binary_message(std::chrono::seconds l
       if (records[0] == std::string("\x91\x06")) continue;  // a Ping
       return records[0];
     }
-    if (d.closed || d.timed_out) return std::nullopt;
-    d.buffer.clear();
-    bool done = false;
-    beast::error_code ec;
-    d.ws.async_read(d.buffer, [&](beast::error_code e, std::size_t) {
-      ec = e;
-      done = true;
-    });
-    d.run(done, limit);
-    if (!done) {
-      d.timed_out = true;
-      return std::nullopt;
-    }
-    if (ec) {
-      d.closed = true;
-      return std::nullopt;
-    }
-    d.pending += beast::buffers_to_string(d.buffer.data());
+    if (!d.read_frame(limit)) return std::nullopt;
   }
 }
 
