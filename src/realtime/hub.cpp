@@ -299,6 +299,7 @@ std::shared_ptr<Connection> Hub::create_connection(asio::any_io_executor ex, int
       auto check = options_.jwt->check(token);
       if (check.ok) {
         c->claims = std::move(check.claims);
+        c->token_expires_at = check.expires_at;
         if (auto u = c->claims.if_contains(options_.user_claim); u && u->is_string())
           c->user = std::string(u->as_string());
       }
@@ -609,6 +610,9 @@ asio::awaitable<void> Hub::tick_loop(std::shared_ptr<Hub> hub, asio::any_io_exec
 
 void Hub::tick() {
   auto now = Connection::Clock::now();
+  const auto unix_now = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
   std::vector<std::shared_ptr<Connection>> all;
   all.reserve(by_id_.size());
   for (auto& [id, c] : by_id_) all.push_back(c);
@@ -624,6 +628,15 @@ void Hub::tick() {
       continue;
     }
     if (c->closing) continue;
+    if (options_.close_on_token_expiry && c->token_expires_at != 0 &&
+        unix_now >= c->token_expires_at) {
+      log()->info("hub {}: connection {} closed: its access token expired", options_.name, c->id);
+      if (c->handshaken)
+        close(*c, "Connection closed with an error. The access token expired.");
+      else
+        remove(c);
+      continue;
+    }
     if (!c->handshaken) {
       if (now - c->started > options_.handshake_timeout) {
         c->closing = true;  // no handshake: nothing to say

@@ -29,7 +29,8 @@ class Connection {
   std::string id;     // what the hub API and other clients see
   std::string token;  // what the client presents as ?id= (version 0: the id)
   std::string user;
-  boost::json::object claims;  // the bearer token's, when the hub checks tokens
+  boost::json::object claims;         // the bearer token's, when the hub checks tokens
+  std::int64_t token_expires_at = 0;  // its `exp`, Unix seconds (0: no token)
   TransportKind transport = TransportKind::none;
   bool handshaken = false;      // the handshake is answered: hub messages flow
   bool handshake_seen = false;  // the client's handshake was accepted (answered once synced)

@@ -76,6 +76,10 @@ struct HubOptions {
   std::shared_ptr<const net::JwtValidator> jwt;
   bool require_auth = false;
   std::string user_claim = "sub";
+  // Close a connection when its token's `exp` passes (ASP.NET Core's
+  // CloseOnAuthenticationExpiration), with a Close message saying so; the
+  // official client then reconnects with a fresh accessTokenFactory token.
+  bool close_on_token_expiry = false;
 };
 
 // The bearer token a SignalR request carries: Authorization: Bearer, else

@@ -9,6 +9,7 @@
 #include "tether/realtime/connection.hpp"
 #include "tether/mesh/backplane.hpp"
 #include "tether/realtime/hub.hpp"
+#include "tether/net/jwt.hpp"
 
 namespace tether::realtime {
 namespace {
@@ -222,6 +223,61 @@ class RefusingBackplane final : public mesh::Backplane {
   boost::asio::any_io_executor ex_;
   std::string id_ = "i";
 };
+
+// A connection whose bearer token's exp is `exp_from_now` seconds away,
+// handshaken, on a hub with `close_on_expiry`; keep-alive pings every tick
+// show that the hub's once-a-second tick ran.
+struct Expiring {
+  boost::asio::io_context io;
+  std::shared_ptr<Hub> hub;
+  std::shared_ptr<Connection> c;
+  Expiring(bool close_on_expiry, std::int64_t exp_from_now) {
+    const std::string secret(40, 's');
+    net::JwtConfig config;
+    config.hs256_secret = secret;
+    HubOptions o;
+    o.jwt = std::make_shared<net::JwtValidator>(config);
+    o.close_on_token_expiry = close_on_expiry;
+    o.keep_alive = std::chrono::milliseconds(1);
+    hub = Hub::create(nullptr, o);
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    // Within the validator's 60 s leeway: accepted, though exp has passed.
+    auto token = net::sign_hs256({{"sub", "ann"}, {"exp", now + exp_from_now}}, secret);
+    http::Request req;
+    req.target("/hub?access_token=" + token);
+    c = hub->create_connection(io.get_executor(), 1, req);
+    c->transport = TransportKind::websockets;
+    hub->receive(c, "{\"protocol\":\"json\",\"version\":1}\x1e");
+    EXPECT_EQ(c->take_output(), "{}\x1e");
+  }
+  // Runs the hub's ticks until `c` closes or has been pinged (a tick ran).
+  void run_until_closed_or_pinged() {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!c->closing && c->output.empty() && std::chrono::steady_clock::now() < deadline)
+      io.run_one_for(std::chrono::milliseconds(100));
+  }
+};
+
+TEST(HubTokenExpiry, AnExpiredTokenClosesTheConnectionWhenConfigured) {
+  Expiring on(true, -5);
+  EXPECT_EQ(on.c->user, "ann");
+  on.run_until_closed_or_pinged();
+  ASSERT_TRUE(on.c->closing);
+  EXPECT_EQ(on.c->take_output(),
+            "{\"type\":7,\"error\":\"Connection closed with an error. The access token "
+            "expired.\"}\x1e");
+
+  Expiring off(false, -5);  // the same token, the option off: ticks pass, it stays
+  off.run_until_closed_or_pinged();
+  EXPECT_FALSE(off.c->closing);
+  EXPECT_EQ(off.c->take_output(), "{\"type\":6}\x1e");
+
+  Expiring later(true, 3600);  // not expired yet: it stays
+  later.run_until_closed_or_pinged();
+  EXPECT_FALSE(later.c->closing);
+}
 
 TEST(HubBackplaneRefusal, ARefusedSendFailsTheInvocationNeverASuccess) {
   // Scenario (issue 16 part 5): a hub method sends to all while the
