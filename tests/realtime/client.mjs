@@ -1,5 +1,6 @@
 // The official @microsoft/signalr client (from npm), as the tests use it:
 // a connection to the signalr-chat app's hub that records what it receives.
+import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { after, before } from 'node:test';
 
@@ -63,4 +64,18 @@ export function planPerFile(start) {
     return c;
   };
   return shared;
+}
+
+// signalr-chat's errors and stream as `c` gets them: a Completion with an
+// error for an unknown method and for a bad argument, then Countdown(3)'s
+// items and its Completion.
+export async function expectErrorsAndAStream(c) {
+  await assert.rejects(c.connection.invoke('NoSuchMethod'), /Method does not exist/);
+  await assert.rejects(c.connection.invoke('SendMessage', 42), /must be a string/);
+  const items = [];
+  await new Promise((resolve, reject) => {
+    c.connection.stream('Countdown', 3).subscribe({
+      next: (i) => items.push(i), complete: resolve, error: reject });
+  });
+  assert.deepEqual(items, [3, 2, 1]);
 }

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { connect, connectElsewhere, planPerFile, signalR, until } from './client.mjs';
+import { connect, connectElsewhere, expectErrorsAndAStream, planPerFile, signalR, until } from './client.mjs';
 import { startPlan } from './plan.mjs';
 
 const T = signalR.HttpTransportType;
@@ -21,14 +21,7 @@ describe('one client', () => {
     assert.match(c.me.instance, /^[0-9a-f]{16,}$/);
     assert.equal(c.me.connectionId, c.connection.connectionId);
     // A completion with an error, a stream, a result.
-    await assert.rejects(c.connection.invoke('NoSuchMethod'), /Method does not exist/);
-    await assert.rejects(c.connection.invoke('SendMessage', 42), /must be a string/);
-    const items = [];
-    await new Promise((resolve, reject) => {
-      c.connection.stream('Countdown', 3).subscribe({
-        next: (i) => items.push(i), complete: resolve, error: reject });
-    });
-    assert.deepEqual(items, [3, 2, 1]);
+    await expectErrorsAndAStream(c);
   });
 
   test("seed 004's options: skipNegotiation with WebSockets", async () => {
