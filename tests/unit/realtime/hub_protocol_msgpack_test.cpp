@@ -8,6 +8,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 
+#include <map>
+
+#include "tether/mesh/backplane.hpp"
 #include "tether/realtime/connection.hpp"
 #include "tether/realtime/hub.hpp"
 #include "tether/realtime/hub_protocol.hpp"
@@ -240,6 +243,103 @@ TEST_F(HubMsgpack, AnOversizedLengthPrefixClosesTheConnection) {
   hub->receive(c, bytes({0xff, 0xff, 0xff, 0xff, 0x07}));
   EXPECT_TRUE(c->closing);
   EXPECT_NE(c->take_output().find("maximum message size"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tether::realtime
+
+namespace tether::realtime {
+namespace {
+
+// A backplane that keeps what is published and hands the test its
+// subscribers, so a payload "from another instance" can be delivered.
+class RecordingBackplane final : public mesh::Backplane {
+ public:
+  explicit RecordingBackplane(boost::asio::any_io_executor ex) : ex_(ex) {}
+  void start() override {}
+  boost::asio::awaitable<void> stop(std::chrono::milliseconds) override { co_return; }
+  void subscribe(const std::string& topic, Handler handler) override {
+    handlers[topic] = std::move(handler);
+  }
+  void unsubscribe(const std::string& topic) override { handlers.erase(topic); }
+  boost::asio::awaitable<mesh::SendStatus> publish(std::string t, std::string p) override {
+    co_return try_publish(std::move(t), std::move(p));
+  }
+  mesh::SendStatus try_publish(std::string topic, std::string payload) override {
+    published.emplace_back(std::move(topic), std::move(payload));
+    return mesh::SendStatus::ok;
+  }
+  mesh::SendStatus send(std::string, std::string, std::string) override {
+    return mesh::SendStatus::ok;
+  }
+  mesh::SendStatus broadcast(std::string, std::string) override { return mesh::SendStatus::ok; }
+  boost::asio::awaitable<mesh::Reply> request(std::string, std::string, std::string,
+                                              std::chrono::milliseconds) override {
+    co_return mesh::Reply{};
+  }
+  void on_request(const std::string&, RequestHandler) override {}
+  std::vector<std::string> members() const override { return {}; }
+  void on_membership(MembershipHandler) override {}
+  mesh::BackplaneStatus status() const override { return {}; }
+  const std::string& instance_id() const override { return id_; }
+  boost::asio::any_io_executor executor() const override { return ex_; }
+
+  void deliver(const std::string& topic, const std::string& payload) {
+    mesh::Message m;
+    m.from = "other";
+    m.topic = topic;
+    m.payload = payload;
+    handlers.at(topic)(m);
+  }
+
+  std::map<std::string, Handler> handlers;
+  std::vector<std::pair<std::string, std::string>> published;
+
+ private:
+  boost::asio::any_io_executor ex_;
+  std::string id_ = "here";
+};
+
+TEST(HubMsgpackScaleOut, OnePayloadForEveryProtocolAndTheOlderFormatStillDelivered) {
+  boost::asio::io_context io;
+  RecordingBackplane backplane(io.get_executor());
+  auto hub = Hub::create(&backplane, {});
+  auto connect = [&](std::string_view protocol) {
+    http::Request req;
+    req.target("/hub");
+    auto c = hub->create_connection(io.get_executor(), 1, req);
+    c->transport = TransportKind::websockets;
+    hub->receive(c, "{\"protocol\":\"" + std::string(protocol) + "\",\"version\":1}\x1e");
+    EXPECT_EQ(c->take_output(), "{}\x1e");
+    return c;
+  };
+  auto mp = connect("messagepack");
+  auto js = connect("json");
+
+  // A send is published once, protocol-neutral: target and arguments.
+  ASSERT_TRUE(hub->send_all("Got", json::array{"x", 1}, {js->id}));
+  ASSERT_EQ(backplane.published.size(), 1u);
+  auto [topic, payload] = backplane.published[0];
+  EXPECT_EQ(topic, "signalr/hub/all");
+  EXPECT_EQ(json::parse(payload),
+            json::parse(R"({"t":"Got","a":["x",1],"x":[")" + js->id + "\"]}"));
+  EXPECT_TRUE(mp->output.empty());  // nothing delivered until the backplane brings it back
+
+  // Back from the backplane (or from another instance): each receiver in
+  // its own protocol, the excepted one skipped.
+  backplane.deliver(topic, payload);
+  EXPECT_EQ(mp->take_output(), invocation("Got", json::array{"x", 1}, Protocol::messagepack));
+  EXPECT_TRUE(js->output.empty());
+  backplane.deliver(topic, R"({"t":"Got","a":[true],"x":[]})");
+  EXPECT_EQ(mp->take_output(), invocation("Got", json::array{true}, Protocol::messagepack));
+  EXPECT_EQ(js->take_output(), "{\"type\":1,\"target\":\"Got\",\"arguments\":[true]}\x1e");
+
+  // An older instance's payload, a framed JSON invocation: passed on to the
+  // JSON client as it came, re-framed for the MessagePack one.
+  const std::string framed = "{\"type\":1,\"target\":\"Old\",\"arguments\":[\"y\"]}\x1e";
+  backplane.deliver(topic, json::serialize(json::object{{"m", framed}, {"x", json::array{}}}));
+  EXPECT_EQ(js->take_output(), framed);
+  EXPECT_EQ(mp->take_output(), invocation("Old", json::array{"y"}, Protocol::messagepack));
 }
 
 }  // namespace
