@@ -10,7 +10,7 @@
 
 #include <map>
 
-#include "tether/mesh/backplane.hpp"
+#include "realtime/fake_backplane.hpp"
 #include "tether/realtime/connection.hpp"
 #include "tether/realtime/hub.hpp"
 #include "tether/realtime/hub_protocol.hpp"
@@ -178,18 +178,24 @@ TEST(HubProtocolMsgpack, HostileMessagesRefusedWithAReason) {
   EXPECT_FALSE(parse_client_message_msgpack(deep, error));
 }
 
+// A connection to `hub` over WebSockets whose `protocol` handshake was answered.
+std::shared_ptr<Connection> handshaken(Hub& hub, boost::asio::io_context& io,
+                                       std::string_view protocol) {
+  http::Request req;
+  req.target("/hub");
+  auto c = hub.create_connection(io.get_executor(), 1, req);
+  c->transport = TransportKind::websockets;
+  hub.receive(c, "{\"protocol\":\"" + std::string(protocol) + "\",\"version\":1}\x1e");
+  EXPECT_EQ(c->take_output(), "{}\x1e");
+  return c;
+}
+
 struct HubMsgpack : ::testing::Test {
   boost::asio::io_context io;
   std::shared_ptr<Hub> hub = Hub::create(nullptr, {});
 
   std::shared_ptr<Connection> connect(std::string_view protocol) {
-    http::Request req;
-    req.target("/hub");
-    auto c = hub->create_connection(io.get_executor(), 1, req);
-    c->transport = TransportKind::websockets;
-    hub->receive(c, "{\"protocol\":\"" + std::string(protocol) + "\",\"version\":1}\x1e");
-    EXPECT_EQ(c->take_output(), "{}\x1e");
-    return c;
+    return handshaken(*hub, io, protocol);
   }
 };
 
@@ -251,68 +257,11 @@ TEST_F(HubMsgpack, AnOversizedLengthPrefixClosesTheConnection) {
 namespace tether::realtime {
 namespace {
 
-// A backplane that keeps what is published and hands the test its
-// subscribers, so a payload "from another instance" can be delivered.
-class RecordingBackplane final : public mesh::Backplane {
- public:
-  explicit RecordingBackplane(boost::asio::any_io_executor ex) : ex_(ex) {}
-  void start() override {}
-  boost::asio::awaitable<void> stop(std::chrono::milliseconds) override { co_return; }
-  void subscribe(const std::string& topic, Handler handler) override {
-    handlers[topic] = std::move(handler);
-  }
-  void unsubscribe(const std::string& topic) override { handlers.erase(topic); }
-  boost::asio::awaitable<mesh::SendStatus> publish(std::string t, std::string p) override {
-    co_return try_publish(std::move(t), std::move(p));
-  }
-  mesh::SendStatus try_publish(std::string topic, std::string payload) override {
-    published.emplace_back(std::move(topic), std::move(payload));
-    return mesh::SendStatus::ok;
-  }
-  mesh::SendStatus send(std::string, std::string, std::string) override {
-    return mesh::SendStatus::ok;
-  }
-  mesh::SendStatus broadcast(std::string, std::string) override { return mesh::SendStatus::ok; }
-  boost::asio::awaitable<mesh::Reply> request(std::string, std::string, std::string,
-                                              std::chrono::milliseconds) override {
-    co_return mesh::Reply{};
-  }
-  void on_request(const std::string&, RequestHandler) override {}
-  std::vector<std::string> members() const override { return {}; }
-  void on_membership(MembershipHandler) override {}
-  mesh::BackplaneStatus status() const override { return {}; }
-  const std::string& instance_id() const override { return id_; }
-  boost::asio::any_io_executor executor() const override { return ex_; }
-
-  void deliver(const std::string& topic, const std::string& payload) {
-    mesh::Message m;
-    m.from = "other";
-    m.topic = topic;
-    m.payload = payload;
-    handlers.at(topic)(m);
-  }
-
-  std::map<std::string, Handler> handlers;
-  std::vector<std::pair<std::string, std::string>> published;
-
- private:
-  boost::asio::any_io_executor ex_;
-  std::string id_ = "here";
-};
-
 TEST(HubMsgpackScaleOut, OnePayloadForEveryProtocolAndTheOlderFormatStillDelivered) {
   boost::asio::io_context io;
-  RecordingBackplane backplane(io.get_executor());
+  testing::FakeBackplane backplane(io.get_executor());
   auto hub = Hub::create(&backplane, {});
-  auto connect = [&](std::string_view protocol) {
-    http::Request req;
-    req.target("/hub");
-    auto c = hub->create_connection(io.get_executor(), 1, req);
-    c->transport = TransportKind::websockets;
-    hub->receive(c, "{\"protocol\":\"" + std::string(protocol) + "\",\"version\":1}\x1e");
-    EXPECT_EQ(c->take_output(), "{}\x1e");
-    return c;
-  };
+  auto connect = [&](std::string_view protocol) { return handshaken(*hub, io, protocol); };
   auto mp = connect("messagepack");
   auto js = connect("json");
 

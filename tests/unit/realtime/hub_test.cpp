@@ -9,6 +9,7 @@
 #include "tether/realtime/connection.hpp"
 #include "tether/mesh/backplane.hpp"
 #include "tether/realtime/hub.hpp"
+#include "realtime/fake_backplane.hpp"
 #include "tether/net/jwt.hpp"
 
 namespace tether::realtime {
@@ -186,44 +187,6 @@ TEST_F(HubTest, VersionZeroUsesTheIdAsToken) {
 namespace tether::realtime {
 namespace {
 
-// A backplane whose window is always full: every publish is refused.
-class RefusingBackplane final : public mesh::Backplane {
- public:
-  explicit RefusingBackplane(boost::asio::any_io_executor ex) : ex_(ex) {}
-  void start() override {}
-  boost::asio::awaitable<void> stop(std::chrono::milliseconds) override { co_return; }
-  void subscribe(const std::string&, Handler) override {}
-  void unsubscribe(const std::string&) override {}
-  boost::asio::awaitable<mesh::SendStatus> publish(std::string, std::string) override {
-    co_return mesh::SendStatus::window_full;
-  }
-  mesh::SendStatus try_publish(std::string, std::string) override {
-    ++refused;
-    return mesh::SendStatus::window_full;
-  }
-  mesh::SendStatus send(std::string, std::string, std::string) override {
-    return mesh::SendStatus::window_full;
-  }
-  mesh::SendStatus broadcast(std::string, std::string) override {
-    return mesh::SendStatus::window_full;
-  }
-  boost::asio::awaitable<mesh::Reply> request(std::string, std::string, std::string,
-                                              std::chrono::milliseconds) override {
-    co_return mesh::Reply{};
-  }
-  void on_request(const std::string&, RequestHandler) override {}
-  std::vector<std::string> members() const override { return {}; }
-  void on_membership(MembershipHandler) override {}
-  mesh::BackplaneStatus status() const override { return {}; }
-  const std::string& instance_id() const override { return id_; }
-  boost::asio::any_io_executor executor() const override { return ex_; }
-  int refused = 0;
-
- private:
-  boost::asio::any_io_executor ex_;
-  std::string id_ = "i";
-};
-
 // A connection whose bearer token's exp is `exp_from_now` seconds away,
 // handshaken, on a hub with `close_on_expiry`; keep-alive pings every tick
 // show that the hub's once-a-second tick ran.
@@ -285,7 +248,7 @@ TEST(HubBackplaneRefusal, ARefusedSendFailsTheInvocationNeverASuccess) {
   // (not the success it used to get), the refusal is counted, and a method
   // that sends nothing still succeeds.
   boost::asio::io_context io;
-  RefusingBackplane backplane(io.get_executor());
+  testing::FakeBackplane backplane(io.get_executor(), /*refuse=*/true);
   auto hub = Hub::create(&backplane, {});
   hub->on("Say", [](Hub::Caller& c, json::array& a) -> json::value {
     c.hub.send_all("Said", a);
