@@ -8,7 +8,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
@@ -23,11 +22,6 @@ namespace tether::realtime {
 namespace {
 
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) { return std::tolower(ch); });
-  return s;
-}
 
 // 132 bits from the OS's CSPRNG (net/random.hpp) as 22 characters of
 // base64url: unguessable connection ids and tokens.
@@ -48,6 +42,17 @@ const char* to_string(TransportKind t) {
     case TransportKind::long_polling: return "LongPolling";
   }
   return "?";
+}
+
+std::string Hub::lower_name(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  return s;
+}
+
+void Hub::start_ticking(asio::any_io_executor ex) {
+  if (ticking_) return;
+  ticking_ = true;
+  asio::co_spawn(ex, tick_loop(shared_from_this(), ex), asio::detached);
 }
 
 std::shared_ptr<Hub> Hub::create(mesh::Backplane* backplane, HubOptions options) {
@@ -71,7 +76,14 @@ std::string Hub::topic(std::string_view kind, std::string_view name) const {
   return t;
 }
 
-void Hub::subscribe_topics() { watch(topic("all", "")); }
+void Hub::subscribe_topics() {
+  watch(topic("all", ""));
+  if (backplane_) {
+    // Answers to the client results this hub asks of other instances.
+    reply_topic_ = topic("reply", random_id());
+    watch(reply_topic_);
+  }
+}
 
 void Hub::watch(const std::string& t) {
   if (!backplane_) return;
@@ -85,12 +97,14 @@ void Hub::unwatch(const std::string& t) {
   if (backplane_) backplane_->unsubscribe(t);
 }
 
-void Hub::on(std::string method, Method handler) { methods_[lower(std::move(method))] = std::move(handler); }
+void Hub::on(std::string method, Method handler) {
+  methods_[lower_name(std::move(method))] = std::move(handler);
+}
 void Hub::on_stream(std::string method, StreamMethod handler) {
-  stream_methods_[lower(std::move(method))] = std::move(handler);
+  stream_methods_[lower_name(std::move(method))] = std::move(handler);
 }
 void Hub::require_claim(std::string method, std::string claim, std::string value) {
-  required_claims_[lower(method)] = {std::move(claim), std::move(value)};
+  required_claims_[lower_name(method)] = {std::move(claim), std::move(value)};
 }
 
 void Hub::on_connected(Event handler) { connected_ = std::move(handler); }
@@ -207,6 +221,14 @@ void Hub::on_backplane(const std::string& t, const std::string& payload) {
         if (e.is_string()) out.insert(std::string(e.as_string()));
     return out;
   };
+  if (t == reply_topic_) return on_result_reply(o);
+  auto conn_prefix = topic("conn", "") + "/";
+  Connection* mine = nullptr;  // the connection of ours a conn/<id> topic names
+  const bool to_connection = t.compare(0, conn_prefix.size(), conn_prefix) == 0;
+  if (to_connection)
+    if (auto it = by_id_.find(t.substr(conn_prefix.size())); it != by_id_.end())
+      mine = it->second.get();
+  if (to_connection && o.contains("r")) return on_result_request(mine, o);
   auto* target = o.if_contains("t");
   auto* args = o.if_contains("a");
   if (target && target->is_string() && args && args->is_array()) {
@@ -228,14 +250,11 @@ void Hub::on_backplane(const std::string& t, const std::string& payload) {
     return;
   }
   // Group changes for a connection of ours, asked by another instance.
-  auto prefix = topic("conn", "") + "/";
-  if (t.compare(0, prefix.size(), prefix) != 0) return;
-  auto it = by_id_.find(t.substr(prefix.size()));
-  if (it == by_id_.end()) return;
+  if (!mine) return;
   if (auto* g = o.if_contains("join"); g && g->is_string())
-    local_join(*it->second, std::string(g->as_string()));
+    local_join(*mine, std::string(g->as_string()));
   if (auto* g = o.if_contains("leave"); g && g->is_string())
-    local_leave(*it->second, std::string(g->as_string()));
+    local_leave(*mine, std::string(g->as_string()));
 }
 
 // ---- groups ----
@@ -286,10 +305,7 @@ void Hub::abort(const std::string& connection_id, const std::string& error) {
 
 std::shared_ptr<Connection> Hub::create_connection(asio::any_io_executor ex, int version,
                                                    const http::Request& request) {
-  if (!ticking_) {
-    ticking_ = true;
-    asio::co_spawn(ex, tick_loop(shared_from_this(), ex), asio::detached);
-  }
+  start_ticking(ex);
   auto c = std::make_shared<Connection>(ex);
   c->id = random_id();
   c->token = version >= 1 ? random_id() : c->id;
@@ -375,6 +391,7 @@ void Hub::remove(const std::shared_ptr<Connection>& c) {
     }
   }
   unwatch(topic("conn", c->id));
+  end_calls(*c);
   ++stats_.connections_closed;
   if (c->handshaken && disconnected_) {
     Caller caller{*this, c->id, c->user};
@@ -388,24 +405,24 @@ void Hub::remove(const std::shared_ptr<Connection>& c) {
 
 // ---- receiving ----
 
+void Hub::close_too_large(Connection& c) {
+  close(c, "Connection closed with an error. InvalidDataException: The maximum message size of " +
+               std::to_string(options_.max_message_bytes) + "B was exceeded.");
+}
+
 void Hub::receive(const std::shared_ptr<Connection>& c, std::string_view data) {
   if (c->gone || c->closing) return;
   c->last_heard = Connection::Clock::now();
   c->input.append(data);
-  auto too_large = [&] {
-    close(*c,
-          "Connection closed with an error. InvalidDataException: The maximum message size of " +
-              std::to_string(options_.max_message_bytes) + "B was exceeded.");
-  };
   if (!c->handshake_seen) {
     // The handshake is a JSON record in every protocol; what follows it in
     // the same bytes is in the protocol it names.
     auto end = c->input.find(kRecordSeparator);
     if (end == std::string::npos) {
-      if (c->input.size() > options_.max_message_bytes) too_large();
+      if (c->input.size() > options_.max_message_bytes) close_too_large(*c);
       return;
     }
-    if (end > options_.max_message_bytes) return too_large();
+    if (end > options_.max_message_bytes) return close_too_large(*c);
     std::string record = c->input.substr(0, end);
     c->input.erase(0, end + 1);
     dispatch(c, record);
@@ -413,7 +430,7 @@ void Hub::receive(const std::shared_ptr<Connection>& c, std::string_view data) {
   if (c->handshaken)
     process_input(c);
   else if (c->input.size() > options_.max_message_bytes)
-    too_large();
+    close_too_large(*c);
   // else: held until the handshake is answered (confirm_handshake)
 }
 
@@ -421,6 +438,8 @@ void Hub::process_input(const std::shared_ptr<Connection>& c) {
   if (c->gone || c->closing) return;
   std::vector<std::string> records;
   if (c->binary()) {
+    // Each length prefix is checked against the limit as it is read, so
+    // the tail (a message still arriving) needs no check of its own.
     std::string error;
     if (!take_binary_records(c->input, records, options_.max_message_bytes, error)) {
       close(*c, "Connection closed with an error. InvalidDataException: " + error);
@@ -428,19 +447,12 @@ void Hub::process_input(const std::shared_ptr<Connection>& c) {
     }
   } else {
     records = take_records(c->input);
-  }
-  if (c->input.size() > options_.max_message_bytes) {
-    close(*c, "Connection closed with an error. InvalidDataException: The maximum message size of " +
-                  std::to_string(options_.max_message_bytes) + "B was exceeded.");
-    return;
+    // A JSON record still without its separator.
+    if (c->input.size() > options_.max_message_bytes) return close_too_large(*c);
   }
   for (const auto& r : records) {
     if (c->closing || c->gone) return;
-    if (r.size() > options_.max_message_bytes) {
-      close(*c, "Connection closed with an error. InvalidDataException: The maximum message size of " +
-                    std::to_string(options_.max_message_bytes) + "B was exceeded.");
-      return;
-    }
+    if (r.size() > options_.max_message_bytes) return close_too_large(*c);
     dispatch(c, r);
   }
 }
@@ -454,17 +466,13 @@ asio::awaitable<void> Hub::confirm_handshake(std::weak_ptr<Hub> weak,
   auto hub = weak.lock();
   if (!hub || c->gone || c->closing) co_return;
   hub->handshake_done(c);
+  // Hub messages that came with or after the handshake, held until now.
+  hub->process_input(c);
 }
 
 void Hub::handshake_done(const std::shared_ptr<Connection>& c) {
   c->handshaken = true;
   enqueue(*c, handshake_ok());
-  // Hub messages that came with or after the handshake, held until now.
-  if (!c->input.empty()) {
-    asio::post(c->wake.get_executor(), [weak = weak_from_this(), c] {
-      if (auto hub = weak.lock()) hub->process_input(c);
-    });
-  }
   if (connected_) {
     Caller caller{*this, c->id, c->user};
     try {
@@ -514,7 +522,10 @@ void Hub::dispatch(const std::shared_ptr<Connection>& c, std::string_view record
       c->closing = true;
       c->wake.cancel();
       break;
-    default:  // ping, cancel (streams end at once), client results, acks: nothing to do
+    case MessageType::stream_item: stream_item_from(c, *m); break;
+    case MessageType::completion: completion_from(c, *m); break;
+    case MessageType::cancel_invocation: cancel_from(c, m->invocation_id); break;
+    default:  // ping, acks: nothing to do
       break;
   }
 }
@@ -527,14 +538,12 @@ void Hub::invoke(const std::shared_ptr<Connection>& c, ClientMessage& m) {
     ++stats_.invocation_errors;
     if (blocking)
       enqueue(*c, completion_error(m.invocation_id, text, c->protocol));
-    else log()->debug("hub {}: non-blocking invocation of {} failed: {}", options_.name, m.target, text);
+    else
+      log()->debug("hub {}: non-blocking invocation of {} failed: {}", options_.name, m.target,
+                   text);
   };
-  if (m.has_stream_ids) {
-    fail("Client-to-server streaming is not supported by this server.");
-    return;
-  }
   Caller caller{*this, c->id, c->user};
-  auto key = lower(m.target);
+  auto key = lower_name(m.target);
   if (auto need = required_claims_.find(key); need != required_claims_.end()) {
     const auto& [claim, value] = need->second;
     auto have = c->claims.if_contains(claim);
@@ -561,6 +570,12 @@ void Hub::invoke(const std::shared_ptr<Connection>& c, ClientMessage& m) {
     fail("Failed to invoke '" + m.target + "': " + send_failure_ + "; try again.");
     return true;
   };
+  if (invoke_async(c, m, streaming, key, fail)) return;
+  if (!m.stream_ids.empty() && (stream_methods_.count(key) || methods_.count(key))) {
+    fail("Failed to invoke '" + m.target +
+         "' due to an error on the server. The method takes no client-to-server streams.");
+    return;
+  }
   try {
     if (streaming) {
       auto it = stream_methods_.find(key);
@@ -610,6 +625,7 @@ asio::awaitable<void> Hub::tick_loop(std::shared_ptr<Hub> hub, asio::any_io_exec
 
 void Hub::tick() {
   auto now = Connection::Clock::now();
+  expire_results(now);
   const auto unix_now = std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();

@@ -8,8 +8,6 @@
 
 namespace tether::realtime {
 
-const char* to_string(Protocol p) { return p == Protocol::messagepack ? "messagepack" : "json"; }
-
 bool take_binary_records(std::string& buffer, std::vector<std::string>& out, std::size_t max_bytes,
                          std::string& error) {
   std::size_t start = 0;
@@ -162,7 +160,18 @@ std::optional<ClientMessage> parse_client_message(std::string_view record, std::
         }
         m.stream_ids.emplace_back(id.as_string());
       }
-      m.has_stream_ids = !m.stream_ids.empty();
+    }
+  } else if (m.type == int(MessageType::stream_item)) {
+    if (auto* item = o.if_contains("item")) m.result = std::move(*item);
+  } else if (m.type == int(MessageType::completion)) {
+    if (auto* e = o.if_contains("error")) {
+      if (!e->is_string()) {
+        error = "Expected 'error' to be of type String.";
+        return std::nullopt;
+      }
+      m.error = std::string(e->as_string());
+    } else if (auto* r = o.if_contains("result")) {
+      m.result = std::move(*r);
     }
   }
   return m;
@@ -180,8 +189,16 @@ std::optional<ClientMessage> parse_client_message(Protocol p, std::string_view r
 }
 
 std::string invocation(std::string_view target, const json::array& arguments, Protocol p) {
-  if (p == Protocol::messagepack) return msgpack_codec::invocation(target, arguments);
-  return frame(json::object{{"type", 1}, {"target", target}, {"arguments", arguments}});
+  return invocation(target, arguments, {}, p);
+}
+
+std::string invocation(std::string_view target, const json::array& arguments,
+                       std::string_view invocation_id, Protocol p) {
+  if (p == Protocol::messagepack)
+    return msgpack_codec::invocation(target, arguments, invocation_id);
+  json::object o{{"type", 1}, {"target", target}, {"arguments", arguments}};
+  if (!invocation_id.empty()) o["invocationId"] = invocation_id;
+  return frame(o);
 }
 
 std::string completion_result(std::string_view invocation_id, const json::value& result,

@@ -16,6 +16,7 @@
 #include "msgpack_codec.hpp"
 
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 
 #include "tether/net/base64.hpp"
@@ -24,59 +25,68 @@ namespace tether::realtime::msgpack_codec {
 
 namespace {
 
-using Packer = msgpack::packer<msgpack::sbuffer>;
-
-void pack_value(Packer& p, const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::null: p.pack_nil(); break;
-    case json::kind::bool_: v.get_bool() ? p.pack_true() : p.pack_false(); break;
-    case json::kind::int64: p.pack_int64(v.get_int64()); break;
-    case json::kind::uint64: p.pack_uint64(v.get_uint64()); break;
-    case json::kind::double_: p.pack_double(v.get_double()); break;
-    case json::kind::string: {
-      const auto& s = v.get_string();
-      p.pack_str(static_cast<std::uint32_t>(s.size()));
-      p.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
-      break;
-    }
-    case json::kind::array: {
-      const auto& a = v.get_array();
-      p.pack_array(static_cast<std::uint32_t>(a.size()));
-      for (const auto& e : a) pack_value(p, e);
-      break;
-    }
-    case json::kind::object: {
-      const auto& o = v.get_object();
-      p.pack_map(static_cast<std::uint32_t>(o.size()));
-      for (const auto& kv : o) {
-        p.pack_str(static_cast<std::uint32_t>(kv.key().size()));
-        p.pack_str_body(kv.key().data(), static_cast<std::uint32_t>(kv.key().size()));
-        pack_value(p, kv.value());
-      }
-      break;
+// One message being written: a buffer and its packer.
+class Writer {
+ public:
+  void nil() { p_.pack_nil(); }
+  void boolean(bool b) { b ? p_.pack_true() : p_.pack_false(); }
+  void integer(int i) { p_.pack_int(i); }
+  void array(std::size_t n) { p_.pack_array(static_cast<std::uint32_t>(n)); }
+  void str(std::string_view s) {
+    p_.pack_str(static_cast<std::uint32_t>(s.size()));
+    p_.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
+  }
+  // Always float64: msgpack-cxx's pack_double writes an integral double as
+  // an integer, so 2.0 would reach the client as 2 (and a double-typed .NET
+  // parameter sees another type than ASP.NET Core sends).
+  void float64(double d) {
+    std::uint64_t bits;
+    std::memcpy(&bits, &d, sizeof bits);
+    char out[9];
+    out[0] = static_cast<char>(0xcb);
+    for (int i = 0; i < 8; ++i) out[1 + i] = static_cast<char>(bits >> (56 - 8 * i));
+    buffer_.write(out, sizeof out);
+  }
+  void value(const json::value& v) {
+    switch (v.kind()) {
+      case json::kind::null: nil(); break;
+      case json::kind::bool_: boolean(v.get_bool()); break;
+      case json::kind::int64: p_.pack_int64(v.get_int64()); break;
+      case json::kind::uint64: p_.pack_uint64(v.get_uint64()); break;
+      case json::kind::double_: float64(v.get_double()); break;
+      case json::kind::string: str(v.get_string()); break;
+      case json::kind::array:
+        array(v.get_array().size());
+        for (const auto& e : v.get_array()) value(e);
+        break;
+      case json::kind::object:
+        p_.pack_map(static_cast<std::uint32_t>(v.get_object().size()));
+        for (const auto& kv : v.get_object()) {
+          str(kv.key());
+          value(kv.value());
+        }
+        break;
     }
   }
-}
+  // [type, {} (no headers), invocation id or nil, ...]: the common head.
+  void head(int type, std::size_t size, std::string_view invocation_id) {
+    array(size);
+    integer(type);
+    p_.pack_map(0);
+    if (invocation_id.empty())
+      nil();
+    else
+      str(invocation_id);
+  }
+  // The message preceded by its VarInt length.
+  std::string framed() const {
+    return binary_frame(std::string_view(buffer_.data(), buffer_.size()));
+  }
 
-void pack_str(Packer& p, std::string_view s) {
-  p.pack_str(static_cast<std::uint32_t>(s.size()));
-  p.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
-}
-
-// [type, {} (no headers), invocation id, ...]: the common head.
-void pack_head(Packer& p, int type, std::uint32_t size, std::string_view invocation_id) {
-  p.pack_array(size);
-  p.pack_int(type);
-  p.pack_map(0);
-  if (invocation_id.empty())
-    p.pack_nil();
-  else
-    pack_str(p, invocation_id);
-}
-
-std::string framed(const msgpack::sbuffer& buffer) {
-  return binary_frame(std::string_view(buffer.data(), buffer.size()));
-}
+ private:
+  msgpack::sbuffer buffer_;
+  msgpack::packer<msgpack::sbuffer> p_{buffer_};
+};
 
 // A MessagePack timestamp (extension -1) as JSON.stringify writes a Date.
 std::string iso8601(std::int64_t seconds, std::uint32_t nanoseconds) {
@@ -182,56 +192,52 @@ void need(const msgpack::object_array& a, std::uint32_t n, const char* what) {
 
 }  // namespace
 
-std::string invocation(std::string_view target, const json::array& arguments) {
-  msgpack::sbuffer buffer;
-  Packer p(buffer);
-  pack_head(p, 1, 5, {});
-  pack_str(p, target);
-  p.pack_array(static_cast<std::uint32_t>(arguments.size()));
-  for (const auto& a : arguments) pack_value(p, a);
-  return framed(buffer);
+std::string invocation(std::string_view target, const json::array& arguments,
+                       std::string_view invocation_id) {
+  Writer w;
+  w.head(1, 5, invocation_id);
+  w.str(target);
+  w.array(arguments.size());
+  for (const auto& a : arguments) w.value(a);
+  return w.framed();
 }
 
 std::string completion(std::string_view invocation_id, int kind, const json::value* result,
                        std::string_view error) {
-  msgpack::sbuffer buffer;
-  Packer p(buffer);
-  pack_head(p, 3, kind == 2 ? 4 : 5, invocation_id);
-  p.pack_int(kind);
+  Writer w;
+  w.head(3, kind == 2 ? 4 : 5, invocation_id);
+  w.integer(kind);
   if (kind == 1)
-    pack_str(p, error);
+    w.str(error);
   else if (kind == 3)
-    pack_value(p, *result);
-  return framed(buffer);
+    w.value(*result);
+  return w.framed();
 }
 
 std::string stream_item(std::string_view invocation_id, const json::value& item) {
-  msgpack::sbuffer buffer;
-  Packer p(buffer);
-  pack_head(p, 2, 4, invocation_id);
-  pack_value(p, item);
-  return framed(buffer);
+  Writer w;
+  w.head(2, 4, invocation_id);
+  w.value(item);
+  return w.framed();
 }
 
 std::string ping() {
-  msgpack::sbuffer buffer;
-  Packer p(buffer);
-  p.pack_array(1);
-  p.pack_int(6);
-  return framed(buffer);
+  Writer w;
+  w.array(1);
+  w.integer(6);
+  return w.framed();
 }
 
 std::string close_message(std::string_view error, bool allow_reconnect) {
-  msgpack::sbuffer buffer;
-  Packer p(buffer);
-  p.pack_array(3);
-  p.pack_int(7);
+  Writer w;
+  w.array(3);
+  w.integer(7);
   if (error.empty())
-    p.pack_nil();
+    w.nil();
   else
-    pack_str(p, error);
-  allow_reconnect ? p.pack_true() : p.pack_false();
-  return framed(buffer);
+    w.str(error);
+  w.boolean(allow_reconnect);
+  return w.framed();
 }
 
 std::optional<ClientMessage> parse(std::string_view record, std::string& error) {
@@ -284,7 +290,6 @@ std::optional<ClientMessage> parse(std::string_view record, std::string& error) 
             throw Invalid{"Reading array length for 'streamIds' failed."};
           for (std::uint32_t i = 0; i < ids.via.array.size; ++i)
             m.stream_ids.push_back(read_string(ids.via.array.ptr[i], "streamId"));
-          m.has_stream_ids = !m.stream_ids.empty();
         }
         break;
       }
@@ -292,7 +297,7 @@ std::optional<ClientMessage> parse(std::string_view record, std::string& error) 
         need(a, 4, "StreamItem");
         check_headers(at(a, 1));
         m.invocation_id = read_invocation_id(at(a, 2), false);
-        m.arguments.push_back(to_json(at(a, 3)));
+        m.result = to_json(at(a, 3));
         break;
       case MessageType::completion: {
         need(a, 4, "Completion");
@@ -303,8 +308,10 @@ std::optional<ClientMessage> parse(std::string_view record, std::string& error) 
           throw Invalid{"Invalid invocation result kind."};
         if (kind.via.u64 != 2) {
           need(a, 5, "Completion");
-          if (kind.via.u64 == 1) read_string(at(a, 4), "error");
-          m.arguments.push_back(to_json(at(a, 4)));
+          if (kind.via.u64 == 1)
+            m.error = read_string(at(a, 4), "error");
+          else
+            m.result = to_json(at(a, 4));
         }
         break;
       }

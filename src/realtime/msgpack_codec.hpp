@@ -11,7 +11,9 @@
 namespace tether::realtime::msgpack_codec {
 
 // Each returns one length-prefixed message.
-std::string invocation(std::string_view target, const json::array& arguments);
+// `invocation_id` empty: nil (no Completion expected).
+std::string invocation(std::string_view target, const json::array& arguments,
+                       std::string_view invocation_id);
 // `kind`: 1 error (`error`), 2 void, 3 a result (`*result`).
 std::string completion(std::string_view invocation_id, int kind, const json::value* result,
                        std::string_view error);

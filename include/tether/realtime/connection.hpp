@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <map>
+#include <memory>
 #include <set>
 #include <string>
 
@@ -19,6 +21,9 @@ namespace tether::realtime {
 
 enum class TransportKind { none, websockets, server_sent_events, long_polling };
 const char* to_string(TransportKind t);
+
+class HubCall;       // realtime/hub.hpp
+class ClientStream;  // realtime/hub.hpp
 
 class Connection {
  public:
@@ -46,6 +51,15 @@ class Connection {
   Clock::time_point created = Clock::now(), started{}, last_heard = Clock::now(),
                     last_sent = Clock::now();
   std::set<std::string> groups;
+
+  // Calls in progress (Hub::on_call, on_stream_call) by invocation id (or
+  // "#<n>" for one without), client-to-server streams by stream id, and the
+  // client results this client owes (hub_calls.cpp).
+  std::map<std::string, std::shared_ptr<HubCall>> calls;
+  std::map<std::string, std::shared_ptr<ClientStream>> uploads;
+  std::set<std::string> owed_results;
+  std::uint64_t next_call = 0;
+  std::size_t open_calls() const { return calls.size() + uploads.size() + owed_results.size(); }
 
   // Long polling: the current poll's number, whether one is open, when the last ended.
   std::uint64_t poll_generation = 0;

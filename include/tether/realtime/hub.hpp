@@ -20,8 +20,10 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -47,6 +49,95 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 class Connection;  // realtime/connection.hpp
+class Hub;
+
+// A client-to-server stream (the client's Subject / ChannelWriter passed as
+// an argument; HubProtocol.md "streamIds"): its items in order, then its
+// end. Items that arrive before on_item is set wait for it (up to
+// HubOptions::max_queued: beyond, the connection closes with an error).
+// Handlers run on the instance's I/O thread and are dropped at the end, so
+// they may hold the stream or its call.
+class ClientStream {
+ public:
+  using ItemHandler = std::function<void(json::value& item)>;
+  // `error`: the client's, or why the stream was cut (its connection ended);
+  // nullopt when the client completed it.
+  using EndHandler = std::function<void(const std::optional<std::string>& error)>;
+
+  const std::string& id() const { return id_; }
+  void on_item(ItemHandler handler);
+  void on_end(EndHandler handler);
+  bool ended() const { return ended_; }
+
+  // ---- for the hub ----
+  ClientStream(std::string id, std::size_t limit) : id_(std::move(id)), limit_(limit) {}
+  bool push(json::value item);  // false: over the limit (nothing kept)
+  void end(std::optional<std::string> error);
+
+ private:
+  std::string id_;
+  std::size_t limit_;
+  std::deque<json::value> waiting_;
+  ItemHandler item_;
+  EndHandler end_;
+  bool ended_ = false;
+  std::optional<std::string> error_;
+};
+
+// An invocation a method answers later (Hub::on_call), or a server-to-client
+// stream it produces over time (Hub::on_stream_call): ASP.NET Core's async
+// hub methods, IAsyncEnumerable / ChannelReader results and ChannelReader
+// parameters. Ends once: complete(), fail(), or a cancel (the client's
+// CancelInvocation, or its connection ended), which runs on_cancel. All on
+// the instance's I/O thread; hold the shared_ptr as long as you produce.
+class HubCall : public std::enable_shared_from_this<HubCall> {
+ public:
+  const std::string& connection_id() const { return connection_id_; }
+  const std::string& user() const { return user_; }
+  const std::string& target() const { return target_; }
+  json::array& arguments() { return arguments_; }
+  // The client-to-server streams it was given, in the order of its streamIds.
+  const std::vector<std::shared_ptr<ClientStream>>& streams() const { return streams_; }
+  // An executor to produce on (timers, other I/O): the connection's.
+  asio::any_io_executor executor() const { return executor_; }
+  // The hub, while it exists.
+  std::shared_ptr<Hub> hub() const { return hub_.lock(); }
+
+  // A stream call's next item. False once the call ended (cancelled, the
+  // connection gone or dropped for lagging): stop producing.
+  bool write(const json::value& item);
+  // Messages queued for the connection and not yet written: back-pressure.
+  std::size_t backlog() const;
+  // Ends the call: a Completion with `result` (null: none; a stream's
+  // Completion never carries one), or with `error` as the client's text.
+  void complete(const json::value& result = nullptr);
+  void fail(const std::string& error);
+  // Runs once if the call is cancelled before it ends (at once if it was).
+  void on_cancel(std::function<void()> handler);
+  bool done() const { return done_; }
+  bool cancelled() const { return cancelled_; }
+
+  // ---- for the hub ----
+  HubCall(std::weak_ptr<Hub> hub, std::weak_ptr<Connection> connection, asio::any_io_executor ex,
+          std::string key, std::string invocation_id, bool streaming, std::string connection_id,
+          std::string user, std::string target, json::array arguments);
+  void cancel();
+  void add_stream(std::shared_ptr<ClientStream> s) { streams_.push_back(std::move(s)); }
+  const std::string& key() const { return key_; }
+
+ private:
+  void finish();  // forgets the call on its connection, drops the handlers
+  std::weak_ptr<Hub> hub_;
+  std::weak_ptr<Connection> connection_;
+  asio::any_io_executor executor_;
+  std::string key_, invocation_id_;
+  bool streaming_;
+  std::string connection_id_, user_, target_;
+  json::array arguments_;
+  std::vector<std::shared_ptr<ClientStream>> streams_;
+  std::function<void()> on_cancel_;
+  bool done_ = false, cancelled_ = false;
+};
 
 // Thrown by a hub method: the client's invocation fails with this text (any
 // other exception fails it with a generic text, as ASP.NET Core does).
@@ -64,6 +155,9 @@ struct HubOptions {
   std::chrono::milliseconds long_poll_gone{15'000};   // no poll for this long: the client is gone
   std::size_t max_message_bytes = 32 * 1024;          // a larger incoming record closes the connection
   std::size_t max_queued = 4096;                      // messages queued for one slow client before it is dropped
+  std::size_t max_calls = 128;  // calls, streams and client results open per connection
+  std::chrono::milliseconds client_result_timeout{
+      30'000};  // invoke_client fails after this long unanswered
   unsigned transports = 7;                            // realtime::Transport bits offered and accepted
   // The user of a new connection, from the request that starts it (the
   // negotiate, or the WebSocket upgrade with skipNegotiation). Empty: none.
@@ -99,6 +193,16 @@ class Hub : public std::enable_shared_from_this<Hub> {
   // A server-to-client stream: the items, sent as StreamItems then a Completion.
   using StreamMethod = std::function<json::array(Caller&, json::array& args)>;
   using Event = std::function<void(Caller&)>;
+  // A method that answers later or reads client-to-server streams.
+  using Call = HubCall;
+  using AsyncMethod = std::function<void(std::shared_ptr<Call>)>;
+  // What a client answered to invoke_client.
+  struct ClientResult {
+    bool ok = false;
+    json::value result;  // when ok
+    std::string error;   // when not: the client's error, or why there was no answer
+  };
+  using ResultHandler = std::function<void(ClientResult)>;
 
   struct Stats {
     std::uint64_t connections_opened = 0, connections_closed = 0;
@@ -116,6 +220,14 @@ class Hub : public std::enable_shared_from_this<Hub> {
   // A method returning null completes without a result.
   void on(std::string method, Method handler);
   void on_stream(std::string method, StreamMethod handler);
+  // An invocation the handler ends later with call->complete() or fail();
+  // the only kind that may take client-to-server streams (call->streams()).
+  // The client's invocation waits until then.
+  void on_call(std::string method, AsyncMethod handler);
+  // A server-to-client stream produced over time: call->write(item) each
+  // item, call->complete() at the end; the client's CancelInvocation (the
+  // JS client's subscription.dispose()) cancels it.
+  void on_stream_call(std::string method, AsyncMethod handler);
   // Only connections whose token has `claim` (equal to `value`, or any
   // value when `value` is empty; a claim that is an array matches when it
   // holds `value`) may invoke `method`; others get an error Completion
@@ -143,6 +255,15 @@ class Hub : public std::enable_shared_from_this<Hub> {
   // the invoking method fails, as for the sends above.
   bool add_to_group(const std::string& connection_id, const std::string& group);
   bool remove_from_group(const std::string& connection_id, const std::string& group);
+
+  // Clients.Client(id).InvokeAsync (client results): asks the client of
+  // `connection_id`, here or on another instance, to run its `target`
+  // handler, and calls `done` once with what it returned or threw -- or with
+  // an error when it has no handler, the connection is unknown or ends, the
+  // backplane refuses the request, or no answer comes within
+  // HubOptions::client_result_timeout.
+  void invoke_client(const std::string& connection_id, const std::string& target,
+                     const json::array& args, ResultHandler done);
 
   // Closes a local connection with a Close message carrying `error`.
   void abort(const std::string& connection_id, const std::string& error);
@@ -173,7 +294,10 @@ class Hub : public std::enable_shared_from_this<Hub> {
   void remove(const std::shared_ptr<Connection>& c);
 
  private:
+  friend class HubCall;
   explicit Hub(mesh::Backplane* backplane, HubOptions options);
+  static std::string lower_name(std::string s);  // method names match case-insensitively
+  void start_ticking(asio::any_io_executor ex);  // the keep-alive ticker, once
   void subscribe_topics();
   void dispatch(const std::shared_ptr<Connection>& c, std::string_view record);
   // The handshake answered (and on_connected run), once the backplane has
@@ -182,6 +306,18 @@ class Hub : public std::enable_shared_from_this<Hub> {
                                                  std::shared_ptr<Connection> c);
   void handshake_done(const std::shared_ptr<Connection>& c);
   void invoke(const std::shared_ptr<Connection>& c, ClientMessage& m);
+  // hub_calls.cpp: async calls, client streams, client results.
+  // Starts an on_call / on_stream_call method; false if `m.target` is none.
+  bool invoke_async(const std::shared_ptr<Connection>& c, ClientMessage& m, bool streaming,
+                    const std::string& key, const std::function<void(const std::string&)>& fail);
+  void stream_item_from(const std::shared_ptr<Connection>& c, ClientMessage& m);
+  void completion_from(const std::shared_ptr<Connection>& c, ClientMessage& m);
+  void cancel_from(const std::shared_ptr<Connection>& c, const std::string& invocation_id);
+  void end_calls(Connection& c);  // its calls cancelled, streams cut, results failed
+  void resolve_result(const std::string& id, ClientResult result);
+  void on_result_request(Connection* c, const json::object& o);  // from another instance
+  void on_result_reply(const json::object& o);
+  void expire_results(std::chrono::steady_clock::time_point now);
   // An invocation to deliver, framed at most once per protocol (hub.cpp).
   struct Outgoing;
   // Local delivery of `message` to what `topic` names.
@@ -191,6 +327,8 @@ class Hub : public std::enable_shared_from_this<Hub> {
              const std::vector<std::string>& except);
   // Hub messages in c->input, once the handshake is answered.
   void process_input(const std::shared_ptr<Connection>& c);
+  // Closes `c` for a record over max_message_bytes.
+  void close_too_large(Connection& c);
   // Publishes on the backplane; on a refusal counts it, logs it and, while a
   // method runs (invoke), remembers why so its Completion reports it.
   bool publish_or_fail(const std::string& topic, std::string payload);
@@ -209,6 +347,18 @@ class Hub : public std::enable_shared_from_this<Hub> {
   HubOptions options_;
   std::unordered_map<std::string, Method> methods_;
   std::unordered_map<std::string, StreamMethod> stream_methods_;
+  std::unordered_map<std::string, AsyncMethod> call_methods_, stream_call_methods_;
+  // Client results awaited: by the invocation id sent to the client (for a
+  // local connection, `connection` is its id: only it may answer) or by the
+  // request id sent to another instance (`connection` empty).
+  struct PendingResult {
+    ResultHandler done;
+    std::chrono::steady_clock::time_point deadline;
+    std::string connection;
+  };
+  std::unordered_map<std::string, PendingResult> pending_results_;
+  std::uint64_t next_result_id_ = 0;
+  std::string reply_topic_;  // where other instances answer our client-result requests
   std::unordered_map<std::string, std::pair<std::string, std::string>> required_claims_;
   Event connected_, disconnected_;
   std::unordered_map<std::string, std::shared_ptr<Connection>> by_id_, by_token_;

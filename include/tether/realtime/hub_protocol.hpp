@@ -27,7 +27,6 @@ namespace json = boost::json;
 inline constexpr char kRecordSeparator = '\x1e';
 
 enum class Protocol { json, messagepack };
-const char* to_string(Protocol p);  // "json", "messagepack"
 
 enum class MessageType : int {
   invocation = 1,
@@ -77,8 +76,9 @@ struct ClientMessage {
   std::string invocation_id;  // empty: none (a non-blocking invocation)
   std::string target;
   json::array arguments;
-  bool has_stream_ids = false;  // client-to-server streams (not supported)
-  std::vector<std::string> stream_ids;
+  std::vector<std::string> stream_ids;  // the client-to-server streams an invocation opens
+  json::value result;                   // StreamItem: the item; Completion: its result (or null)
+  std::optional<std::string> error;     // Completion: the error it carries
 };
 // Parses one JSON record. nullopt with `error` set when it is not JSON, not
 // an object, has no integer "type" (in the int range), or an invocation lacks
@@ -95,9 +95,12 @@ std::optional<ClientMessage> parse_client_message_msgpack(std::string_view recor
 std::optional<ClientMessage> parse_client_message(Protocol p, std::string_view record,
                                                   std::string& error);
 
-// Framed server messages, in `p` (JSON by default).
+// Framed server messages, in `p` (JSON by default). An invocation with an
+// `invocation_id` asks the client for a result (a client result).
 std::string invocation(std::string_view target, const json::array& arguments,
                        Protocol p = Protocol::json);
+std::string invocation(std::string_view target, const json::array& arguments,
+                       std::string_view invocation_id, Protocol p);
 std::string completion_result(std::string_view invocation_id, const json::value& result,
                               Protocol p = Protocol::json);
 std::string completion_void(std::string_view invocation_id, Protocol p = Protocol::json);

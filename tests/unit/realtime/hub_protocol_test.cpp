@@ -53,7 +53,7 @@ TEST(HubProtocol, ParsesInvocations) {
   EXPECT_EQ(m->invocation_id, "7");
   EXPECT_EQ(m->target, "Send");
   ASSERT_EQ(m->arguments.size(), 2u);
-  EXPECT_FALSE(m->has_stream_ids);
+  EXPECT_TRUE(m->stream_ids.empty());
 
   m = parse_client_message(R"({"type":1,"target":"Send","arguments":[]})", error);
   ASSERT_TRUE(m);
@@ -61,7 +61,21 @@ TEST(HubProtocol, ParsesInvocations) {
 
   m = parse_client_message(R"({"type":1,"target":"U","arguments":[],"streamIds":["1"]})", error);
   ASSERT_TRUE(m);
-  EXPECT_TRUE(m->has_stream_ids);
+  EXPECT_EQ(m->stream_ids, std::vector<std::string>{"1"});
+
+  // What a client sends on its upload streams, and a client result.
+  m = parse_client_message(R"({"type":2,"invocationId":"1","item":{"n":3}})", error);
+  ASSERT_TRUE(m) << error;
+  EXPECT_EQ(json::serialize(m->result), R"({"n":3})");
+  m = parse_client_message(R"({"type":3,"invocationId":"1","result":42})", error);
+  ASSERT_TRUE(m) << error;
+  EXPECT_EQ(m->result, json::value(42));
+  EXPECT_FALSE(m->error);
+  m = parse_client_message(R"({"type":3,"invocationId":"1","error":"no"})", error);
+  ASSERT_TRUE(m) << error;
+  EXPECT_EQ(m->error, "no");
+  EXPECT_FALSE(parse_client_message(R"({"type":3,"invocationId":"1","error":5})", error));
+  EXPECT_EQ(error, "Expected 'error' to be of type String.");
 
   EXPECT_TRUE(parse_client_message(R"({"type":6})", error));
   EXPECT_FALSE(parse_client_message(R"({"type":1,"arguments":[]})", error));
