@@ -16,6 +16,19 @@
 //   SendToConnection(id, name, text)   -> one connection
 //   WhoAmI()                           -> {connectionId, instance, user, transport}
 //   Countdown(n)  (a stream)           -> n, n-1, ..., 1
+//   Counter(n, ms)  (a stream)         -> 0, 1, ..., n-1, one every `ms`; stops
+//                                         at the client's cancel (dispose())
+//   UploadMessages(name, stream)       -> each text the client streams goes to
+//                                         all as ReceiveMessage; answers the count
+//   AskClient(connectionId, question)  -> what that client's "Ask" handler
+//                                         returns (a client result), on any instance
+#include <chrono>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 
@@ -51,6 +64,27 @@ std::string text_arg(json::array& args, std::size_t i, const char* what, std::si
   std::string s(args[i].as_string());
   if (s.size() > max) throw HubError(std::string(what) + " is too long");
   return s;
+}
+
+std::int64_t int_arg(const json::array& args, std::size_t i, const char* what, std::int64_t max) {
+  if (i >= args.size() || !args[i].is_int64() || args[i].as_int64() < 0 || args[i].as_int64() > max)
+    throw HubError(std::string("argument ") + std::to_string(i + 1) + " (" + what +
+                   ") must be a number from 0 to " + std::to_string(max));
+  return args[i].as_int64();
+}
+
+// Counter's items, one every `every`, until `count` or the client cancels.
+boost::asio::awaitable<void> count_up(std::shared_ptr<Hub::Call> call, std::int64_t count,
+                                      std::chrono::milliseconds every) {
+  auto timer = std::make_shared<boost::asio::steady_timer>(call->executor());
+  call->on_cancel([timer] { timer->cancel(); });
+  for (std::int64_t i = 0; i < count; ++i) {
+    if (!call->write(i)) co_return;
+    timer->expires_after(every);
+    auto [ec] = co_await timer->async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    if (ec || call->done()) co_return;  // cancelled
+  }
+  call->complete();
 }
 
 void install_methods(const std::shared_ptr<Hub>& hub, std::string instance) {
@@ -103,6 +137,45 @@ void install_methods(const std::shared_ptr<Hub>& hub, std::string instance) {
     for (auto i = a[0].as_int64(); i > 0; --i) items.emplace_back(i);
     return items;
   });
+  hub->on_stream_call("Counter", [](std::shared_ptr<Hub::Call> call) {
+    auto n = int_arg(call->arguments(), 0, "count", 100'000);
+    auto ms = int_arg(call->arguments(), 1, "delay in ms", 10'000);
+    boost::asio::co_spawn(call->executor(), count_up(call, n, std::chrono::milliseconds(ms)),
+                          boost::asio::detached);
+  });
+  hub->on_call("UploadMessages", [instance](std::shared_ptr<Hub::Call> call) {
+    auto name = text_arg(call->arguments(), 0, "name", 64);
+    if (call->streams().size() != 1)
+      throw HubError("UploadMessages takes a name and one stream of texts");
+    auto count = std::make_shared<std::int64_t>(0);
+    const auto& stream = call->streams()[0];
+    stream->on_item([call, name, instance, count](json::value& item) {
+      auto hub = call->hub();
+      if (!hub || call->done()) return;
+      if (!item.is_string() || item.as_string().size() > kMaxText)
+        return call->fail("each streamed item must be a text of at most 4096 bytes");
+      if (!hub->send_all("ReceiveMessage", {name, item, instance}))
+        return call->fail("the backplane refused a message; try again");
+      ++*count;
+    });
+    stream->on_end([call, count](const std::optional<std::string>& error) {
+      if (error)
+        call->fail("the upload stream failed: " + *error);
+      else
+        call->complete(*count);
+    });
+  });
+  hub->on_call("AskClient", [](std::shared_ptr<Hub::Call> call) {
+    auto id = text_arg(call->arguments(), 0, "connection id", 64);
+    auto question = text_arg(call->arguments(), 1, "question", kMaxText);
+    auto hub = call->hub();
+    hub->invoke_client(id, "Ask", {question, call->connection_id()}, [call](Hub::ClientResult r) {
+      if (r.ok)
+        call->complete(r.result);
+      else
+        call->fail("the client did not answer: " + r.error);
+    });
+  });
 }
 
 }  // namespace
@@ -150,7 +223,10 @@ void install_signalr_chat(AppSetup& setup) {
                    {"slow_clients_dropped", s.slow_clients_dropped},
                    {"published", s.published},
                    {"publish_failures", s.publish_failures},
-                   {"received_from_backplane", s.received_from_backplane}};
+                   {"received_from_backplane", s.received_from_backplane},
+                   {"streams_cancelled", s.streams_cancelled},
+                   {"client_results", s.client_results},
+                   {"client_result_failures", s.client_result_failures}};
     c.reply(200, json::serialize(o) + "\n", "application/json");
   });
   r.get("/lib/signalr.min.js", [js, tried](Context& c) {

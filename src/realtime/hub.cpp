@@ -571,6 +571,19 @@ void Hub::invoke(const std::shared_ptr<Connection>& c, ClientMessage& m) {
     return true;
   };
   if (invoke_async(c, m, streaming, key, fail)) return;
+  // ASP.NET Core's words for a method invoked the wrong way, or none.
+  auto not_found = [&]() -> std::string {
+    const bool is_stream = stream_methods_.count(key) || stream_call_methods_.count(key);
+    const bool is_plain = methods_.count(key) || call_methods_.count(key);
+    if (streaming && is_plain)
+      return "The client attempted to invoke the non-streaming '" + m.target +
+             "' method with a streaming invocation.";
+    if (!streaming && is_stream)
+      return "The client attempted to invoke the streaming '" + m.target +
+             "' method with a non-streaming invocation.";
+    return "Failed to invoke '" + m.target +
+           "' due to an error on the server. HubException: Method does not exist.";
+  };
   if (!m.stream_ids.empty() && (stream_methods_.count(key) || methods_.count(key))) {
     fail("Failed to invoke '" + m.target +
          "' due to an error on the server. The method takes no client-to-server streams.");
@@ -579,11 +592,7 @@ void Hub::invoke(const std::shared_ptr<Connection>& c, ClientMessage& m) {
   try {
     if (streaming) {
       auto it = stream_methods_.find(key);
-      if (it == stream_methods_.end()) {
-        fail("Failed to invoke '" + m.target +
-             "' due to an error on the server. HubException: Method does not exist.");
-        return;
-      }
+      if (it == stream_methods_.end()) return fail(not_found());
       auto items = it->second(caller, m.arguments);
       if (refused()) return;
       for (auto& item : items) enqueue(*c, stream_item(m.invocation_id, item, c->protocol));
@@ -591,11 +600,7 @@ void Hub::invoke(const std::shared_ptr<Connection>& c, ClientMessage& m) {
       return;
     }
     auto it = methods_.find(key);
-    if (it == methods_.end()) {
-      fail("Failed to invoke '" + m.target +
-           "' due to an error on the server. HubException: Method does not exist.");
-      return;
-    }
+    if (it == methods_.end()) return fail(not_found());
     auto result = it->second(caller, m.arguments);
     if (refused()) return;
     if (!blocking) return;

@@ -292,6 +292,7 @@ void Hub::cancel_from(const std::shared_ptr<Connection>& c, const std::string& i
   auto it = c->calls.find(invocation_id);
   if (it == c->calls.end()) return;  // ended already, or a stream produced at once
   auto call = it->second;
+  ++stats_.streams_cancelled;
   call->cancel();
 }
 
@@ -315,6 +316,7 @@ void Hub::resolve_result(const std::string& id, ClientResult result) {
   if (it == pending_results_.end()) return;
   auto done = std::move(it->second.done);
   pending_results_.erase(it);
+  ++(result.ok ? stats_.client_results : stats_.client_result_failures);
   run_handler("client result", done, std::move(result));
 }
 

@@ -342,7 +342,8 @@ TEST_F(HostileSignalR, MalformedMessagePackClosesWithAnError) {
 TEST_F(HostileSignalR, BadInvocationsFailOnlyThatInvocation) {
   // Scenario: well-formed invocations the hub cannot run: an unknown method
   // (plain and streaming), wrong argument types or counts, an argument too
-  // long, client-to-server streams. Each with an invocationId gets a
+  // long, client-to-server streams to a method that takes none and none to
+  // one that needs one, a stream method invoked as a plain one. Each with an invocationId gets a
   // Completion with the error and the connection stays open; without one,
   // nothing. Messages of unknown or client-only types (42, -1, Completion,
   // StreamItem, CancelInvocation, Ping, Ack, Sequence) are ignored. Records
@@ -374,7 +375,24 @@ TEST_F(HostileSignalR, BadInvocationsFailOnlyThatInvocation) {
       {R"({"type":4,"invocationId":"10","target":"Countdown","arguments":[1e300]})",
        "Countdown takes a number from 0 to 1000"},
       {R"({"type":1,"invocationId":"11","target":"SendMessage","arguments":["a","b"],"streamIds":["s"]})",
-       "Client-to-server streaming is not supported by this server."},
+       "Failed to invoke 'SendMessage' due to an error on the server. The method takes no "
+       "client-to-server streams."},
+      {R"({"type":1,"invocationId":"12","target":"UploadMessages","arguments":["a"]})",
+       "UploadMessages takes a name and one stream of texts"},
+      {R"({"type":1,"invocationId":"13","target":"UploadMessages","arguments":[],"streamIds":["u"]})",
+       "argument 1 (name) must be a string"},
+      {R"({"type":4,"invocationId":"14","target":"Counter","arguments":[1e300,1]})",
+       "argument 1 (count) must be a number from 0 to 100000"},
+      {R"({"type":4,"invocationId":"15","target":"Counter","arguments":[1,-5]})",
+       "argument 2 (delay in ms) must be a number from 0 to 10000"},
+      {R"({"type":1,"invocationId":"16","target":"Counter","arguments":[1,1]})",
+       "The client attempted to invoke the streaming 'Counter' method with a non-streaming "
+       "invocation."},
+      {R"({"type":4,"invocationId":"18","target":"SendMessage","arguments":["a","b"]})",
+       "The client attempted to invoke the non-streaming 'SendMessage' method with a streaming "
+       "invocation."},
+      {R"({"type":1,"invocationId":"17","target":"AskClient","arguments":[5,"q"]})",
+       "argument 1 (connection id) must be a string"},
       {R"({"type":1,"invocationId":"","target":"NoSuchMethod","arguments":[]})", ""},
   };
   for (const auto& [input, error] : failing) {

@@ -27,22 +27,28 @@ export async function connect(frontUrl, options = {}, { user, msgpack = false } 
 }
 
 // Connects until one lands on an instance not in `avoid` (fresh cookie jars
-// get balanced), closing the others.
+// get balanced), then closes the others. They stay open until then: a
+// balancer that picks the least loaded instance would otherwise pick the
+// same one again each time.
 export async function connectElsewhere(frontUrl, options, avoid, extra = {}) {
   const tried = [];
-  for (let i = 0; i < 12; i++) {
-    const c = await connect(frontUrl, options, extra);
-    if (!avoid.includes(c.me.instance)) return c;
-    tried.push(c.me.instance.slice(0, 8));
-    await c.connection.stop();
+  try {
+    for (let i = 0; i < 12; i++) {
+      const c = await connect(frontUrl, options, extra);
+      if (!avoid.includes(c.me.instance)) return c;
+      tried.push(c);
+    }
+    throw new Error(`12 connections all landed on ${tried.map((c) => c.me.instance.slice(0, 8)).join(', ')}`);
+  } finally {
+    await Promise.all(tried.map((c) => c.connection.stop()));
   }
-  throw new Error(`12 connections all landed on ${tried.join(', ')}`);
 }
 
-// Resolves once `predicate()` holds, polling every 20 ms.
+// Resolves once `predicate()` (or the promise it returns) holds, polling
+// every 20 ms.
 export async function until(predicate, what) {
   const deadline = Date.now() + LIMIT_MS;
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }

@@ -209,6 +209,8 @@ class Hub : public std::enable_shared_from_this<Hub> {
     std::uint64_t invocations = 0, invocation_errors = 0;
     std::uint64_t messages_queued = 0, slow_clients_dropped = 0;
     std::uint64_t published = 0, publish_failures = 0, received_from_backplane = 0;
+    std::uint64_t streams_cancelled = 0;  // by the client's CancelInvocation
+    std::uint64_t client_results = 0, client_result_failures = 0;  // invoke_client's ends
   };
 
   // `backplane` may be null: then sends reach this instance's clients only.
