@@ -10,14 +10,15 @@ namespace tether::apps {
 
 namespace fs = std::filesystem;
 
-std::optional<std::string> load_signalr_bundle(std::string& tried) {
+std::optional<std::string> load_browser_bundle(const char* file, const char* env,
+                                               std::string& tried) {
   std::vector<fs::path> candidates;
-  if (const char* env = std::getenv("TETHER_SIGNALR_JS"); env && *env) candidates.emplace_back(env);
+  if (const char* path = std::getenv(env); path && *path) candidates.emplace_back(path);
   std::error_code ec;
   auto exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
-    candidates.push_back(exe.parent_path() / "share/tether/signalr.min.js");
-    candidates.push_back(exe.parent_path().parent_path() / "share/tether/signalr.min.js");
+    candidates.push_back(exe.parent_path() / "share/tether" / file);
+    candidates.push_back(exe.parent_path().parent_path() / "share/tether" / file);
   }
   tried.clear();
   for (const auto& p : candidates) {

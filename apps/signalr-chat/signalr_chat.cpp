@@ -6,6 +6,7 @@
 //   GET  /healthz               "ok"
 //   GET  /realtime/status       this instance's hub counters (JSON)
 //   GET  /lib/signalr.min.js    the official client bundle (from npm; 404 if missing)
+//   GET  /lib/signalr-protocol-msgpack.min.js   its MessagePack protocol (the same)
 //   /statusHub                  the hub (seed 004's URL): see realtime/endpoint.hpp
 // Hub methods (users come from ?user= on the hub URL):
 //   SendMessage(name, text)            -> all: ReceiveMessage(name, text, instance)
@@ -193,21 +194,46 @@ void install_signalr_chat(AppSetup& setup) {
   auto hub = setup.map_hub("/statusHub", options);  // seed 004's URL
   install_methods(hub, setup.instance.id);
 
-  std::string tried;
-  auto bundle = load_signalr_bundle(tried);
   auto log = net::logger("realtime");
-  if (bundle) {
-    log->debug("signalr-chat: serving the @microsoft/signalr bundle ({} bytes)", bundle->size());
-  } else {
-    log->warn(
-        "signalr-chat: no @microsoft/signalr browser bundle (tried {}); run "
-        "`npm ci --prefix tests/realtime` or set TETHER_SIGNALR_JS",
-        tried);
+  // The official client's browser bundles, served under /lib/.
+  struct Bundle {
+    const char* file;
+    const char* env;
+    const char* package;
+  };
+  struct Served {
+    std::string path;
+    bool found;
+    std::shared_ptr<const std::string> text;  // the bundle, or why it is missing
+  };
+  std::vector<Served> served;
+  for (const Bundle& b : {Bundle{"signalr.min.js", "TETHER_SIGNALR_JS", "@microsoft/signalr"},
+                          Bundle{"signalr-protocol-msgpack.min.js", "TETHER_SIGNALR_MSGPACK_JS",
+                                 "@microsoft/signalr-protocol-msgpack"}}) {
+    std::string tried;
+    auto text = load_browser_bundle(b.file, b.env, tried);
+    std::string missing;
+    if (text) {
+      log->debug("signalr-chat: serving the {} bundle ({} bytes)", b.package, text->size());
+    } else {
+      missing = std::string("the ") + b.package +
+                " browser bundle was not found at startup (tried " + tried +
+                "); run `npm ci --prefix tests/realtime` and build again (the signalr_bundle step "
+                "stages it), or set " +
+                b.env + "\n";
+      log->warn(
+          "signalr-chat: no {} browser bundle (tried {}); run "
+          "`npm ci --prefix tests/realtime` or set {}",
+          b.package, tried, b.env);
+    }
+    served.push_back({std::string("/lib/") + b.file, text.has_value(),
+                      std::make_shared<const std::string>(text ? *text : missing)});
   }
-  auto js = std::make_shared<const std::string>(bundle.value_or(""));
 
   auto& r = setup.router;
-  auto page = chat_page("tether SignalR chat", "<script src=\"/lib/signalr.min.js\"></script>\n",
+  auto page = chat_page("tether SignalR chat",
+                        "<script src=\"/lib/signalr.min.js\"></script>\n"
+                        "<script src=\"/lib/signalr-protocol-msgpack.min.js\"></script>\n",
                         kSignalrChatScript);
   r.get("/", [page](Context& c) { c.reply(200, page, "text/html; charset=utf-8"); });
   r.get("/api", [](Context& c) { c.reply(200, c.instance.id + "\n"); });
@@ -229,17 +255,13 @@ void install_signalr_chat(AppSetup& setup) {
                    {"client_result_failures", s.client_result_failures}};
     c.reply(200, json::serialize(o) + "\n", "application/json");
   });
-  r.get("/lib/signalr.min.js", [js, tried](Context& c) {
-    if (js->empty()) {
-      c.reply(404, "the @microsoft/signalr browser bundle was not found at startup (tried " +
-                       tried +
-                       "); run `npm ci --prefix tests/realtime` and build again (the "
-                       "signalr_bundle step stages it), or set TETHER_SIGNALR_JS\n");
-      return;
-    }
-    c.response.set(boost::beast::http::field::cache_control, "public, max-age=3600");
-    c.reply(200, *js, "application/javascript; charset=utf-8");
-  });
+  for (const auto& [path, found, text] : served) {
+    r.get(path, [found, text](Context& c) {
+      if (!found) return c.reply(404, *text);
+      c.response.set(boost::beast::http::field::cache_control, "public, max-age=3600");
+      c.reply(200, *text, "application/javascript; charset=utf-8");
+    });
+  }
 }
 
 }  // namespace tether::apps

@@ -1,7 +1,9 @@
 // The signalr-chat page's script (common/chat_page.hpp is the page around
 // it): seed 004's client (type a name, see it in every other tab, whichever
 // instance serves it) on the official @microsoft/signalr browser bundle, with seed 004's connection
-// options by default: skipNegotiation + WebSockets. ?transport=auto|sse|longpolling picks others.
+// options by default: skipNegotiation + WebSockets. ?transport=auto|sse|longpolling picks others;
+// ?protocol=messagepack the official MessagePack hub protocol (its bundle,
+// /lib/signalr-protocol-msgpack.min.js).
 namespace tether::apps {
 
 extern const char* const kSignalrChatScript;
@@ -10,7 +12,8 @@ const char* const kSignalrChatScript = R"JS(if (typeof signalR === 'undefined') 
   throw new Error('no signalR');
 }
 const T = signalR.HttpTransportType;
-const choice = new URLSearchParams(location.search).get('transport') || 'seed';
+const params = new URLSearchParams(location.search);
+const choice = params.get('transport') || 'seed';
 const options = {
   seed: { skipNegotiation: true, transport: T.WebSockets },   // seed 004's options
   auto: {},
@@ -18,10 +21,16 @@ const options = {
   sse: { transport: T.ServerSentEvents },
   longpolling: { transport: T.LongPolling },
 }[choice] || {};
-const connection = new signalR.HubConnectionBuilder()
-  .withUrl('/statusHub', options)
-  .withAutomaticReconnect()
-  .build();
+let builder = new signalR.HubConnectionBuilder().withUrl('/statusHub', options).withAutomaticReconnect();
+const protocol = params.get('protocol') === 'messagepack' ? 'messagepack' : 'json';
+if (protocol === 'messagepack') {
+  if (!signalR.protocols || !signalR.protocols.msgpack) {
+    add('the MessagePack bundle did not load (/lib/signalr-protocol-msgpack.min.js): see docs/realtime.md', null, 'system');
+    throw new Error('no MessagePack protocol');
+  }
+  builder = builder.withHubProtocol(new signalR.protocols.msgpack.MessagePackHubProtocol());
+}
+const connection = builder.build();
 connection.on('ReceiveMessage', (name, text, via) => add(name + ': ' + text, via));
 async function hello() {
   const me = await connection.invoke('WhoAmI');
@@ -29,6 +38,7 @@ async function hello() {
   document.getElementById('instance-id').textContent = me.instance;
   document.body.dataset.instance = me.instance;
   document.body.dataset.connection = me.connectionId;
+  document.body.dataset.protocol = protocol;
 }
 connection.onreconnecting(() => add('disconnected; reconnecting…', null, 'system'));
 connection.onreconnected(() => hello());

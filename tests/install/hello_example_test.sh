@@ -20,7 +20,7 @@ test -f "$tmp/prefix/include/tether/app.hpp"
 libs="$(find "$tmp/prefix" -name 'libtether_*.a')"
 test -n "$libs"
 for lib in $libs; do
-  if nm -C "$lib" | grep -E -q 'install_(whoami|chat|store|signalr_chat|meshprobe)|load_signalr_bundle'; then
+  if nm -C "$lib" | grep -E -q 'install_(whoami|chat|store|signalr_chat|meshprobe)|load_browser_bundle'; then
     echo "$lib contains a built-in app" >&2; exit 1
   fi
   if strings "$lib" | grep -q 'tests/realtime/node_modules'; then

@@ -2,7 +2,8 @@
 // (separate cookie jars) on a 3-instance `tether up` (default app), pinned to
 // DIFFERENT instances, load the official @microsoft/signalr bundle from the
 // app and connect with seed 004's options; a message typed in each page
-// appears in the other. Keeps a screenshot in docs/images/signalr-chat.png
+// appears in the other; then a page on the MessagePack protocol and a JSON
+// one do the same. Keeps a screenshot in docs/images/signalr-chat.png
 // (or $TETHER_SCREENSHOT_DIR). Chromium is /usr/bin/chromium, driven by
 // tests/browser's playwright-core.
 // Run: TETHER_BINARY=build/tether node --test tests/realtime/browser.test.mjs
@@ -36,10 +37,10 @@ after(async () => {
   await plan?.stop();
 });
 
-async function visit() {
+async function visit(query = '') {
   const context = await browser.newContext({ viewport: { width: 640, height: 470 }, colorScheme: 'light' });
   const page = await context.newPage();
-  const res = await page.goto(plan.url + '/');
+  const res = await page.goto(plan.url + '/' + query);
   assert.equal(res.status(), 200);
   await page.locator('#instance-id').waitFor({ timeout: LIMIT_MS });
   return { context, page, instance: await page.locator('#instance-id').textContent() };
@@ -79,4 +80,24 @@ test('two browsers on different instances chat through the SignalR hub', async (
   mkdirSync(screenshotDir, { recursive: true });
   await composite.screenshot({ path: join(screenshotDir, 'signalr-chat.png'), fullPage: true });
   await sheet.close();
+});
+
+test('a MessagePack page and a JSON page on different instances chat', async () => {
+  // The official @microsoft/signalr-protocol-msgpack browser bundle, served
+  // by the app, over binary WebSocket frames in Chromium.
+  const mp = await visit('?protocol=messagepack&transport=websockets');
+  assert.equal(await mp.page.evaluate(() => document.body.dataset.protocol), 'messagepack');
+  assert.equal(await mp.page.evaluate(() => typeof signalR.protocols.msgpack.MessagePackHubProtocol), 'function');
+  let js;
+  for (let i = 0; i < 12 && !js; i++) {
+    const v = await visit();
+    if (v.instance !== mp.instance) js = v;
+    else await v.context.close();
+  }
+  assert.ok(js, 'no visitor landed on another instance than the MessagePack page');
+  await send(mp.page, 'mia', 'binary hello ✓');
+  await line(js.page, 'mia: binary hello ✓');
+  await send(js.page, 'joe', 'text reply é');
+  await line(mp.page, 'joe: text reply é');
+  await Promise.all([mp, js].map((v) => v.context.close()));
 });
