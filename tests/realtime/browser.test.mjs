@@ -46,6 +46,16 @@ async function visit(query = '') {
   return { context, page, instance: await page.locator('#instance-id').textContent() };
 }
 
+// A visitor on another instance than `other` (fresh contexts get balanced).
+async function visitElsewhere(other) {
+  for (let i = 0; i < 12; i++) {
+    const v = await visit();
+    if (v.instance !== other.instance) return v;
+    await v.context.close();
+  }
+  assert.fail(`12 visitors all landed on ${other.instance}`);
+}
+
 const line = (page, text) => page.waitForFunction((t) =>
   [...document.querySelectorAll('#log li')].some((li) => li.firstChild?.textContent === t),
   text, { timeout: LIMIT_MS, polling: 100 });
@@ -58,13 +68,7 @@ async function send(page, name, text) {
 
 test('two browsers on different instances chat through the SignalR hub', async () => {
   const a = await visit();
-  let b;
-  for (let i = 0; i < 12 && !b; i++) {
-    const v = await visit();
-    if (v.instance !== a.instance) b = v;
-    else await v.context.close();
-  }
-  assert.ok(b, 'no visitor landed on another instance than A');
+  const b = await visitElsewhere(a);
   await send(a.page, 'alice', 'hello from A');
   await line(b.page, 'alice: hello from A');
   await send(b.page, 'bob', 'hi from B');
@@ -88,13 +92,7 @@ test('a MessagePack page and a JSON page on different instances chat', async () 
   const mp = await visit('?protocol=messagepack&transport=websockets');
   assert.equal(await mp.page.evaluate(() => document.body.dataset.protocol), 'messagepack');
   assert.equal(await mp.page.evaluate(() => typeof signalR.protocols.msgpack.MessagePackHubProtocol), 'function');
-  let js;
-  for (let i = 0; i < 12 && !js; i++) {
-    const v = await visit();
-    if (v.instance !== mp.instance) js = v;
-    else await v.context.close();
-  }
-  assert.ok(js, 'no visitor landed on another instance than the MessagePack page');
+  const js = await visitElsewhere(mp);
   await send(mp.page, 'mia', 'binary hello ✓');
   await line(js.page, 'mia: binary hello ✓');
   await send(js.page, 'joe', 'text reply é');
