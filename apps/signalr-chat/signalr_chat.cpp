@@ -194,43 +194,39 @@ void install_signalr_chat(AppSetup& setup) {
   auto hub = setup.map_hub("/statusHub", options);  // seed 004's URL
   install_methods(hub, setup.instance.id);
 
+  auto& r = setup.router;
   auto log = net::logger("realtime");
-  // The official client's browser bundles, served under /lib/.
+  // The official client's browser bundles, served under /lib/ (404 with the
+  // fix when one is missing).
   struct Bundle {
     const char* file;
     const char* env;
     const char* package;
   };
-  struct Served {
-    std::string path;
-    bool found;
-    std::shared_ptr<const std::string> text;  // the bundle, or why it is missing
-  };
-  std::vector<Served> served;
   for (const Bundle& b : {Bundle{"signalr.min.js", "TETHER_SIGNALR_JS", "@microsoft/signalr"},
                           Bundle{"signalr-protocol-msgpack.min.js", "TETHER_SIGNALR_MSGPACK_JS",
                                  "@microsoft/signalr-protocol-msgpack"}}) {
+    const std::string path = std::string("/lib/") + b.file;
     std::string tried;
-    auto text = load_browser_bundle(b.file, b.env, tried);
-    std::string missing;
-    if (text) {
+    if (auto text = load_browser_bundle(b.file, b.env, tried)) {
       log->debug("signalr-chat: serving the {} bundle ({} bytes)", b.package, text->size());
-    } else {
-      missing = std::string("the ") + b.package +
-                " browser bundle was not found at startup (tried " + tried +
-                "); run `npm ci --prefix tests/realtime` and build again (the signalr_bundle step "
-                "stages it), or set " +
-                b.env + "\n";
-      log->warn(
-          "signalr-chat: no {} browser bundle (tried {}); run "
-          "`npm ci --prefix tests/realtime` or set {}",
-          b.package, tried, b.env);
+      r.get(path, [js = std::make_shared<const std::string>(std::move(*text))](Context& c) {
+        c.response.set(boost::beast::http::field::cache_control, "public, max-age=3600");
+        c.reply(200, *js, "application/javascript; charset=utf-8");
+      });
+      continue;
     }
-    served.push_back({std::string("/lib/") + b.file, text.has_value(),
-                      std::make_shared<const std::string>(text ? *text : missing)});
+    log->warn(
+        "signalr-chat: no {} browser bundle (tried {}); run "
+        "`npm ci --prefix tests/realtime` or set {}",
+        b.package, tried, b.env);
+    r.get(path, [why = std::string("the ") + b.package +
+                       " browser bundle was not found at startup (tried " + tried +
+                       "); run `npm ci --prefix tests/realtime` and build again (the "
+                       "signalr_bundle step stages it), or set " +
+                       b.env + "\n"](Context& c) { c.reply(404, why); });
   }
 
-  auto& r = setup.router;
   auto page = chat_page("tether SignalR chat",
                         "<script src=\"/lib/signalr.min.js\"></script>\n"
                         "<script src=\"/lib/signalr-protocol-msgpack.min.js\"></script>\n",
@@ -255,13 +251,6 @@ void install_signalr_chat(AppSetup& setup) {
                    {"client_result_failures", s.client_result_failures}};
     c.reply(200, json::serialize(o) + "\n", "application/json");
   });
-  for (const auto& [path, found, text] : served) {
-    r.get(path, [found, text](Context& c) {
-      if (!found) return c.reply(404, *text);
-      c.response.set(boost::beast::http::field::cache_control, "public, max-age=3600");
-      c.reply(200, *text, "application/javascript; charset=utf-8");
-    });
-  }
 }
 
 }  // namespace tether::apps

@@ -123,7 +123,6 @@ class HubCall : public std::enable_shared_from_this<HubCall> {
           std::string user, std::string target, json::array arguments);
   void cancel();
   void add_stream(std::shared_ptr<ClientStream> s) { streams_.push_back(std::move(s)); }
-  const std::string& key() const { return key_; }
 
  private:
   void finish();  // forgets the call on its connection, drops the handlers
@@ -155,9 +154,10 @@ struct HubOptions {
   std::chrono::milliseconds long_poll_gone{15'000};   // no poll for this long: the client is gone
   std::size_t max_message_bytes = 32 * 1024;          // a larger incoming record closes the connection
   std::size_t max_queued = 4096;                      // messages queued for one slow client before it is dropped
-  std::size_t max_calls = 128;  // calls, streams and client results open per connection
-  std::chrono::milliseconds client_result_timeout{
-      30'000};  // invoke_client fails after this long unanswered
+  // Calls, streams and client results open per connection at most.
+  std::size_t max_calls = 128;
+  // invoke_client fails after this long without an answer.
+  std::chrono::milliseconds client_result_timeout{30'000};
   unsigned transports = 7;                            // realtime::Transport bits offered and accepted
   // The user of a new connection, from the request that starts it (the
   // negotiate, or the WebSocket upgrade with skipNegotiation). Empty: none.
