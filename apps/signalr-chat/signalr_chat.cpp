@@ -248,7 +248,10 @@ void install_signalr_chat(AppSetup& setup) {
                    {"received_from_backplane", s.received_from_backplane},
                    {"streams_cancelled", s.streams_cancelled},
                    {"client_results", s.client_results},
-                   {"client_result_failures", s.client_result_failures}};
+                   {"client_result_failures", s.client_result_failures},
+                   {"transports_lost", s.transports_lost},
+                   {"reconnects", s.reconnects},
+                   {"reconnects_expired", s.reconnects_expired}};
     c.reply(200, json::serialize(o) + "\n", "application/json");
   });
 }

@@ -60,9 +60,15 @@ asio::awaitable<void> negotiate(std::shared_ptr<Hub> hub, host::Context& ctx) {
   }
   auto ex = co_await asio::this_coro::executor;
   auto c = hub->create_connection(ex, version, ctx.request);
-  ctx.reply(200,
-            negotiate_response(version, c->id, c->token, hub->options().transports),
-            "application/json");
+  // Offered only to a client that asks (the official client refuses an
+  // offer it did not ask for), and only with WebSockets to use it on.
+  c->reconnect_offered = hub->options().stateful_reconnect &&
+                         (hub->options().transports & websockets) &&
+                         ctx.query("useStatefulReconnect") == "true";
+  ctx.reply(
+      200,
+      negotiate_response(version, c->id, c->token, hub->options().transports, c->reconnect_offered),
+      "application/json");
 }
 
 asio::awaitable<void> get_hub(std::shared_ptr<Hub> hub, host::Context& ctx) {
@@ -84,7 +90,11 @@ asio::awaitable<void> get_hub(std::shared_ptr<Hub> hub, host::Context& ctx) {
         ctx.reply(404, kUnknownConnection);
         co_return;
       }
-      if (c->transport != TransportKind::none) {
+      // A stateful-reconnect connection takes a new WebSocket in place of
+      // the one it lost (or of one this side has not yet seen fail).
+      const bool resumable =
+          c->stateful && !c->closing && c->transport == TransportKind::websockets;
+      if (c->transport != TransportKind::none && !resumable) {
         ctx.reply(409, "This connection already has a transport.\n");
         co_return;
       }

@@ -344,7 +344,7 @@ std::shared_ptr<Connection> Hub::find(const std::string& token) const {
   return it == by_token_.end() ? nullptr : it->second;
 }
 
-void Hub::enqueue(Connection& c, std::string framed) {
+void Hub::enqueue(Connection& c, std::string framed, bool sequenced) {
   if (c.closing || c.gone) return;
   if (c.output.size() >= options_.max_queued) {
     ++stats_.slow_clients_dropped;
@@ -356,8 +356,35 @@ void Hub::enqueue(Connection& c, std::string framed) {
     return;
   }
   ++stats_.messages_queued;
-  c.output.push_back(std::move(framed));
+  c.output.emplace_back(std::move(framed), sequenced);
   c.wake.cancel();
+}
+
+void Hub::detach(const std::shared_ptr<Connection>& c) {
+  if (c->gone || c->closing) return;
+  ++stats_.transports_lost;
+  c->detached = true;
+  c->detached_at = Connection::Clock::now();
+  c->awaiting_sequence = true;
+  c->input.clear();  // a record cut short: the client resends it
+  c->supersede = nullptr;
+  log()->debug(
+      "hub {}: connection {} lost its WebSocket; kept {} ms for a reconnect ({} B unacknowledged)",
+      options_.name, c->id, options_.disconnect_timeout.count(), c->unacked_bytes);
+}
+
+std::string Hub::resume(const std::shared_ptr<Connection>& c) {
+  if (c->supersede) c->supersede();
+  c->supersede = nullptr;
+  c->detached = false;
+  c->awaiting_sequence = true;
+  c->input.clear();
+  ++stats_.reconnects;
+  log()->debug("hub {}: connection {} resumed on a new WebSocket ({} messages resent)",
+               options_.name, c->id, c->unacked.size());
+  std::string out = sequence_message(c->first_unacked, c->protocol);
+  for (const auto& m : c->unacked) out += m;
+  return out;
 }
 
 void Hub::close(Connection& c, std::string_view error) {
@@ -365,7 +392,7 @@ void Hub::close(Connection& c, std::string_view error) {
   if (c.handshaken) c.output.push_back(close_message(error, false, c.protocol));
   c.closing = true;
   c.wake.cancel();
-  if (c.transport == TransportKind::none) {
+  if (c.transport == TransportKind::none || c.detached) {
     auto it = by_id_.find(c.id);
     if (it != by_id_.end()) remove(it->second);
   }
@@ -472,7 +499,7 @@ asio::awaitable<void> Hub::confirm_handshake(std::weak_ptr<Hub> weak,
 
 void Hub::handshake_done(const std::shared_ptr<Connection>& c) {
   c->handshaken = true;
-  enqueue(*c, handshake_ok());
+  enqueue(*c, handshake_ok(), false);
   if (connected_) {
     Caller caller{*this, c->id, c->user};
     try {
@@ -494,6 +521,11 @@ void Hub::dispatch(const std::shared_ptr<Connection>& c, std::string_view record
     }
     c->handshake_seen = true;
     c->protocol = result.protocol;
+    // Stateful reconnect needs all three: negotiate offered it, the client
+    // speaks version 2, and the transport is a WebSocket (as in ASP.NET Core).
+    c->stateful =
+        c->reconnect_offered && result.version >= 2 && c->transport == TransportKind::websockets;
+    c->reconnect_buffer = options_.reconnect_buffer;
     // The handshake is answered once the mesh hub has this connection's
     // topics (its connection id, its user): a message sent to it from
     // another instance right after its start() resolves must arrive.
@@ -511,7 +543,37 @@ void Hub::dispatch(const std::shared_ptr<Connection>& c, std::string_view record
     close(*c, "Connection closed with an error. InvalidDataException: " + error);
     return;
   }
+  if (c->stateful) {
+    // The client's side of the MessageBuffer: after a reconnect its
+    // Sequence comes first; a sequenced message already processed (a
+    // resend) is dropped.
+    if (c->awaiting_sequence) {
+      if (m->type != int(MessageType::sequence)) return;
+      c->awaiting_sequence = false;
+    }
+    if (is_sequenced(m->type)) {
+      const auto id = c->next_receiving++;
+      if (id <= c->received) return;
+      c->received = id;
+    }
+  }
   switch (static_cast<MessageType>(m->type)) {
+    case MessageType::ack:
+      if (c->stateful) {
+        c->acknowledge(m->sequence_id);
+        c->wake.cancel();  // writing may have waited for it
+      }
+      break;
+    case MessageType::sequence:
+      if (!c->stateful) break;
+      if (m->sequence_id > c->next_receiving) {
+        close(*c,
+              "Connection closed with an error. Sequence ID greater than amount of messages "
+              "we've received.");
+        return;
+      }
+      c->next_receiving = m->sequence_id;
+      break;
     case MessageType::invocation:
     case MessageType::stream_invocation:
       invoke(c, *m);
@@ -525,7 +587,7 @@ void Hub::dispatch(const std::shared_ptr<Connection>& c, std::string_view record
     case MessageType::stream_item: stream_item_from(c, *m); break;
     case MessageType::completion: completion_from(c, *m); break;
     case MessageType::cancel_invocation: cancel_from(c, m->invocation_id); break;
-    default:  // ping, acks: nothing to do
+    default:  // ping, and types a newer protocol adds: nothing to do
       break;
   }
 }
@@ -643,8 +705,19 @@ void Hub::tick() {
       if (now - c->created > options_.connect_timeout) remove(c);
       continue;
     }
+    if (c->detached) {
+      if (c->closing || now - c->detached_at > options_.disconnect_timeout) {
+        if (!c->closing) {
+          ++stats_.reconnects_expired;
+          log()->info("hub {}: connection {} did not reconnect within {} ms: ended", options_.name,
+                      c->id, options_.disconnect_timeout.count());
+        }
+        remove(c);
+      }
+      continue;
+    }
     if (c->transport == TransportKind::long_polling && !c->polling &&
-        now - c->last_poll > options_.long_poll_gone) {
+        now - c->last_poll > options_.disconnect_timeout) {
       remove(c);
       continue;
     }
@@ -671,8 +744,12 @@ void Hub::tick() {
                     std::to_string(options_.client_timeout.count() / 1000) + " s.");
       continue;
     }
+    if (c->stateful && c->received > c->acked) {  // at most one Ack a second
+      enqueue(*c, ack_message(c->received, c->protocol), false);
+      c->acked = c->received;
+    }
     if (c->output.empty() && now - c->last_sent >= options_.keep_alive) {
-      enqueue(*c, ping(c->protocol));
+      enqueue(*c, ping(c->protocol), false);
       c->last_sent = now;
     }
   }

@@ -95,7 +95,9 @@ HandshakeResult check_handshake(std::string_view record, bool text_only) {
     p = Protocol::messagepack;
   else
     return {false, "The protocol '" + name + "' is not supported.", Protocol::json};
-  if (version->as_int64() != 1)
+  // Version 2 adds Ack and Sequence (stateful reconnect); a client asks
+  // for it only when negotiate offered stateful reconnect.
+  if (version->as_int64() != 1 && version->as_int64() != 2)
     return {false,
             "The server does not support version " + std::to_string(version->as_int64()) +
                 " of the '" + name + "' protocol.",
@@ -105,7 +107,7 @@ HandshakeResult check_handshake(std::string_view record, bool text_only) {
             "Cannot use the 'messagepack' protocol on the current transport. The "
             "transport does not support 'Binary' transfer format.",
             Protocol::json};
-  return {true, {}, p};
+  return {true, {}, p, static_cast<int>(version->as_int64())};
 }
 
 std::string handshake_ok() { return frame(json::object{}); }
@@ -173,6 +175,13 @@ std::optional<ClientMessage> parse_client_message(std::string_view record, std::
     } else if (auto* r = o.if_contains("result")) {
       m.result = std::move(*r);
     }
+  } else if (m.type == int(MessageType::ack) || m.type == int(MessageType::sequence)) {
+    auto* id = o.if_contains("sequenceId");
+    if (!id || !id->is_int64() || id->as_int64() < 0) {
+      error = "Missing required property 'sequenceId'.";
+      return std::nullopt;
+    }
+    m.sequence_id = id->as_int64();
   }
   return m;
 }
@@ -228,6 +237,27 @@ std::string ping(Protocol p) {
   return frame(json::object{{"type", 6}});
 }
 
+std::string ack_message(std::int64_t sequence_id, Protocol p) {
+  if (p == Protocol::messagepack) return msgpack_codec::sequence_id(8, sequence_id);
+  return frame(json::object{{"type", 8}, {"sequenceId", sequence_id}});
+}
+
+std::string sequence_message(std::int64_t sequence_id, Protocol p) {
+  if (p == Protocol::messagepack) return msgpack_codec::sequence_id(9, sequence_id);
+  return frame(json::object{{"type", 9}, {"sequenceId", sequence_id}});
+}
+
+bool is_sequenced(int type) {
+  switch (static_cast<MessageType>(type)) {
+    case MessageType::invocation:
+    case MessageType::stream_item:
+    case MessageType::completion:
+    case MessageType::stream_invocation:
+    case MessageType::cancel_invocation: return true;
+    default: return false;
+  }
+}
+
 std::string close_message(std::string_view error, bool allow_reconnect, Protocol p) {
   if (p == Protocol::messagepack) return msgpack_codec::close_message(error, allow_reconnect);
   json::object o{{"type", 7}};
@@ -237,7 +267,8 @@ std::string close_message(std::string_view error, bool allow_reconnect, Protocol
 }
 
 std::string negotiate_response(int version, std::string_view connection_id,
-                               std::string_view connection_token, unsigned transports) {
+                               std::string_view connection_token, unsigned transports,
+                               bool stateful_reconnect) {
   json::array available;
   if (transports & websockets)
     available.push_back(json::object{{"transport", "WebSockets"},
@@ -253,6 +284,7 @@ std::string negotiate_response(int version, std::string_view connection_id,
   o["connectionId"] = connection_id;
   if (version >= 1) o["connectionToken"] = connection_token;
   o["availableTransports"] = std::move(available);
+  if (stateful_reconnect) o["useStatefulReconnect"] = true;
   return json::serialize(o);
 }
 

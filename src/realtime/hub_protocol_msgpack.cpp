@@ -17,6 +17,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <ctime>
 
 #include "tether/net/base64.hpp"
@@ -228,6 +229,14 @@ std::string ping() {
   return w.framed();
 }
 
+std::string sequence_id(int type, std::int64_t id) {
+  Writer w;
+  w.array(2);
+  w.integer(type);
+  w.value(json::value(id));
+  return w.framed();
+}
+
 std::string close_message(std::string_view error, bool allow_reconnect) {
   Writer w;
   w.array(3);
@@ -327,8 +336,10 @@ std::optional<ClientMessage> parse(std::string_view record, std::string& error) 
       case MessageType::ack:
       case MessageType::sequence:
         need(a, 2, m.type == int(MessageType::ack) ? "Ack" : "Sequence");
-        if (at(a, 1).type != msgpack::type::POSITIVE_INTEGER)
+        if (at(a, 1).type != msgpack::type::POSITIVE_INTEGER ||
+            at(a, 1).via.u64 > std::uint64_t(std::numeric_limits<std::int64_t>::max()))
           throw Invalid{"Reading 'sequenceId' as Int64 failed."};
+        m.sequence_id = static_cast<std::int64_t>(at(a, 1).via.u64);
         break;
       default:  // ping, and types a newer protocol adds: nothing to read
         break;

@@ -1,5 +1,8 @@
 // The WebSockets transport: one frame per batch of queued messages out (text
 // for JSON, binary for MessagePack), any frame in is handed to the hub as bytes.
+// With stateful reconnect a connection outlives its WebSocket: a dropped one
+// detaches it (Hub::detach), and the next one with its token resumes it with
+// a Sequence and the messages the client has not acknowledged.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -21,24 +24,40 @@ namespace {
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 using Socket = websocket::stream<beast::tcp_stream&>;
 
-// Writes what the hub queues until the connection closes; then a close frame.
-// Signals `done` when it returns.
+// One WebSocket of a connection, shared by its reader and its writer.
+struct Attachment {
+  explicit Attachment(asio::any_io_executor ex) : done(ex, asio::steady_timer::time_point::max()) {}
+  asio::steady_timer done;  // cancelled when the writer returns
+  bool writing = true;
+  bool ended = false;  // lost (detached) or superseded: leave the connection alone
+  std::string resume;  // a resumed connection's Sequence and unacknowledged messages
+};
+
+// Writes what the hub queues until the connection closes (then a close
+// frame) or this WebSocket ends.
 asio::awaitable<void> write_loop(std::shared_ptr<Connection> c, Socket& ws,
-                                 std::shared_ptr<asio::steady_timer> done, std::shared_ptr<bool> running) {
-  while (!c->gone || !c->output.empty()) {
-    if (c->output.empty()) {
-      if (c->closing) break;
+                                 std::shared_ptr<Attachment> a) {
+  bool failed = false;
+  if (!a->resume.empty()) {
+    ws.binary(c->binary());
+    auto [ec, n] = co_await ws.async_write(asio::buffer(a->resume), use_nothrow);
+    failed = bool(ec);
+    a->resume.clear();
+  }
+  while (!failed && !a->ended) {
+    auto text = c->take_output();
+    if (text.empty()) {
+      if (c->closing || c->gone) break;
       co_await c->wake.async_wait(use_nothrow);
       continue;
     }
-    auto text = c->take_output();
     ws.binary(c->binary());  // MessagePack: binary frames, the handshake answer too
     auto [ec, n] = co_await ws.async_write(asio::buffer(text), use_nothrow);
     if (ec) break;
   }
-  if (c->closing) co_await ws.async_close(websocket::close_code::normal, use_nothrow);
-  *running = false;
-  done->cancel();
+  if (c->closing && !a->ended) co_await ws.async_close(websocket::close_code::normal, use_nothrow);
+  a->writing = false;
+  a->done.cancel();
 }
 
 }  // namespace
@@ -51,23 +70,44 @@ asio::awaitable<void> run_websockets(std::shared_ptr<Hub> hub, std::shared_ptr<C
   ws.set_option(websocket::stream_base::decorator(
       [instance_id](websocket::response_type& res) { res.set("X-Instance-Id", instance_id); }));
   ws.read_message_max(hub->options().max_message_bytes * 4);
+  // A connection that already had a WebSocket: stateful reconnect (the
+  // endpoint let nothing else through).
+  const bool resuming = c->transport == TransportKind::websockets;
   auto [ec] = co_await ws.async_accept(request, use_nothrow);
   if (ec) {
-    hub->remove(c);
+    if (!resuming) hub->remove(c);
     co_return;
   }
+  if (c->gone || c->closing) co_return;  // it ended while this one was accepted
+  auto ex = co_await asio::this_coro::executor;
+  auto a = std::make_shared<Attachment>(ex);
+  if (resuming) a->resume = hub->resume(c);
   c->transport = TransportKind::websockets;
   c->started = Connection::Clock::now();
-  auto ex = co_await asio::this_coro::executor;
-  auto done = std::make_shared<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
-  auto running = std::make_shared<bool>(true);
-  asio::co_spawn(ex, write_loop(c, ws, done, running), asio::detached);
+  const auto attachment = ++c->attachment;
+  c->supersede = [a, &stream] {
+    a->ended = true;
+    boost::system::error_code ignored;
+    stream.socket().close(ignored);
+  };
+  asio::co_spawn(ex, write_loop(c, ws, a), asio::detached);
   beast::flat_buffer buffer;
-  while (!c->closing) {
+  while (!c->closing && !a->ended) {
     buffer.clear();
     auto [rec, n] = co_await ws.async_read(buffer, use_nothrow);
-    if (rec) break;
+    if (rec || a->ended) break;
     hub->receive(c, beast::buffers_to_string(buffer.data()));
+  }
+  if (c->attachment == attachment) c->supersede = nullptr;
+  if (!a->ended && !c->closing && !c->gone && c->stateful) {
+    // Lost, not closed: keep the connection for the client's next WebSocket.
+    a->ended = true;
+    hub->detach(c);
+  }
+  if (a->ended) {  // the connection lives on without this WebSocket
+    c->wake.cancel();
+    while (a->writing) co_await a->done.async_wait(use_nothrow);
+    co_return;
   }
   // Either the client went away (read failed) or the hub closes: in both
   // cases the writer flushes what it can, then stops.
@@ -77,7 +117,7 @@ asio::awaitable<void> run_websockets(std::shared_ptr<Hub> hub, std::shared_ptr<C
   }
   c->closing = true;
   c->wake.cancel();
-  while (*running) co_await done->async_wait(use_nothrow);
+  while (a->writing) co_await a->done.async_wait(use_nothrow);
   hub->remove(c);
   // Drain the client's close reply so the socket shuts down cleanly.
   if (ws.is_open()) {

@@ -13,11 +13,13 @@ export const { MessagePackHubProtocol } = require('@microsoft/signalr-protocol-m
 
 // Connects with `options` (withUrl's); resolves with the connection, what the
 // server says about it (WhoAmI) and the messages received so far.
-// `msgpack`: the MessagePack hub protocol instead of JSON.
-export async function connect(frontUrl, options = {}, { user, msgpack = false } = {}) {
+// `msgpack`: the MessagePack hub protocol instead of JSON; `stateful`:
+// withStatefulReconnect().
+export async function connect(frontUrl, options = {}, { user, msgpack = false, stateful = false } = {}) {
   const url = `${frontUrl}/statusHub${user ? `?user=${encodeURIComponent(user)}` : ''}`;
   let builder = new signalR.HubConnectionBuilder().withUrl(url, options);
   if (msgpack) builder = builder.withHubProtocol(new MessagePackHubProtocol());
+  if (stateful) builder = builder.withStatefulReconnect();
   const connection = builder.configureLogging(signalR.LogLevel.None).build();
   const received = [];
   connection.on('ReceiveMessage', (name, text, via) => received.push({ name, text, via }));

@@ -74,7 +74,7 @@ export async function startHaproxyPlan({ instances = 3 } = {}) {
       }
     },
     async stop() {
-      await haproxy.stop();
+      await plan.haproxy.stop();  // a test may have replaced it
       await Promise.all(members.map((m) => m.stop()));
       rmSync(dir, { recursive: true, force: true });
     },

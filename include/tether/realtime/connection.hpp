@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -45,8 +46,45 @@ class Connection {
   bool gone = false;     // removed from the hub
 
   std::string input;  // bytes received, not yet a whole record
-  std::deque<std::string> output;  // each framed in `protocol` (the handshake answer: JSON)
+  // One framed message to send, in `protocol` (the handshake answer: JSON).
+  // `sequenced`: it counts in stateful reconnect's sequence (is_sequenced).
+  struct Queued {
+    std::string bytes;
+    bool sequenced = false;
+    Queued(std::string b, bool s = false) : bytes(std::move(b)), sequenced(s) {}  // NOLINT
+  };
+  std::deque<Queued> output;
   boost::asio::steady_timer wake;  // cancelled when output grows or closing is set
+
+  // Stateful reconnect (negotiated, protocol version 2, WebSockets): ASP.NET
+  // Core's MessageBuffer. Sequenced messages written stay in `unacked` until
+  // the client's Ack; past `reconnect_buffer` bytes of them, writing waits
+  // for an Ack. When the WebSocket drops, the connection is `detached` for
+  // HubOptions::disconnect_timeout; a new WebSocket with the same token gets
+  // a Sequence and what was not acknowledged, and the client's own resends
+  // are de-duplicated by their implicit sequence ids.
+  bool reconnect_offered = false;  // negotiate answered useStatefulReconnect
+  bool stateful = false;
+  std::size_t reconnect_buffer = 100'000;
+  std::deque<std::string> unacked;
+  std::int64_t first_unacked = 1;  // the sequence id of unacked.front()
+  std::size_t unacked_bytes = 0;
+  std::int64_t received = 0;        // the client's last sequenced message processed
+  std::int64_t next_receiving = 1;  // the id the client's next sequenced message has
+  std::int64_t acked = 0;           // the last Ack sent to the client
+  bool awaiting_sequence = false;   // reattached: the client's Sequence comes first
+  bool detached = false;
+  Clock::time_point detached_at{};
+  std::uint64_t attachment = 0;     // the current WebSocket's number
+  std::function<void()> supersede;  // ends the current WebSocket (a newer one took over)
+  // Drops what the client acknowledged up to `sequence_id`.
+  void acknowledge(std::int64_t sequence_id) {
+    while (!unacked.empty() && first_unacked <= sequence_id) {
+      unacked_bytes -= unacked.front().size();
+      unacked.pop_front();
+      ++first_unacked;
+    }
+  }
 
   Clock::time_point created = Clock::now(), started{}, last_heard = Clock::now(),
                     last_sent = Clock::now();
@@ -66,12 +104,24 @@ class Connection {
   bool polling = false;
   Clock::time_point last_poll = Clock::now();
 
-  // Everything queued, concatenated (and the queue emptied).
+  // What may be written now, concatenated and taken from the queue: all of
+  // it, except that a stateful connection keeps sequenced messages back
+  // while `reconnect_buffer` bytes wait for an Ack (not once closing).
   std::string take_output() {
     std::string out;
-    for (auto& m : output) out += m;
-    output.clear();
-    last_sent = Clock::now();
+    while (!output.empty()) {
+      auto& m = output.front();
+      if (stateful && m.sequenced) {
+        if (unacked_bytes >= reconnect_buffer && !closing) break;
+        out += m.bytes;
+        unacked_bytes += m.bytes.size();
+        unacked.push_back(std::move(m.bytes));
+      } else {
+        out += m.bytes;
+      }
+      output.pop_front();
+    }
+    if (!out.empty()) last_sent = Clock::now();
     return out;
   }
 };

@@ -151,7 +151,10 @@ struct HubOptions {
   std::chrono::milliseconds handshake_timeout{15'000};
   std::chrono::milliseconds connect_timeout{30'000};  // negotiated, no transport yet: forget it
   std::chrono::milliseconds long_poll{90'000};        // a poll with nothing to say answers empty after this
-  std::chrono::milliseconds long_poll_gone{15'000};   // no poll for this long: the client is gone
+  // ASP.NET Core's DisconnectTimeout: a long-polling client that has not
+  // polled for this long is gone, and so is a stateful-reconnect client
+  // whose WebSocket dropped and did not come back within it.
+  std::chrono::milliseconds disconnect_timeout{15'000};
   std::size_t max_message_bytes = 32 * 1024;          // a larger incoming record closes the connection
   std::size_t max_queued = 4096;                      // messages queued for one slow client before it is dropped
   // Calls, streams and client results open per connection at most.
@@ -159,6 +162,13 @@ struct HubOptions {
   // invoke_client fails after this long without an answer.
   std::chrono::milliseconds client_result_timeout{30'000};
   unsigned transports = 7;                            // realtime::Transport bits offered and accepted
+  // Stateful reconnect (the client's withStatefulReconnect()): offered in
+  // negotiate to clients that ask, used over WebSockets with protocol
+  // version 2; messages not yet acknowledged are kept up to this many bytes
+  // per connection (ASP.NET Core's StatefulReconnectBufferSize), beyond
+  // which writing to that client waits for its Ack.
+  bool stateful_reconnect = true;
+  std::size_t reconnect_buffer = 100'000;
   // The user of a new connection, from the request that starts it (the
   // negotiate, or the WebSocket upgrade with skipNegotiation). Empty: none.
   std::function<std::string(const http::Request&)> user_id;
@@ -211,6 +221,9 @@ class Hub : public std::enable_shared_from_this<Hub> {
     std::uint64_t published = 0, publish_failures = 0, received_from_backplane = 0;
     std::uint64_t streams_cancelled = 0;  // by the client's CancelInvocation
     std::uint64_t client_results = 0, client_result_failures = 0;  // invoke_client's ends
+    // Stateful reconnect: WebSockets that dropped with the connection kept,
+    // the connections a new WebSocket resumed, and those that never came back.
+    std::uint64_t transports_lost = 0, reconnects = 0, reconnects_expired = 0;
   };
 
   // `backplane` may be null: then sends reach this instance's clients only.
@@ -288,7 +301,14 @@ class Hub : public std::enable_shared_from_this<Hub> {
   // Bytes a client sent: handshake, then hub messages. May close `c`.
   void receive(const std::shared_ptr<Connection>& c, std::string_view data);
   // Queues a framed message for `c` (dropping a client that lags too far).
-  void enqueue(Connection& c, std::string framed);
+  // `sequenced`: it counts for stateful reconnect (is_sequenced).
+  void enqueue(Connection& c, std::string framed, bool sequenced = true);
+  // Stateful reconnect: `c`'s WebSocket dropped; it waits disconnect_timeout
+  // for the client's next one (realtime/transport_websockets.cpp).
+  void detach(const std::shared_ptr<Connection>& c);
+  // ... and a new WebSocket took it over (ending the old one if it was still
+  // open): what to send first, a Sequence and every unacknowledged message.
+  std::string resume(const std::shared_ptr<Connection>& c);
   // Ends `c` gracefully: a Close message (with `error` if not empty), then the
   // transport finishes writing and calls remove().
   void close(Connection& c, std::string_view error);

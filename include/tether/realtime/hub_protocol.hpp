@@ -1,5 +1,5 @@
 #pragma once
-// The SignalR hub protocols, version 1 (dotnet/aspnetcore
+// The SignalR hub protocols, versions 1 and 2 (dotnet/aspnetcore
 // src/SignalR/docs/specs/HubProtocol.md): JSON and MessagePack, and the
 // negotiate response (TransportProtocols.md). Pure functions: no I/O, no state.
 //
@@ -7,11 +7,12 @@
 // MessagePack: every message is a MessagePack array preceded by its length as
 // a VarInt (7 bits a byte, low bits first, at most 5 bytes). Both begin with
 // the same JSON handshake: the client sends {"protocol":"json"|"messagepack",
-// "version":1}, the server answers {} or {"error":"..."} (JSON, 0x1E).
+// "version":1 or 2}, the server answers {} or {"error":"..."} (JSON, 0x1E).
 //
 // Hub methods see arguments as JSON values in both protocols: MessagePack's
 // binary becomes a base64 string (as byte[] is in ASP.NET Core's JSON), its
 // timestamp an ISO 8601 string (as JSON.stringify writes a Date).
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,6 +62,7 @@ struct HandshakeResult {
   bool ok = false;
   std::string error;  // why not, in the words the client shows (ASP.NET Core's)
   Protocol protocol = Protocol::json;
+  int version = 1;  // 2: the client can do stateful reconnect (Ack, Sequence)
 };
 // `text_only`: the transport carries text only (Server-Sent Events), so a
 // binary protocol is refused as ASP.NET Core refuses it.
@@ -79,6 +81,7 @@ struct ClientMessage {
   std::vector<std::string> stream_ids;  // the client-to-server streams an invocation opens
   json::value result;                   // StreamItem: the item; Completion: its result (or null)
   std::optional<std::string> error;     // Completion: the error it carries
+  std::int64_t sequence_id = 0;  // Ack: the last message received; Sequence: the next one sent
 };
 // Parses one JSON record. nullopt with `error` set when it is not JSON, not
 // an object, has no integer "type" (in the int range), or an invocation lacks
@@ -109,6 +112,14 @@ std::string completion_error(std::string_view invocation_id, std::string_view er
 std::string stream_item(std::string_view invocation_id, const json::value& item,
                         Protocol p = Protocol::json);
 std::string ping(Protocol p = Protocol::json);
+// Stateful reconnect (protocol version 2): an Ack of every message up to
+// `sequence_id`, and a Sequence saying the messages that follow start at it.
+std::string ack_message(std::int64_t sequence_id, Protocol p = Protocol::json);
+std::string sequence_message(std::int64_t sequence_id, Protocol p = Protocol::json);
+// Messages that count in stateful reconnect's sequence: invocations, stream
+// items, completions, stream invocations and cancels (not pings, closes,
+// acks or sequences), as ASP.NET Core's MessageBuffer counts them.
+bool is_sequenced(int type);
 // A Close message; `error` empty for a graceful close.
 std::string close_message(std::string_view error, bool allow_reconnect = false,
                           Protocol p = Protocol::json);
@@ -123,7 +134,9 @@ enum Transport : unsigned {
 
 // The negotiate response body for `version` (0 or 1; higher asks get 1).
 // Version 0 has no connectionToken: the client then uses the connection id.
+// `stateful_reconnect`: answers the client's useStatefulReconnect=true.
 std::string negotiate_response(int version, std::string_view connection_id,
-                               std::string_view connection_token, unsigned transports);
+                               std::string_view connection_token, unsigned transports,
+                               bool stateful_reconnect = false);
 
 }  // namespace tether::realtime

@@ -36,7 +36,8 @@ TEST(HubProtocol, Handshake) {
   auto xml = check_handshake(R"({"protocol":"xml","version":1})");
   EXPECT_FALSE(xml.ok);
   EXPECT_EQ(xml.error, "The protocol 'xml' is not supported.");
-  EXPECT_FALSE(check_handshake(R"({"protocol":"json","version":2})").ok);
+  EXPECT_TRUE(check_handshake(R"({"protocol":"json","version":2})").ok);  // stateful reconnect
+  EXPECT_FALSE(check_handshake(R"({"protocol":"json","version":3})").ok);
   EXPECT_FALSE(check_handshake(R"({"protocol":"messagepack","version":3})").ok);
   EXPECT_FALSE(check_handshake(R"({"version":1})").ok);
   EXPECT_FALSE(check_handshake("not json").ok);
