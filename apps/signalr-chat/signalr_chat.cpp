@@ -23,7 +23,12 @@
 //                                         all as ReceiveMessage; answers the count
 //   AskClient(connectionId, question)  -> what that client's "Ask" handler
 //                                         returns (a client result), on any instance
+// Azure SignalR Service's REST API (realtime/rest_api.hpp) for hub "chat"
+// (or "statusHub"), with the access key TETHER_SIGNALR_ACCESS_KEY (every
+// instance the same; unset: the API answers 503 saying so):
+//   /api/hubs/chat/:send, .../users/{user}/:send, ... (docs/realtime.md)
 #include <chrono>
+#include <cstdlib>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -41,6 +46,7 @@
 #include "tether/net/log.hpp"
 #include "tether/realtime/endpoint.hpp"
 #include "tether/realtime/hub.hpp"
+#include "tether/realtime/rest_api.hpp"
 
 namespace tether::apps {
 
@@ -196,6 +202,17 @@ void install_signalr_chat(AppSetup& setup) {
 
   auto& r = setup.router;
   auto log = net::logger("realtime");
+  // The REST API: the key from the environment, shared by every instance
+  // (a key made up here would differ on each one).
+  realtime::RestApiOptions rest;
+  if (const char* key = std::getenv("TETHER_SIGNALR_ACCESS_KEY")) rest.access_key = key;
+  rest.unconfigured_hint =
+      "set TETHER_SIGNALR_ACCESS_KEY (at least 32 characters, the same on every instance) in "
+      "the environment of `tether up` / `tether serve`, and put it in the connection string "
+      "Endpoint=http://<host>:<port>;AccessKey=<key>;Version=1.0;";
+  if (rest.access_key.empty())
+    log->info("signalr-chat: REST API off (503): TETHER_SIGNALR_ACCESS_KEY is not set");
+  realtime::map_rest_api(r, {{"chat", hub}, {"statusHub", hub}}, std::move(rest));
   // The official client's browser bundles, served under /lib/ (404 with the
   // fix when one is missing).
   struct Bundle {

@@ -249,12 +249,9 @@ void Hub::on_backplane(const std::string& t, const std::string& payload) {
     deliver(t, message, except());
     return;
   }
-  // Group changes for a connection of ours, asked by another instance.
-  if (!mine) return;
-  if (auto* g = o.if_contains("join"); g && g->is_string())
-    local_join(*mine, std::string(g->as_string()));
-  if (auto* g = o.if_contains("leave"); g && g->is_string())
-    local_leave(*mine, std::string(g->as_string()));
+  // Group changes and closes for a connection of ours, or for every local
+  // connection of a user (hub_rest.cpp), asked by another instance.
+  apply_control(t, o, mine);
 }
 
 // ---- groups ----

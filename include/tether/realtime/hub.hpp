@@ -290,6 +290,41 @@ class Hub : public std::enable_shared_from_this<Hub> {
   const HubOptions& options() const { return options_; }
   mesh::Backplane* backplane() const { return backplane_; }
 
+  // ---- for the REST API (realtime/rest_api.hpp; hub_rest.cpp) ----
+  // Azure SignalR Service's data-plane calls that the hub methods above do
+  // not cover. Group changes and closes for connections elsewhere travel on
+  // their topics: {"join"|"leave": <group>}, {"leaveAll": true} and
+  // {"close": <reason>} on signalr/<hub>/conn/<id> (one connection) or
+  // signalr/<hub>/user/<user> (every connection of the user).
+
+  // What an existence check asks about.
+  enum class Presence { connection, user, group, user_in_group };
+  // Whether `name` (a connection id, a user, a group; for user_in_group a
+  // user with a connection in `group`) exists on this instance.
+  bool present_here(Presence what, const std::string& name, const std::string& group = {}) const;
+  // The same on every instance: this one, then each other member of the
+  // backplane asked on signalr/<hub>/exists (answered by the handler that
+  // answer_presence_requests installs). nullopt when a member did not
+  // answer within `timeout`. Without a backplane: this instance only.
+  static asio::awaitable<std::optional<bool>> present_anywhere(std::shared_ptr<Hub> hub,
+                                                               Presence what, std::string name,
+                                                               std::string group,
+                                                               std::chrono::milliseconds timeout);
+  // Answers other instances' present_anywhere. Call once per hub, on every
+  // instance (map_rest_api does); safe to call again.
+  void answer_presence_requests();
+  // Closes a connection here or on another instance, with a Close message
+  // carrying `reason` (none when empty). False: the backplane refused it.
+  bool close_connection(const std::string& connection_id, const std::string& reason);
+  // Removes a connection, here or elsewhere, from every group it is in.
+  bool remove_from_all_groups(const std::string& connection_id);
+  // Adds / removes every current connection of `user`, on every instance,
+  // to / from `group` (or all its groups). Connections the user opens later
+  // are not affected (Azure remembers it for them: tether does not).
+  bool add_user_to_group(const std::string& user, const std::string& group);
+  bool remove_user_from_group(const std::string& user, const std::string& group);
+  bool remove_user_from_all_groups(const std::string& user);
+
   // ---- for the transports (realtime/endpoint.cpp, transport_*.cpp) ----
 
   // A new connection (negotiate, or a WebSocket without negotiation); starts
@@ -387,6 +422,14 @@ class Hub : public std::enable_shared_from_this<Hub> {
   std::map<std::string, std::set<Connection*>> groups_, users_;
   bool ticking_ = false;
   Stats stats_;
+
+  // ---- the REST API's (hub_rest.cpp) ----
+  // {"join"|"leave"|"leaveAll"|"close"} from a conn/ or user/ topic, for
+  // `mine` (the connection a conn/ topic names) or the user's connections.
+  void apply_control(const std::string& topic, const json::object& o, Connection* mine);
+  // Publishes `payload` on `topic`, or applies it here without a backplane.
+  bool control(const std::string& topic, const json::object& payload);
+  bool answering_presence_ = false;
 };
 
 }  // namespace tether::realtime
