@@ -7,7 +7,7 @@
 //   node bench.mjs --redis SOCK [--redis-pid PID] [--rows a,b,...] [--repeats N]
 //                  [--clients N] [--workers N] [--warm S] [--window S]
 //                  [--start-rate R] [--factor F] [--max-rate R] [--p99-bound MS]
-//                  [--sample-every N] [--out FILE.json]
+//                  [--sample-every N] [--saturated-steps N] [--out FILE.json]
 //
 // Receivers connect directly to the 3 instances (3 Socket.IO processes),
 // round-robin, not through the front door. Three more connections (one per
@@ -41,6 +41,7 @@ const MAX_RATE = Number(opt('max-rate', 5000));
 const P99_BOUND = Number(opt('p99-bound', 250));
 const SAMPLE_EVERY = Number(opt('sample-every', 50));
 const REPEATS = Number(opt('repeats', 2));
+const SATURATED_STEPS = Number(opt('saturated-steps', 2));
 const REDIS = opt('redis');
 const REDIS_PID = opt('redis-pid') ? Number(opt('redis-pid')) : null;
 const OUT = opt('out');
@@ -227,6 +228,7 @@ async function runRow(row, startRate) {
       return {
         t: performance.now(),
         count: ms.reduce((a, m) => a + m.count, 0) + official.reduce((a, o) => a + o.got(), 0),
+        official: official.map((o) => o.got()),
         closed: ms.reduce((a, m) => a + m.closed, 0) + official.filter((o) => o.closed()).length,
         samples: ms.flatMap((m) => m.samples),
         server: cpuSum(serverPids),
@@ -237,9 +239,14 @@ async function runRow(row, startRate) {
     };
 
     const steps = [];
+    let saturatedSteps = 0;
+    // one ladder for every run (START_RATE × FACTOR^k), so that runs compare
+    // rate by rate; a later run skips the rungs between START_RATE (the
+    // common rate, in every run) and startRate
     const rates = [];
-    for (let r = startRate; r <= MAX_RATE; r = Math.round(r * FACTOR)) rates.push(r);
-    if (startRate !== START_RATE) rates.unshift(START_RATE);  // the common rate, in every run
+    for (let r = START_RATE; r <= MAX_RATE; r = Math.round(r * FACTOR)) {
+      if (r === START_RATE || r >= startRate) rates.push(r);
+    }
     for (const rate of rates) {
       const othersBefore = others();
       const base = await mark();
@@ -277,6 +284,8 @@ async function runRow(row, startRate) {
         p50ms: quantile(lat, 0.5), p99ms: quantile(lat, 0.99), latencySamples: lat.length,
         sent, expected, counted: last.count - base.count, lost: expected - (last.count - base.count),
         closed: last.closed,
+        // what each official client received of this step's `sent` messages
+        officialReceived: last.official.map((g, i) => g - base.official[i]),
         loadgenCores: workerCores, driverCores: selfCpu / secs,
         machineBusy: (b.machine[0] - a.machine[0]) / (b.machine[1] - a.machine[1]),
         others: [...new Set([othersBefore, others()].join(',').split(',').filter(Boolean))].join(','),
@@ -294,7 +303,8 @@ async function runRow(row, startRate) {
       step.saturated = step.lost > 0 || step.closed > 0 || step.deliveredRatio < 0.99 ||
                        (step.p99ms ?? Infinity) > 4 * P99_BOUND;
       if (step.closed) break;  // a dropped client stays dropped
-      if (step.saturated && rate !== START_RATE) break;
+      // one more step past the first saturated one: the plateau of delivered/s
+      if (step.saturated && rate !== START_RATE && ++saturatedSteps >= SATURATED_STEPS) break;
     }
     const officialCheck = official.map((o) => ({ received: o.got(), sent: steps.reduce((a, s) => a + s.sent, 0) }));
     return { row, backplane, protocol, ports: sys.ports, serverPids: serverPids.length, steps, officialCheck,
@@ -314,7 +324,8 @@ const best = {};
 for (let rep = 1; rep <= REPEATS; rep++) {
   for (const row of ROWS) {
     // later repeats start the search near the rate the previous one reached
-    const start = best[row] ? Math.max(START_RATE, Math.round(best[row] * 0.7)) : START_RATE;
+    let start = START_RATE;  // the highest rung at or below 0.6 × the best rate of the last run
+    for (let r = START_RATE; best[row] && r <= best[row] * 0.6; r = Math.round(r * FACTOR)) start = r;
     const r = await runRow(row, start);
     r.repeat = rep;
     r.loadavg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
