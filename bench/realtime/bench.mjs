@@ -335,6 +335,7 @@ for (let rep = 1; rep <= REPEATS; rep++) {
   }
 }
 const json = JSON.stringify({ clients: CLIENTS, workers: WORKERS, warm: WARM, window: WINDOW, p99Bound: P99_BOUND,
+                              saturatedSteps: SATURATED_STEPS, factor: FACTOR,
                               sampleEvery: SAMPLE_EVERY, results }, null, 1);
 if (OUT) writeFileSync(OUT, json);
 else console.log(json);

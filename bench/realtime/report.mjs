@@ -40,7 +40,7 @@ const out = [...header];
 const commonRate = data.results[0]?.steps[0]?.rate;
 out.push(`Each cell is the range over ${Math.max(...rows.map((r) => runs(r).length))} runs of the same configuration (lowest–highest).`);
 out.push('');
-out.push('**Saturation** (rate raised ×1.5 per step until three steps no longer delivered the offered rate (< 99 %, or anything lost or dropped, or p99 over 4× the bound); "saturated" = the step with the most deliveries/s; "fully delivered" = 0 lost, ' +
+out.push(`**Saturation** (rate raised ×${data.factor ?? 1.5} per step until ${data.saturatedSteps ?? 2} steps no longer delivered the offered rate (< 99 %, or anything lost or dropped, or p99 over 4× the bound); "saturated" = the step with the most deliveries/s; "fully delivered" = 0 lost, ` +
          `no client dropped, ≥ 99 % of the offered deliveries/s, p99 ≤ ${data.p99Bound} ms):`);
 out.push('');
 out.push('| system | highest fully delivered rate (msg/s) | deliveries/s there | p50 / p99 ms there | lost there | saturated deliveries/s | deliveries per server CPU-s (saturated) | server cores (saturated) | load generator cores (saturated; per worker) |');
@@ -112,8 +112,8 @@ out.push('');
 const checks = data.results.filter((r) => r.officialCheck.length);
 const offSteps = checks.flatMap((r) => r.steps.map((s) => ({ r, s })));
 const okSteps = offSteps.filter(({ s }) => s.ok);
-const okMissed = okSteps.filter(({ s }) => s.officialReceived.some((g) => g !== s.sent));
-const overMissed = offSteps.filter(({ s }) => !s.ok && s.officialReceived.some((g) => g !== s.sent));
+const okMissed = okSteps.filter(({ s }) => (s.officialReceived ?? []).some((g) => g !== s.sent));
+const overMissed = offSteps.filter(({ s }) => !s.ok && (s.officialReceived ?? []).some((g) => g !== s.sent));
 out.push(`Official client check: in every tether run one of the 1,000 receivers was an official @microsoft/signalr ` +
          `client (JSON, or @microsoft/signalr-protocol-msgpack in the MessagePack rows). In the ${okSteps.length} fully delivered steps ` +
          (okMissed.length ? `it missed messages in ${okMissed.length}: ${okMissed.map(({ r, s }) => `${r.row} #${r.repeat} ${s.rate} msg/s ${s.officialReceived}/${s.sent}`).join('; ')}`
