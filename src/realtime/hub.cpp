@@ -64,7 +64,11 @@ std::shared_ptr<Hub> Hub::create(mesh::Backplane* backplane, HubOptions options)
 Hub::Hub(mesh::Backplane* backplane, HubOptions options)
     : backplane_(backplane), options_(std::move(options)) {}
 
-Hub::~Hub() = default;
+Hub::~Hub() {
+  // Calls and client streams still open hold each other through their
+  // handlers: end them, as a connection's end does, so nothing is left.
+  for (auto& [id, c] : by_id_) end_calls(*c);
+}
 
 std::string Hub::topic(std::string_view kind, std::string_view name) const {
   std::string t = "signalr/" + options_.name + "/";
@@ -390,8 +394,8 @@ void Hub::close(Connection& c, std::string_view error) {
   c.closing = true;
   c.wake.cancel();
   if (c.transport == TransportKind::none || c.detached) {
-    auto it = by_id_.find(c.id);
-    if (it != by_id_.end()) remove(it->second);
+    // A copy: remove() erases the map's own shared_ptr while it runs.
+    if (auto it = by_id_.find(c.id); it != by_id_.end()) remove(std::shared_ptr(it->second));
   }
 }
 

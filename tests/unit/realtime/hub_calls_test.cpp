@@ -20,9 +20,11 @@ namespace json = boost::json;
 using testing::handshaken;
 
 struct HubCalls : ::testing::Test {
+  // Before the io_context, whose pending keep-alive ticker holds the hub to
+  // the end: the hub's end runs handlers that record here.
+  std::vector<std::string> seen;  // what the handlers observed, in order
   boost::asio::io_context io;
   std::shared_ptr<Hub> hub;
-  std::vector<std::string> seen;  // what the handlers observed, in order
   std::shared_ptr<Hub::Call> ticker;
 
   void SetUp() override {
