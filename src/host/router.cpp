@@ -10,9 +10,8 @@ namespace tether::host {
 
 namespace bhttp = boost::beast::http;
 
-namespace {
-std::vector<std::string> split_path(std::string_view path) {
-  std::vector<std::string> out;
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
   std::size_t i = 0;
   while (i < path.size()) {
     if (path[i] == '/') {
@@ -21,11 +20,13 @@ std::vector<std::string> split_path(std::string_view path) {
     }
     auto j = path.find('/', i);
     if (j == std::string_view::npos) j = path.size();
-    out.emplace_back(path.substr(i, j - i));
+    out.push_back(path.substr(i, j - i));
     i = j;
   }
   return out;
 }
+
+namespace {
 
 asio::awaitable<void> run_sync(const SyncHandler* h, Context& ctx) {
   (*h)(ctx);
@@ -83,7 +84,8 @@ void Router::after(std::function<void(Context&)> hook) {
 }
 
 void Router::add_async(Verb method, std::string pattern, AsyncHandler handler) {
-  routes_.push_back(Route{method, split_path(pattern), std::move(handler)});
+  auto segments = split_path(pattern);
+  routes_.push_back(Route{method, {segments.begin(), segments.end()}, std::move(handler)});
 }
 
 void Router::add(Verb method, std::string pattern, SyncHandler handler) {
@@ -101,7 +103,7 @@ bool Router::match(const Route& r, std::string_view path,
     if (s == "*" && i + 1 == r.segments.size()) return true;
     if (i >= segs.size()) return false;
     if (s.size() >= 2 && s.front() == '{' && s.back() == '}') {
-      params[s.substr(1, s.size() - 2)] = segs[i];
+      params[s.substr(1, s.size() - 2)] = std::string(segs[i]);
     } else if (s != segs[i]) {
       return false;
     }

@@ -35,22 +35,6 @@ std::string lower(std::string s) {
   return s;
 }
 
-std::vector<std::string_view> split(std::string_view path) {
-  std::vector<std::string_view> out;
-  std::size_t i = 0;
-  while (i < path.size()) {
-    if (path[i] == '/') {
-      ++i;
-      continue;
-    }
-    auto j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    out.push_back(path.substr(i, j - i));
-    i = j;
-  }
-  return out;
-}
-
 bool valid_hub_name(std::string_view s) {
   if (s.empty() || !std::isalpha(static_cast<unsigned char>(s[0]))) return false;
   return std::all_of(s.begin(), s.end(),
@@ -326,7 +310,7 @@ std::optional<std::string> percent_decode(std::string_view s) {
 
 RestParse parse_rest_path(Verb method, std::string_view path) {
   RestParse out;
-  auto segs = split(path);
+  auto segs = host::split_path(path);
   auto none = [&](unsigned status, std::string error) {
     out.status = status;
     out.error = std::move(error);

@@ -5,6 +5,7 @@
 // never capturing lambdas: see docs/core-principles.md) or plain functions.
 #include <functional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -22,6 +23,9 @@ namespace tether::host {
 
 namespace asio = boost::asio;
 using Verb = boost::beast::http::verb;
+
+// The non-empty segments of a path ("/a//b/" -> "a", "b"), viewing `path`.
+std::vector<std::string_view> split_path(std::string_view path);
 
 // What an instance knows about itself, visible to every handler.
 struct InstanceInfo {
