@@ -6,6 +6,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
@@ -23,6 +24,7 @@ namespace {
 
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 using Socket = websocket::stream<beast::tcp_stream&>;
+constexpr int kGather = 8;
 
 // One WebSocket of a connection, shared by its reader and its writer.
 struct Attachment {
@@ -44,11 +46,22 @@ asio::awaitable<void> write_loop(std::shared_ptr<Connection> c, Socket& ws,
     failed = bool(ec);
     a->resume.clear();
   }
+  auto ex = co_await asio::this_coro::executor;
   while (!failed && !a->ended) {
     auto text = c->take_output();
     if (text.empty()) {
       if (c->closing || c->gone) break;
       co_await c->wake.async_wait(use_nothrow);
+      // Woken by a message: let those already arriving join it in one
+      // write. A broadcast reaches many connections at once, and the
+      // backplane's next message is often already read; each turn here
+      // lets it be delivered first (while the queue still grows, at most
+      // kGather turns). At low load this costs one post, never a wait.
+      for (int turn = 0; turn < kGather && !a->ended; ++turn) {
+        const auto queued = c->output.size();
+        co_await asio::post(ex, asio::use_awaitable);
+        if (c->output.size() == queued) break;
+      }
       continue;
     }
     ws.binary(c->binary());  // MessagePack: binary frames, the handshake answer too
