@@ -58,6 +58,9 @@ void Hub::start_ticking(asio::any_io_executor ex) {
 std::shared_ptr<Hub> Hub::create(mesh::Backplane* backplane, HubOptions options) {
   std::shared_ptr<Hub> hub(new Hub(backplane, std::move(options)));
   hub->subscribe_topics();
+  // Every instance answers existence checks: the REST API's, and
+  // invoke_client's for a connection that may be nowhere.
+  hub->answer_presence_requests();
   return hub;
 }
 

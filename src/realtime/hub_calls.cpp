@@ -348,8 +348,25 @@ void Hub::invoke_client(const std::string& connection_id, const std::string& tar
   o["a"] = args;
   o["r"] = id;
   o["rt"] = reply_topic_;
-  if (!publish_or_fail(topic("conn", connection_id), json::serialize(o)))
+  if (!publish_or_fail(topic("conn", connection_id), json::serialize(o))) {
     resolve_result(id, {false, {}, "The backplane refused the request; try again."});
+    return;
+  }
+  // A connection no instance holds would otherwise wait out the timeout.
+  asio::co_spawn(backplane_->executor(), fail_if_nowhere(weak_from_this(), id, connection_id),
+                 asio::detached);
+}
+
+asio::awaitable<void> Hub::fail_if_nowhere(std::weak_ptr<Hub> weak, std::string id,
+                                           std::string connection_id) {
+  auto hub = weak.lock();
+  // Only a backplane that knows its members can say "nowhere".
+  if (!hub || hub->backplane_->members().empty()) co_return;
+  const auto timeout = std::min<std::chrono::milliseconds>(hub->options_.client_result_timeout,
+                                                           std::chrono::seconds(3));
+  auto present = co_await present_anywhere(hub, Presence::connection, connection_id, {}, timeout);
+  if (present && !*present)
+    hub->resolve_result(id, {false, {}, "Connection '" + connection_id + "' does not exist."});
 }
 
 void Hub::on_result_request(Connection* c, const json::object& o) {

@@ -113,6 +113,9 @@ for (const [label, options, msgpack] of cases) {
       local.connection.on('Ask', (q) => `local ${q}`);
       const here = await asker.connection.invoke('AskClient', local.me.connectionId, 'q');
       assert.equal(here, 'local q');
+      // A connection no instance holds: every instance was asked, at once.
+      await assert.rejects(asker.connection.invoke('AskClient', 'no-such-connection', 'q'),
+                           /Connection 'no-such-connection' does not exist/);
     });
   });
 }

@@ -374,6 +374,9 @@ class Hub : public std::enable_shared_from_this<Hub> {
   void resolve_result(const std::string& id, ClientResult result);
   void on_result_request(Connection* c, const json::object& o);  // from another instance
   void on_result_reply(const json::object& o);
+  // Fails request `id` at once when no instance holds `connection_id`.
+  static asio::awaitable<void> fail_if_nowhere(std::weak_ptr<Hub> hub, std::string id,
+                                               std::string connection_id);
   void expire_results(std::chrono::steady_clock::time_point now);
   // An invocation to deliver, framed at most once per protocol (hub.cpp).
   struct Outgoing;

@@ -2,6 +2,7 @@
 // A mesh::Backplane for the hub's unit tests: it keeps what is published
 // (or refuses it, as a full window does) and hands the test the hub's
 // subscriptions, so a payload "from another instance" can be delivered.
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -35,12 +36,14 @@ class FakeBackplane final : public mesh::Backplane {
   }
   mesh::SendStatus send(std::string, std::string, std::string) override { return status_now(); }
   mesh::SendStatus broadcast(std::string, std::string) override { return status_now(); }
-  boost::asio::awaitable<mesh::Reply> request(std::string, std::string, std::string,
+  boost::asio::awaitable<mesh::Reply> request(std::string member, std::string topic,
+                                              std::string payload,
                                               std::chrono::milliseconds) override {
-    co_return mesh::Reply{};
+    if (!answer) co_return mesh::Reply{};
+    co_return answer(member, topic, payload);
   }
   void on_request(const std::string&, RequestHandler) override {}
-  std::vector<std::string> members() const override { return {}; }
+  std::vector<std::string> members() const override { return member_ids; }
   void on_membership(MembershipHandler) override {}
   mesh::BackplaneStatus status() const override { return {}; }
   const std::string& instance_id() const override { return id_; }
@@ -55,6 +58,11 @@ class FakeBackplane final : public mesh::Backplane {
     handlers.at(topic)(m);
   }
 
+  // The instances it reports (none by default), and how they answer a request.
+  std::vector<std::string> member_ids;
+  std::function<mesh::Reply(const std::string& member, const std::string& topic,
+                            const std::string& payload)>
+      answer;
   std::map<std::string, Handler> handlers;
   std::vector<std::pair<std::string, std::string>> published;
   int refused = 0;

@@ -316,5 +316,32 @@ TEST(HubClientResults, ARefusedRequestFailsAtOnce) {
   EXPECT_EQ(got->error, "The backplane refused the request; try again.");
 }
 
+// A connection no instance holds fails at once, not after the timeout; one
+// that another instance holds waits for its client's answer.
+TEST(HubClientResults, AConnectionNowhereFailsWithoutWaitingOutTheTimeout) {
+  boost::asio::io_context io;
+  testing::FakeBackplane bp(io.get_executor());
+  bp.member_ids = {"here", "other"};
+  std::string holder = "nobody-here";
+  bp.answer = [&](const std::string& member, const std::string& topic, const std::string& payload) {
+    EXPECT_EQ(member, "other");
+    EXPECT_EQ(topic, "signalr/hub/exists");
+    return mesh::Reply{true, payload.find(holder) != std::string::npos ? "true" : "false"};
+  };
+  auto hub = Hub::create(&bp, {});
+  std::optional<Hub::ClientResult> got;
+  hub->invoke_client("gone", "Ask", {}, [&](Hub::ClientResult r) { got = r; });
+  io.poll();
+  ASSERT_TRUE(got);
+  EXPECT_FALSE(got->ok);
+  EXPECT_EQ(got->error, "Connection 'gone' does not exist.");
+
+  holder = "held-elsewhere";
+  std::optional<Hub::ClientResult> waiting;
+  hub->invoke_client("held-elsewhere", "Ask", {}, [&](Hub::ClientResult r) { waiting = r; });
+  io.poll();
+  EXPECT_FALSE(waiting);  // until its instance answers, or the timeout
+}
+
 }  // namespace
 }  // namespace tether::realtime
