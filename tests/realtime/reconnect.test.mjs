@@ -45,6 +45,15 @@ async function startRelay(targetUrl) {
   };
 }
 
+// True when nothing accepts on the loopback `port`.
+function refused(port) {
+  return new Promise((resolve) => {
+    const s = tcpConnect(port, '127.0.0.1');
+    s.once('connect', () => { s.destroy(); resolve(false); });
+    s.once('error', () => resolve(true));
+  });
+}
+
 // What a connection must not see with stateful reconnect working.
 function watchLifecycle(c) {
   c.events = [];
@@ -143,8 +152,12 @@ describe('the front door restarted (HAProxy replaced with -st)', { skip: !haprox
         const old = plan.haproxy;
         const cfg = join(plan.dir, 'haproxy.cfg');
         writeFileSync(cfg, haproxyConfig(new URL(plan.url).port, plan.members.map((m) => m.port)));
-        // The new process binds beside the old one (SO_REUSEPORT), then
-        // terminates it: every connection through the old one is cut.
+        // The old one stops listening first (SIGTTOU: HAProxy pauses its
+        // listeners and keeps its connections), so that a reconnect cannot
+        // land in its accept queue while both are bound; then the new one
+        // binds and terminates it: every connection through it is cut.
+        old.proc.kill('SIGTTOU');
+        await until(() => refused(Number(new URL(plan.url).port)), 'the old HAProxy no longer listening');
         plan.haproxy = startChild([HAPROXY, '-db', '-f', cfg, '-st', String(old.proc.pid)]);
         await until(() => old.proc.exitCode !== null || old.proc.signalCode !== null, 'the old HAProxy gone');
       };
