@@ -369,9 +369,6 @@ void Hub::detach(const std::shared_ptr<Connection>& c) {
   ++stats_.transports_lost;
   c->detached = true;
   c->detached_at = Connection::Clock::now();
-  c->awaiting_sequence = true;
-  c->input.clear();  // a record cut short: the client resends it
-  c->supersede = nullptr;
   log()->debug(
       "hub {}: connection {} lost its WebSocket; kept {} ms for a reconnect ({} B unacknowledged)",
       options_.name, c->id, options_.disconnect_timeout.count(), c->unacked_bytes);
@@ -382,7 +379,7 @@ std::string Hub::resume(const std::shared_ptr<Connection>& c) {
   c->supersede = nullptr;
   c->detached = false;
   c->awaiting_sequence = true;
-  c->input.clear();
+  c->input.clear();  // a record cut short with the old WebSocket: the client resends it
   ++stats_.reconnects;
   log()->debug("hub {}: connection {} resumed on a new WebSocket ({} messages resent)",
                options_.name, c->id, c->unacked.size());

@@ -116,8 +116,7 @@ asio::awaitable<std::optional<bool>> Hub::present_anywhere(std::shared_ptr<Hub> 
 }
 
 void Hub::answer_presence_requests() {
-  if (!backplane_ || answering_presence_) return;
-  answering_presence_ = true;
+  if (!backplane_) return;
   std::weak_ptr<Hub> weak = weak_from_this();
   backplane_->on_request(topic("exists", ""), [weak](const mesh::Message& m) {
     return presence_answer(weak, m.payload);
@@ -152,50 +151,44 @@ void Hub::apply_control(const std::string& t, const json::object& o, Connection*
 }
 
 bool Hub::control(const std::string& t, const json::object& payload) {
-  if (backplane_) return publish_or_fail(t, json::serialize(payload));
-  Connection* mine = nullptr;
+  // A connection of ours is changed here; another's, or a user's (who may
+  // have connections anywhere), by its topic.
   const auto conn_prefix = topic("conn", "") + "/";
-  if (t.compare(0, conn_prefix.size(), conn_prefix) == 0) {
-    auto it = by_id_.find(t.substr(conn_prefix.size()));
-    if (it == by_id_.end()) return true;  // no such connection: nothing to do
-    mine = it->second.get();
+  const bool one = t.compare(0, conn_prefix.size(), conn_prefix) == 0;
+  auto it = one ? by_id_.find(t.substr(conn_prefix.size())) : by_id_.end();
+  if (it != by_id_.end()) {
+    apply_control(t, payload, it->second.get());
+    return true;
   }
-  apply_control(t, payload, mine);
+  if (backplane_) return publish_or_fail(t, json::serialize(payload));
+  if (!one) apply_control(t, payload, nullptr);  // no such connection: nothing to do
   return true;
 }
 
-bool Hub::close_connection(const std::string& connection_id, const std::string& reason) {
-  if (auto it = by_id_.find(connection_id); it != by_id_.end()) {
-    close(*it->second, reason);
-    return true;
-  }
+bool Hub::control(const std::string& t, const char* key, json::value value) {
   json::object o;
-  o["close"] = reason;
-  return control(topic("conn", connection_id), o);
+  o[key] = std::move(value);
+  return control(t, o);
+}
+
+bool Hub::close_connection(const std::string& connection_id, const std::string& reason) {
+  return control(topic("conn", connection_id), "close", json::value(reason));
 }
 
 bool Hub::remove_from_all_groups(const std::string& connection_id) {
-  json::object o;
-  o["leaveAll"] = true;
-  return control(topic("conn", connection_id), o);
+  return control(topic("conn", connection_id), "leaveAll", true);
 }
 
 bool Hub::add_user_to_group(const std::string& user, const std::string& group) {
-  json::object o;
-  o["join"] = group;
-  return control(topic("user", user), o);
+  return control(topic("user", user), "join", json::value(group));
 }
 
 bool Hub::remove_user_from_group(const std::string& user, const std::string& group) {
-  json::object o;
-  o["leave"] = group;
-  return control(topic("user", user), o);
+  return control(topic("user", user), "leave", json::value(group));
 }
 
 bool Hub::remove_user_from_all_groups(const std::string& user) {
-  json::object o;
-  o["leaveAll"] = true;
-  return control(topic("user", user), o);
+  return control(topic("user", user), "leaveAll", true);
 }
 
 }  // namespace tether::realtime

@@ -13,6 +13,7 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/pct_string_view.hpp>
 
 #include "tether/net/jwt.hpp"
 #include "tether/net/log.hpp"
@@ -286,26 +287,9 @@ asio::awaitable<void> serve(std::shared_ptr<const RestState> s, host::Context& c
 }  // namespace
 
 std::optional<std::string> percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out += s[i];
-      continue;
-    }
-    if (i + 2 >= s.size()) return std::nullopt;
-    int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
+  auto pct = boost::urls::make_pct_string_view(s);
+  if (!pct) return std::nullopt;
+  return pct->decode();
 }
 
 RestParse parse_rest_path(Verb method, std::string_view path) {
@@ -383,10 +367,7 @@ bool audience_matches(const json::value* aud, std::string_view path) {
 void map_rest_api(host::Router& router, std::map<std::string, std::shared_ptr<Hub>> hubs,
                   RestApiOptions options) {
   auto state = std::make_shared<RestState>();
-  for (auto& [name, hub] : hubs) {
-    hub->answer_presence_requests();
-    state->hubs[lower(name)] = hub;
-  }
+  for (auto& [name, hub] : hubs) state->hubs[lower(name)] = hub;
   if (options.access_key.empty()) {
     state->unusable = options.unconfigured_hint;
   } else {

@@ -97,7 +97,6 @@ asio::awaitable<void> run_websockets(std::shared_ptr<Hub> hub, std::shared_ptr<C
   if (resuming) a->resume = hub->resume(c);
   c->transport = TransportKind::websockets;
   c->started = Connection::Clock::now();
-  const auto attachment = ++c->attachment;
   c->supersede = [a, &stream] {
     a->ended = true;
     boost::system::error_code ignored;
@@ -111,7 +110,7 @@ asio::awaitable<void> run_websockets(std::shared_ptr<Hub> hub, std::shared_ptr<C
     if (rec || a->ended) break;
     hub->receive(c, beast::buffers_to_string(buffer.data()));
   }
-  if (c->attachment == attachment) c->supersede = nullptr;
+  if (!a->ended) c->supersede = nullptr;  // else a newer WebSocket's took its place
   if (!a->ended && !c->closing && !c->gone && c->stateful) {
     // Lost, not closed: keep the connection for the client's next WebSocket.
     a->ended = true;

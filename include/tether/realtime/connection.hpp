@@ -75,7 +75,6 @@ class Connection {
   bool awaiting_sequence = false;   // reattached: the client's Sequence comes first
   bool detached = false;
   Clock::time_point detached_at{};
-  std::uint64_t attachment = 0;     // the current WebSocket's number
   std::function<void()> supersede;  // ends the current WebSocket (a newer one took over)
   // Drops what the client acknowledged up to `sequence_id`.
   void acknowledge(std::int64_t sequence_id) {

@@ -303,16 +303,13 @@ class Hub : public std::enable_shared_from_this<Hub> {
   // user with a connection in `group`) exists on this instance.
   bool present_here(Presence what, const std::string& name, const std::string& group = {}) const;
   // The same on every instance: this one, then each other member of the
-  // backplane asked on signalr/<hub>/exists (answered by the handler that
-  // answer_presence_requests installs). nullopt when a member did not
-  // answer within `timeout`. Without a backplane: this instance only.
+  // backplane asked on signalr/<hub>/exists (every hub answers it, from
+  // create()). nullopt when a member did not answer within `timeout`.
+  // Without a backplane: this instance only.
   static asio::awaitable<std::optional<bool>> present_anywhere(std::shared_ptr<Hub> hub,
                                                                Presence what, std::string name,
                                                                std::string group,
                                                                std::chrono::milliseconds timeout);
-  // Answers other instances' present_anywhere. Call once per hub, on every
-  // instance (map_rest_api does); safe to call again.
-  void answer_presence_requests();
   // Closes a connection here or on another instance, with a Close message
   // carrying `reason` (none when empty). False: the backplane refused it.
   bool close_connection(const std::string& connection_id, const std::string& reason);
@@ -432,7 +429,10 @@ class Hub : public std::enable_shared_from_this<Hub> {
   void apply_control(const std::string& topic, const json::object& o, Connection* mine);
   // Publishes `payload` on `topic`, or applies it here without a backplane.
   bool control(const std::string& topic, const json::object& payload);
-  bool answering_presence_ = false;
+  // One change {key: value} on `topic`, as control().
+  bool control(const std::string& topic, const char* key, json::value value);
+  // Answers other instances' present_anywhere (once, from create()).
+  void answer_presence_requests();
 };
 
 }  // namespace tether::realtime

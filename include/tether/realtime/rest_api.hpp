@@ -57,9 +57,8 @@ struct RestApiOptions {
 };
 
 // Serves the REST API for `hubs`, keyed by the name REST calls use (matched
-// case-insensitively, as Azure lowercases hub names). Also makes each hub
-// answer other instances' existence checks (Hub::answer_presence_requests):
-// call it on every instance of the plan.
+// case-insensitively, as Azure lowercases hub names). Call it on every
+// instance of the plan: each answers the calls that reach it.
 void map_rest_api(host::Router& router, std::map<std::string, std::shared_ptr<Hub>> hubs,
                   RestApiOptions options);
 
