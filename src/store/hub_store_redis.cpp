@@ -145,7 +145,7 @@ RedisLocation parse_redis_location(const std::string& url) {
   loc.host = std::string(u->host_address());
   if (u->has_port()) loc.port = to_int(url, u->port(), 1, 65535, "the Redis port");
   if (u->has_password()) loc.password = std::string(u->password());
-  std::string_view path = u->path();
+  const std::string path = u->path();  // decoded: a string, not a view
   if (!path.empty() && path != "/") loc.db = to_int(url, path.substr(1), 0, 1'000'000, "the Redis db");
   return loc;
 }
