@@ -226,7 +226,8 @@ TEST(AffinityTimed, OffByDefaultSoTheCookieIsExactlyArrs) {
   Affinity a{AffinityConfig{}};
   EXPECT_FALSE(a.timed());
   EXPECT_EQ(a.cookie_value("abc", 100, 200), "abc");
-  auto pins = a.request_pins(cookie_header("abc.1.2"), 1'000'000);
+  const auto req = cookie_header("abc.1.2");  // the pins view into it
+  auto pins = a.request_pins(req, 1'000'000);
   ASSERT_EQ(pins.size(), 1u);
   EXPECT_EQ(pins[0].token, "abc.1.2");  // a token, whatever it looks like
   EXPECT_FALSE(pins[0].expired);
@@ -236,7 +237,8 @@ TEST(AffinityTimed, OffByDefaultSoTheCookieIsExactlyArrs) {
 TEST(AffinityTimed, CookieCarriesFirstAndLastSeen) {
   Affinity a{timed_config(600, 0)};
   EXPECT_EQ(a.cookie_value("inst.1", 1000, 1500), "inst.1.1000.1500");
-  auto pins = a.request_pins(cookie_header("inst.1.1000.1500"), 1600);
+  const auto req = cookie_header("inst.1.1000.1500");
+  auto pins = a.request_pins(req, 1600);
   ASSERT_EQ(pins.size(), 1u);
   EXPECT_EQ(pins[0].token, "inst.1");  // dots in a token survive
   EXPECT_EQ(pins[0].first_s, 1000);
