@@ -116,18 +116,30 @@ void expect_exactly_once(const Group& group) {
     }
     return true;
   })) << "unacknowledged messages remain";
-  bool all_in = eventually([&] {
-    for (const auto& [rid, ri] : group) {
-      auto r = report(ri.port);
-      if (!r) return false;
-      for (const auto& [sid, n] : sent) {
-        auto* s = r->received.if_contains(sid);
-        if (n == 0) continue;
-        if (!s || s->as_object().at("last").to_number<std::uint64_t>() < n) return false;
-      }
-    }
-    return true;
-  });
+  // Receivers may still be draining (a loaded machine): wait while the
+  // count of received messages grows; a stuck receiver fails the wait.
+  auto received_total = [&] {
+    std::uint64_t total = 0;
+    for (const auto& [rid, ri] : group)
+      if (auto r = report(ri.port))
+        for (const auto& [sid, v] : r->received)
+          total += v.as_object().at("count").to_number<std::uint64_t>();
+    return total;
+  };
+  bool all_in = eventually_while_progressing(
+      [&] {
+        for (const auto& [rid, ri] : group) {
+          auto r = report(ri.port);
+          if (!r) return false;
+          for (const auto& [sid, n] : sent) {
+            auto* s = r->received.if_contains(sid);
+            if (n == 0) continue;
+            if (!s || s->as_object().at("last").to_number<std::uint64_t>() < n) return false;
+          }
+        }
+        return true;
+      },
+      received_total);
   for (const auto& [rid, ri] : group) {
     auto r = report(ri.port);
     ASSERT_TRUE(r);

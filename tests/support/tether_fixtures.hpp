@@ -85,4 +85,29 @@ bool eventually(Pred pred, std::chrono::seconds limit = std::chrono::seconds(60)
   return false;
 }
 
+// Polls `pred` every 20 ms until it holds, for as long as `progress()` (a
+// count that only grows while work is being done, e.g. messages received)
+// keeps moving: false once it has not moved for `stall`, or after `limit`.
+// For waits whose length depends on how loaded the machine is (a whole
+// suite under sanitizers): a slow machine keeps the wait going, a stuck
+// system fails after `stall`.
+template <class Pred, class Progress>
+bool eventually_while_progressing(Pred pred, Progress progress,
+                                  std::chrono::seconds stall = std::chrono::seconds(30),
+                                  std::chrono::seconds limit = std::chrono::seconds(300)) {
+  const auto start = std::chrono::steady_clock::now();
+  auto last_move = start;
+  auto seen = progress();
+  for (;;) {
+    if (pred()) return true;
+    const auto now = std::chrono::steady_clock::now();
+    if (auto p = progress(); p != seen) {
+      seen = p;
+      last_move = now;
+    }
+    if (now - last_move > stall || now - start > limit) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 }  // namespace tether::test
