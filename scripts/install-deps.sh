@@ -4,11 +4,20 @@
 # browser is ever downloaded), @microsoft/signalr, and the Azurite emulator. Idempotent and non-interactive:
 # packages already present are skipped, so a second run costs one dpkg query
 # and one file-date comparison.
-# Usage: scripts/install-deps.sh [--build-only]   (--build-only: no browser test deps)
+# Usage: scripts/install-deps.sh [--build-only | --system-only | --npm-only]
+#   --build-only: no test deps; --system-only: the Debian packages (and
+#   msgpack-cxx) only; --npm-only: the npm packages only. scripts/test.sh runs
+#   the npm part while it builds: it waits on the network, not the cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build_only=false
-[ "${1:-}" = "--build-only" ] && build_only=true
+build_only=false system=true npm=true
+case "${1:-}" in
+  --build-only) build_only=true ;;
+  --system-only) npm=false ;;
+  --npm-only) system=false ;;
+  "") ;;
+  *) echo "install-deps: unknown option '$1' (--build-only, --system-only or --npm-only)" >&2; exit 2 ;;
+esac
 
 build_pkgs=(
   build-essential cmake pkg-config git ca-certificates python3
@@ -38,6 +47,7 @@ command -v node >/dev/null 2>&1 || build_pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || build_pkgs+=(npm)
 
 missing=()
+$system || build_pkgs=()
 for p in "${build_pkgs[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
@@ -73,7 +83,7 @@ fi
 # (git-ignored), where CMakeLists.txt looks for it. Nothing else is taken
 # from it than its headers.
 msgpack_deb_dir=.deps
-if ! dpkg-query -W -f='${Status}' libmsgpack-cxx-dev 2>/dev/null | grep -q "install ok installed" &&
+if $system && ! dpkg-query -W -f='${Status}' libmsgpack-cxx-dev 2>/dev/null | grep -q "install ok installed" &&
    [ ! -f "$msgpack_deb_dir/usr/include/msgpack.hpp" ]; then
   echo "install-deps: unpacking Debian's libmsgpack-cxx-dev into $msgpack_deb_dir/" >&2
   mkdir -p "$msgpack_deb_dir/download"
@@ -83,6 +93,7 @@ if ! dpkg-query -W -f='${Status}' libmsgpack-cxx-dev 2>/dev/null | grep -q "inst
   rm -rf "$msgpack_deb_dir/download"
 fi
 
+$npm || exit 0
 # playwright-core for the headless Chromium test, exactly as package-lock.json
 # pins it; again only when node_modules is missing or older than the lock.
 browser=tests/browser
