@@ -14,7 +14,7 @@
 #include "tether/front/health_checker.hpp"
 #include "tether/net/config_reader.hpp"
 #include "tether/net/log.hpp"
-#include "tunnel.hpp"
+#include "proxy/tunnel.hpp"
 #include "worker.hpp"
 
 namespace tether::front {
@@ -98,7 +98,7 @@ asio::awaitable<void> sweep_loop(FrontServer::Worker* w) {
   }
 }
 
-// Closes idle plain tunnels, several times per tunnel_idle.
+// Closes idle tunnels, several times per tunnel_idle.
 asio::awaitable<void> tunnel_sweep_loop(FrontServer::Worker* w) {
   asio::steady_timer timer(w->ctx);
   auto idle = w->shared.config.timeouts.tunnel_idle;
@@ -108,7 +108,7 @@ asio::awaitable<void> tunnel_sweep_loop(FrontServer::Worker* w) {
     timer.expires_after(period);
     auto [ec] = co_await timer.async_wait(use_nothrow);
     if (ec) co_return;
-    sweep_idle_tunnels(*w, now_ms(), idle.count());
+    proxy::sweep_idle_tunnels(*w, now_ms(), idle.count());
   }
 }
 
