@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -21,7 +22,7 @@
 namespace tether::front {
 
 namespace proxy {
-struct TunnelState;  // front/proxy/tunnel.hpp
+class TunnelBase;  // front/proxy/tunnel.hpp
 }
 
 struct FrontServer::Shared {
@@ -60,7 +61,7 @@ struct FrontServer::Worker {
   };
   std::unordered_map<std::uint64_t, ClientEntry> clients;
   // Live tunnels, plain and TLS (front/proxy/tunnel.hpp), for the idle sweep.
-  std::unordered_set<proxy::TunnelState*> tunnels;
+  std::unordered_set<proxy::TunnelBase*> tunnels;
   boost::asio::io_context ctx{1};
   UpstreamPool pool;
   std::shared_ptr<const InstanceSnapshot> snap;

@@ -1,25 +1,24 @@
 #pragma once
 // Private to src/front/proxy: the tunnel phase. After a 101 Switching
 // Protocols the client and the instance talk directly; the front door copies
-// bytes both ways without parsing frames. One template over the stream
-// types, for plain and TLS clients alike, with one half-close behaviour: EOF
-// from one side shuts the other side's send direction and the other
-// direction keeps going; when both directions ended, or on any error, both
-// ends are closed. On a plain stream a direction holds no buffer while idle
-// (it awaits readiness first); a TLS stream keeps one 16 KiB buffer per
-// direction (its records cannot be peeked at).
-#include <array>
-#include <chrono>
+// bytes both ways without parsing frames. One class template over the
+// stream types, for plain and TLS clients alike, with one half-close
+// behaviour: EOF from one side shuts the other side's send direction and the
+// other direction keeps going; when both directions passed an EOF on, or on
+// any error, both ends are closed.
+//
+// Idle tunnels must cost little (docs/benchmarks.md, "11.21 KB per idle
+// tunnel"): a tunnel is one object owned by its pending operations
+// (completion handlers, no coroutine frame, no timer: the worker's sweep
+// closes idle ones). On a plain stream a direction awaits readiness and
+// holds a 16 KiB buffer only while bytes are in flight; a TLS stream keeps
+// one per direction (its records cannot be peeked at).
 #include <cstdint>
-#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -42,118 +41,156 @@ struct TunnelHandoff {
   std::shared_ptr<Instance> instance;
 };
 
-// The part of a live tunnel the worker's idle sweep sees (not a template).
-struct TunnelState {
+// The part of a live tunnel the worker's idle sweep sees (not a template:
+// one virtual call per tunnel per sweep, none per byte).
+class TunnelBase {
+ public:
+  virtual ~TunnelBase() = default;
+  // Closes both ends; pending operations end with operation_aborted and the
+  // tunnel goes away when the last one completed. May run twice.
+  virtual void close_both() = 0;
+
   std::int64_t last_activity = now_ms();
-  bool idle_timeout = false;         // closed by the sweep for idleness
-  int directions_done = 0;           // directions that passed an EOF on
-  std::function<void()> close_both;  // set by run_tunnel while it runs
+  bool idle_timeout = false;  // closed by the sweep for idleness
 };
 
-namespace detail {
+// Keeps the worker's registry, the tunnel counters and the instance's tunnel
+// count right while a tunnel of client connection `id` lives (tunnel.cpp).
+class TunnelRegistration {
+ public:
+  TunnelRegistration(FrontServer::Worker& w, std::uint64_t id, boost::asio::ip::tcp::socket& client,
+                     TunnelBase& t, std::shared_ptr<Instance> inst);
+  ~TunnelRegistration();
+  TunnelRegistration(const TunnelRegistration&) = delete;
+  TunnelRegistration& operator=(const TunnelRegistration&) = delete;
+
+ private:
+  FrontServer::Worker& w_;
+  std::uint64_t id_;
+  TunnelBase& t_;
+  std::shared_ptr<Instance> inst_;
+};
 
 inline constexpr std::size_t kTunnelChunk = 16 * 1024;
 
-inline bool is_eof(const boost::system::error_code& ec) {
-  return ec == boost::asio::error::eof || ec == boost::asio::ssl::error::stream_truncated;
-}
-
-// Copies `from` -> `to` (first `pending`) until EOF (passed on with a
-// half-close) or an error (both ends closed).
-template <class From, class To>
-boost::asio::awaitable<void> copy_direction(From& from, To& to, std::string pending,
-                                            TunnelState& st) {
-  namespace asio = boost::asio;
-  constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
-  if (!pending.empty()) {
-    auto [ec, n] = co_await asio::async_write(to, asio::buffer(pending), nothrow);
-    std::string().swap(pending);
-    if (ec) {
-      st.close_both();
-      co_return;
-    }
-  }
-  std::unique_ptr<char[]> buf;  // on a waitable stream: only while bytes are in flight
-  for (;;) {
-    boost::system::error_code ec;
-    std::size_t n = 0;
-    if constexpr (kWaitable<From>) {
-      auto [wec] = co_await from.socket().async_wait(asio::ip::tcp::socket::wait_read, nothrow);
-      if (wec) {
-        st.close_both();  // closed under us: stop, idle, the other side failed
-        co_return;
-      }
-      buf = std::make_unique<char[]>(kTunnelChunk);
-      n = from.socket().read_some(asio::buffer(buf.get(), kTunnelChunk), ec);
-      if (ec == asio::error::would_block || ec == asio::error::try_again) {
-        buf.reset();
-        continue;
-      }
-    } else {
-      if (!buf) buf = std::make_unique<char[]>(kTunnelChunk);
-      std::tie(ec, n) =
-          co_await from.async_read_some(asio::buffer(buf.get(), kTunnelChunk), nothrow);
-    }
-    if (is_eof(ec)) {
-      half_close(to);
-      if (++st.directions_done == 2) st.close_both();
-      co_return;
-    }
-    if (ec) {
-      st.close_both();
-      co_return;
-    }
-    st.last_activity = now_ms();
-    auto [wec, w] = co_await asio::async_write(to, asio::buffer(buf.get(), n), nothrow);
-    if (wec) {
-      st.close_both();
-      co_return;
-    }
-    st.last_activity = now_ms();
-    if constexpr (kWaitable<From>) buf.reset();
-  }
-}
-
-}  // namespace detail
-
-// Copies bytes both ways between `client` and `upstream` until both
-// directions ended (see the file comment), first `to_upstream` and
-// `to_client`. Sets st.close_both for the idle sweep while it runs (the
-// sweep may call it at any time; it only closes). Never fails: every I/O
-// error ends the tunnel with both ends closed. Runs once per pair.
 template <class Client, class Upstream>
-boost::asio::awaitable<void> run_tunnel(Client& client, Upstream& upstream, std::string to_upstream,
-                                        std::string to_client, TunnelState& st) {
-  using namespace boost::asio::experimental::awaitable_operators;
-  clear_deadline(client);
-  clear_deadline(upstream);
-  boost::system::error_code ignored;
-  if constexpr (kWaitable<Client>) client.socket().non_blocking(true, ignored);
-  if constexpr (kWaitable<Upstream>) upstream.socket().non_blocking(true, ignored);
-  st.close_both = [&client, &upstream] {
-    close_stream(client);
-    close_stream(upstream);
+class Tunnel final : public TunnelBase,
+                     public std::enable_shared_from_this<Tunnel<Client, Upstream>> {
+ public:
+  Tunnel(Client client, TunnelHandoff<Upstream> h)
+      : client_(std::move(client)), upstream_(std::move(h.upstream)) {
+    up_.pending = std::move(h.to_upstream);
+    down_.pending = std::move(h.to_client);
+  }
+
+  // Starts copying both ways (first the pending bytes); from here on the
+  // tunnel owns itself. Runs once, on the streams' executor.
+  void start() {
+    clear_deadline(client_);
+    clear_deadline(upstream_);
+    boost::system::error_code ignored;
+    if constexpr (kWaitable<Client>) client_.socket().non_blocking(true, ignored);
+    if constexpr (kWaitable<Upstream>) upstream_.socket().non_blocking(true, ignored);
+    flush(client_, upstream_, up_);
+    flush(upstream_, client_, down_);
+  }
+
+  void close_both() override {
+    close_stream(client_);
+    close_stream(upstream_);
+  }
+
+  Client& client() { return client_; }
+
+  // Set by start_tunnel before start(); destroyed first, with the tunnel.
+  std::optional<TunnelRegistration> registration;
+
+ private:
+  struct Direction {
+    std::string pending;          // bytes to deliver first
+    std::unique_ptr<char[]> buf;  // plain: only while bytes are in flight
   };
-  co_await (detail::copy_direction(client, upstream, std::move(to_upstream), st) &&
-            detail::copy_direction(upstream, client, std::move(to_client), st));
-  st.close_both();
-  st.close_both = nullptr;
-}
+
+  template <class From, class To>
+  void flush(From& from, To& to, Direction& d) {
+    if (d.pending.empty()) return wait(from, to, d);
+    boost::asio::async_write(to, boost::asio::buffer(d.pending),
+                             [self = this->shared_from_this(), &from, &to, &d](
+                                 boost::system::error_code ec, std::size_t) {
+                               std::string().swap(d.pending);
+                               if (ec) return self->close_both();
+                               self->wait(from, to, d);
+                             });
+  }
+
+  template <class From, class To>
+  void wait(From& from, To& to, Direction& d) {
+    if constexpr (kWaitable<From>) {
+      from.socket().async_wait(
+          boost::asio::ip::tcp::socket::wait_read,
+          [self = this->shared_from_this(), &from, &to, &d](boost::system::error_code ec) {
+            // Closed under us: stop, idle, the other side failed.
+            if (ec) return self->close_both();
+            self->read_ready(from, to, d);
+          });
+    } else {
+      if (!d.buf) d.buf = std::make_unique<char[]>(kTunnelChunk);
+      from.async_read_some(
+          boost::asio::buffer(d.buf.get(), kTunnelChunk),
+          [self = this->shared_from_this(), &from, &to, &d](
+              boost::system::error_code ec, std::size_t n) { self->on_read(from, to, d, ec, n); });
+    }
+  }
+
+  template <class From, class To>
+  void read_ready(From& from, To& to, Direction& d) {
+    d.buf = std::make_unique<char[]>(kTunnelChunk);
+    boost::system::error_code ec;
+    std::size_t n = from.socket().read_some(boost::asio::buffer(d.buf.get(), kTunnelChunk), ec);
+    if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) {
+      d.buf.reset();
+      return wait(from, to, d);
+    }
+    on_read(from, to, d, ec, n);
+  }
+
+  template <class From, class To>
+  void on_read(From& from, To& to, Direction& d, boost::system::error_code ec, std::size_t n) {
+    if (ec == boost::asio::error::eof || ec == boost::asio::ssl::error::stream_truncated) {
+      // Half-close: pass the EOF on; the other direction keeps going.
+      half_close(to);
+      if (++directions_done_ == 2) close_both();
+      return;
+    }
+    if (ec) return close_both();
+    last_activity = now_ms();
+    boost::asio::async_write(to, boost::asio::buffer(d.buf.get(), n),
+                             [self = this->shared_from_this(), &from, &to, &d](
+                                 boost::system::error_code wec, std::size_t) {
+                               if (wec) return self->close_both();
+                               self->last_activity = now_ms();
+                               if constexpr (kWaitable<From>) d.buf.reset();
+                               self->wait(from, to, d);
+                             });
+  }
+
+  Client client_;
+  Upstream upstream_;
+  Direction up_;    // client -> instance
+  Direction down_;  // instance -> client
+  int directions_done_ = 0;
+};
 
 using TlsClient = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
 // The real pairs, instantiated once in tunnel.cpp.
-extern template boost::asio::awaitable<void> run_tunnel(boost::beast::tcp_stream&,
-                                                        boost::beast::tcp_stream&, std::string,
-                                                        std::string, TunnelState&);
-extern template boost::asio::awaitable<void> run_tunnel(TlsClient&, boost::beast::tcp_stream&,
-                                                        std::string, std::string, TunnelState&);
+extern template class Tunnel<boost::beast::tcp_stream, boost::beast::tcp_stream>;
+extern template class Tunnel<TlsClient, boost::beast::tcp_stream>;
 
 // Starts the tunnel of client connection `connection_id` on `w`: the tunnel
-// owns both streams and lives on its own (the connection's coroutine and
-// its buffers end); it keeps the worker's registry, the tunnel counters and
-// the instance's tunnel count right, and the worker's sweep closes it after
-// timeouts.tunnel_idle without traffic. Runs on w's thread.
+// owns both streams and lives on its own (the connection's coroutine and its
+// buffers end), registered for stop() and the idle sweep. Runs on w's
+// thread.
 void start_tunnel(FrontServer::Worker& w, std::uint64_t connection_id,
                   boost::beast::tcp_stream client, TunnelHandoff<boost::beast::tcp_stream> h);
 void start_tunnel(FrontServer::Worker& w, std::uint64_t connection_id, TlsClient client,
