@@ -41,13 +41,22 @@ struct TestUpstreams {
   std::vector<std::unique_ptr<TestStream>> remotes;  // the instances' ends
   int acquired = 0;
   int released = 0;
+  // Optional: the first leases are "pooled" connections the instance had
+  // closed (they answer nothing); the fresh_only flag of every acquire.
+  int closed_pooled = 0;
+  std::vector<bool> fresh_only;
 
-  asio::awaitable<BasicLease<Connection>> acquire(Instance&, bool, std::int64_t) {
+  asio::awaitable<BasicLease<Connection>> acquire(Instance&, bool fresh, std::int64_t) {
+    fresh_only.push_back(fresh);
     BasicLease<Connection> lease;
     lease.conn = std::make_unique<Connection>(TestStream(ctx, fc));
     auto remote = std::make_unique<TestStream>(ctx);
     lease.conn->stream.connect(*remote);
-    lease.conn->stream.append(response);
+    lease.reused = !fresh && closed_pooled > 0;
+    if (lease.reused)
+      --closed_pooled;
+    else
+      lease.conn->stream.append(response);
     lease.conn->stream.close_remote();  // after the response, EOF
     remotes.push_back(std::move(remote));
     ++acquired;
@@ -124,17 +133,18 @@ struct ExchangeRun {
   After after = After::close;
   std::string to_client;
   std::string to_instance;
+  std::vector<bool> fresh_only;   // per acquire
   bool handoff = false;           // a tunnel was handed over
   std::string handoff_to_client;  // ... with these bytes to send first
   std::string handoff_instance;   // ... counted on this instance
 };
 
 ExchangeRun run_exchange(std::size_t n, const std::string& head, const std::string& body,
-                         const std::string& response, FrontConfig cfg = {}) {
+                         const std::string& response, FrontConfig cfg = {}, int closed_pooled = 0) {
   Front front{std::move(cfg)};
   auto& ctx = front.worker.ctx;
   beast::test::fail_count fc(n);
-  TestUpstreams ups{ctx, fc, response, {}, 0, 0};
+  TestUpstreams ups{ctx, fc, response, {}, 0, 0, closed_pooled, {}};
   TestStream client(ctx, fc);
   TestStream peer(ctx);
   client.connect(peer);
@@ -148,6 +158,7 @@ ExchangeRun run_exchange(std::size_t n, const std::string& head, const std::stri
   run.after = result.after;
   run.to_client = std::string(peer.str());
   run.to_instance = ups.received();
+  run.fresh_only = ups.fresh_only;
   if (result.tunnel) {  // its stream dies with `front`'s io_context
     run.handoff = true;
     run.handoff_to_client = result.tunnel->to_client;
@@ -226,6 +237,15 @@ TEST(ProxyRelay, InstanceThatClosesAtOnceIsA502AfterTheRetries) {
   ASSERT_TRUE(run.completed);
   EXPECT_EQ(status_of(run.to_client), status_for(ProxyFailure::upstream_broken)) << run.to_client;
   EXPECT_NE(run.to_client.find("log id: "), std::string::npos);
+}
+
+TEST(ProxyRelay, PooledConnectionFoundClosedIsRetriedOnceOnAFreshOne) {
+  ExchangeRun run = run_exchange(100000, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", "",
+                                 "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", {}, 1);
+  ASSERT_TRUE(run.completed);
+  EXPECT_EQ(status_of(run.to_client), 200) << run.to_client;
+  EXPECT_EQ(run.fresh_only, (std::vector<bool>{false, true}));
+  EXPECT_EQ(run.after, After::keep_alive);
 }
 
 TEST(ProxyRelay, GarbageFromTheInstanceIsA502) {
