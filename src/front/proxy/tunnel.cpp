@@ -6,6 +6,11 @@ namespace tether::front::proxy {
 
 namespace beast = boost::beast;
 
+// The production streams have deadlines and sockets: stream_ops.hpp must
+// not skip them (only the tests' in-memory streams lack both).
+static_assert(kOnSocket<beast::tcp_stream> && kOnSocket<TlsClient> &&
+              kWaitable<beast::tcp_stream> && !kWaitable<TlsClient>);
+
 template class Tunnel<beast::tcp_stream, beast::tcp_stream>;
 template class Tunnel<TlsClient, beast::tcp_stream>;
 

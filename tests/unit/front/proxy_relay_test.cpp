@@ -25,6 +25,8 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using TestStream = beast::test::stream;
 
+static_assert(!kOnSocket<TestStream> && !kWaitable<TestStream>);  // no deadlines, no socket
+
 constexpr std::string_view kKey = "dGhlIHNhbXBsZSBub25jZQ==";
 
 // The relay's upstream side over in-memory streams: every acquire is a new
