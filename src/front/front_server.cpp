@@ -12,6 +12,8 @@
 #include <boost/json/array.hpp>
 
 #include "tether/front/health_checker.hpp"
+#include "tether/front/proxy_error.hpp"
+#include "tether/http/parse_errors.hpp"
 #include "tether/net/config_reader.hpp"
 #include "tether/net/log.hpp"
 #include "proxy/tunnel.hpp"
@@ -42,6 +44,16 @@ FrontServer::Worker::Worker(Shared& s, unsigned i)
 
 namespace {
 
+// A whole response refusing a connection for `f`, written before any
+// request is read (status and body from the one mapping).
+std::string refusal(ProxyFailure f) {
+  const int status = status_for(f);
+  const std::string body = error_body(f, "");
+  return "HTTP/1.1 " + std::to_string(status) + " " + http::short_reason(status) +
+         "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\nConnection: close\r\n\r\n" + body;
+}
+
 // The accept loop: hands each connection to the next worker in turn, or
 // refuses it with a 503 when limits.max_connections are open.
 asio::awaitable<void> accept_loop(FrontServer::Shared* sh, tcp::acceptor* acceptor,
@@ -64,13 +76,10 @@ asio::awaitable<void> accept_loop(FrontServer::Shared* sh, tcp::acceptor* accept
     if (sh->stats.connections_open.load(std::memory_order_relaxed) >=
         static_cast<std::int64_t>(sh->config.limits.max_connections)) {
       sh->stats.connections_refused.fetch_add(1, std::memory_order_relaxed);
-      static constexpr char kRefusal[] =
-          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
-          "Content-Length: 37\r\nConnection: close\r\n\r\n"
-          "503 Service Unavailable: too busy\r\n\r\n";
+      static const std::string kRefusal = refusal(ProxyFailure::too_busy);
       boost::system::error_code ignored;
       socket.non_blocking(true, ignored);
-      asio::write(socket, asio::buffer(kRefusal, sizeof(kRefusal) - 1), ignored);
+      asio::write(socket, asio::buffer(kRefusal), ignored);
       socket.close(ignored);
       continue;
     }

@@ -15,6 +15,7 @@ int status_for(ProxyFailure f) {
     case ProxyFailure::body_too_large: return 413;
     case ProxyFailure::bad_request_body: return 400;
     case ProxyFailure::too_many_headers: return 431;
+    case ProxyFailure::too_busy: return 503;
   }
   return 500;
 }
@@ -30,6 +31,7 @@ const char* describe(ProxyFailure f) {
     case ProxyFailure::body_too_large: return "request body too large";
     case ProxyFailure::bad_request_body: return "malformed body";
     case ProxyFailure::too_many_headers: return "too many request header fields";
+    case ProxyFailure::too_busy: return "too busy";
   }
   return "internal error";
 }

@@ -16,6 +16,7 @@ enum class ProxyFailure {
   body_too_large,    // request body over limits.max_body_bytes -> 413
   bad_request_body,  // the request body could not be read as framed (or timed out) -> 400
   too_many_headers,  // header count over limits.max_header_count -> 431
+  too_busy,          // limits.max_connections are open: refused at accept -> 503
 };
 
 int status_for(ProxyFailure f);

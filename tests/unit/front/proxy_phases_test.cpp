@@ -371,7 +371,7 @@ TEST(ProxyOutcome, StatusComesFromTheOneMapping) {
        {ProxyFailure::no_instance, ProxyFailure::connect_failed, ProxyFailure::upstream_timeout,
         ProxyFailure::upstream_broken, ProxyFailure::upstream_framing, ProxyFailure::bad_upgrade,
         ProxyFailure::body_too_large, ProxyFailure::bad_request_body,
-        ProxyFailure::too_many_headers})
+        ProxyFailure::too_many_headers, ProxyFailure::too_busy})
     EXPECT_EQ(Outcome::fail(f).status(), status_for(f));
   EXPECT_EQ(Outcome::ok().status(), 0);
   EXPECT_EQ(Outcome::close().status(), 0);
