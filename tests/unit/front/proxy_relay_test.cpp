@@ -319,6 +319,28 @@ TEST(ProxyRelay, AcceptedUpgradeHandsOverTheInstanceStream) {
   EXPECT_EQ(run.handoff_instance, "a");
 }
 
+TEST(ProxyRelayFailCount, UpgradeFailsAtEveryStepThenHandsOverATunnel) {
+  const std::string response =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+      "Connection: Upgrade\r\nSec-WebSocket-Accept: " +
+      http::websocket_accept(kKey) + "\r\n\r\n";
+  std::size_t n = 0;
+  for (; n < 100; ++n) {
+    ExchangeRun run = run_exchange(n, kUpgradeRequest, "", response);
+    ASSERT_TRUE(run.completed) << "hung at n=" << n;
+    if (run.after == After::tunnel) {
+      EXPECT_TRUE(run.handoff);
+      EXPECT_TRUE(run.to_client.starts_with("HTTP/1.1 101 ")) << run.to_client;
+      break;
+    }
+    EXPECT_FALSE(run.handoff) << n;
+    expect_mapped_failure_or_close(run, n, 101);
+  }
+  RecordProperty("failed_steps", static_cast<int>(n));
+  EXPECT_GT(n, 1u);
+  EXPECT_LT(n, 100u);
+}
+
 struct TunnelRun {
   bool completed = false;  // the tunnel went away: both ends closed, nothing pending
   std::string to_client;
