@@ -12,9 +12,11 @@
 #include <boost/json/array.hpp>
 
 #include "tether/front/health_checker.hpp"
+#include "tether/front/proxy_error.hpp"
+#include "tether/http/parse_errors.hpp"
 #include "tether/net/config_reader.hpp"
 #include "tether/net/log.hpp"
-#include "tunnel.hpp"
+#include "proxy/tunnel.hpp"
 #include "worker.hpp"
 
 namespace tether::front {
@@ -42,6 +44,16 @@ FrontServer::Worker::Worker(Shared& s, unsigned i)
 
 namespace {
 
+// A whole response refusing a connection for `f`, written before any
+// request is read (status and body from the one mapping).
+std::string refusal(ProxyFailure f) {
+  const int status = status_for(f);
+  const std::string body = error_body(f, "");
+  return "HTTP/1.1 " + std::to_string(status) + " " + http::short_reason(status) +
+         "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\nConnection: close\r\n\r\n" + body;
+}
+
 // The accept loop: hands each connection to the next worker in turn, or
 // refuses it with a 503 when limits.max_connections are open.
 asio::awaitable<void> accept_loop(FrontServer::Shared* sh, tcp::acceptor* acceptor,
@@ -64,13 +76,10 @@ asio::awaitable<void> accept_loop(FrontServer::Shared* sh, tcp::acceptor* accept
     if (sh->stats.connections_open.load(std::memory_order_relaxed) >=
         static_cast<std::int64_t>(sh->config.limits.max_connections)) {
       sh->stats.connections_refused.fetch_add(1, std::memory_order_relaxed);
-      static constexpr char kRefusal[] =
-          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
-          "Content-Length: 37\r\nConnection: close\r\n\r\n"
-          "503 Service Unavailable: too busy\r\n\r\n";
+      static const std::string kRefusal = refusal(ProxyFailure::too_busy);
       boost::system::error_code ignored;
       socket.non_blocking(true, ignored);
-      asio::write(socket, asio::buffer(kRefusal, sizeof(kRefusal) - 1), ignored);
+      asio::write(socket, asio::buffer(kRefusal), ignored);
       socket.close(ignored);
       continue;
     }
@@ -98,7 +107,7 @@ asio::awaitable<void> sweep_loop(FrontServer::Worker* w) {
   }
 }
 
-// Closes idle plain tunnels, several times per tunnel_idle.
+// Closes idle tunnels, several times per tunnel_idle.
 asio::awaitable<void> tunnel_sweep_loop(FrontServer::Worker* w) {
   asio::steady_timer timer(w->ctx);
   auto idle = w->shared.config.timeouts.tunnel_idle;
@@ -108,7 +117,7 @@ asio::awaitable<void> tunnel_sweep_loop(FrontServer::Worker* w) {
     timer.expires_after(period);
     auto [ec] = co_await timer.async_wait(use_nothrow);
     if (ec) co_return;
-    sweep_idle_tunnels(*w, now_ms(), idle.count());
+    proxy::sweep_idle_tunnels(*w, now_ms(), idle.count());
   }
 }
 

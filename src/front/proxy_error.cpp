@@ -13,7 +13,9 @@ int status_for(ProxyFailure f) {
     case ProxyFailure::upstream_framing: return 502;
     case ProxyFailure::bad_upgrade: return 502;
     case ProxyFailure::body_too_large: return 413;
+    case ProxyFailure::bad_request_body: return 400;
     case ProxyFailure::too_many_headers: return 431;
+    case ProxyFailure::too_busy: return 503;
   }
   return 500;
 }
@@ -27,7 +29,9 @@ const char* describe(ProxyFailure f) {
     case ProxyFailure::upstream_framing: return "the instance framed its response ambiguously";
     case ProxyFailure::bad_upgrade: return "the instance's 101 does not accept this WebSocket handshake";
     case ProxyFailure::body_too_large: return "request body too large";
+    case ProxyFailure::bad_request_body: return "malformed body";
     case ProxyFailure::too_many_headers: return "too many request header fields";
+    case ProxyFailure::too_busy: return "too busy";
   }
   return "internal error";
 }

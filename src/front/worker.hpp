@@ -1,12 +1,13 @@
 #pragma once
 // Private to src/front: the state shared by all workers and the per-thread
-// worker, used by front_server.cpp and proxy_connection_impl.hpp.
+// worker, used by front_server.cpp and the proxy path (front/proxy/).
 #include <atomic>
 #include <memory>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -20,7 +21,9 @@
 
 namespace tether::front {
 
-class PlainTunnel;  // front/tunnel.cpp
+namespace proxy {
+class TunnelBase;  // front/proxy/tunnel.hpp
+}
 
 struct FrontServer::Shared {
   Shared(FrontConfig c, std::shared_ptr<InstanceTable> t);
@@ -57,8 +60,8 @@ struct FrontServer::Worker {
     bool idle;  // waiting for a next request, or a tunnel: closed at once on stop
   };
   std::unordered_map<std::uint64_t, ClientEntry> clients;
-  // Live plain tunnels (front/tunnel.cpp), for the idle sweep.
-  std::unordered_set<PlainTunnel*> tunnels;
+  // Live tunnels, plain and TLS (front/proxy/tunnel.hpp), for the idle sweep.
+  std::unordered_set<proxy::TunnelBase*> tunnels;
   boost::asio::io_context ctx{1};
   UpstreamPool pool;
   std::shared_ptr<const InstanceSnapshot> snap;

@@ -7,14 +7,16 @@
 namespace tether::front {
 
 enum class ProxyFailure {
-  no_instance,        // no instance takes traffic -> 503
-  connect_failed,     // every instance tried refused or timed out -> 502
-  upstream_timeout,   // no response within timeouts.upstream_response -> 504
-  upstream_broken,    // upstream closed or sent garbage -> 502
-  upstream_framing,   // upstream framed its response ambiguously (http::read_response) -> 502
-  bad_upgrade,        // a 101 that does not accept the client's WebSocket handshake -> 502
-  body_too_large,     // request body over limits.max_body_bytes -> 413
-  too_many_headers,   // header count over limits.max_header_count -> 431
+  no_instance,       // no instance takes traffic -> 503
+  connect_failed,    // every instance tried refused or timed out -> 502
+  upstream_timeout,  // no response within timeouts.upstream_response -> 504
+  upstream_broken,   // upstream closed or sent garbage -> 502
+  upstream_framing,  // upstream framed its response ambiguously (http::read_response) -> 502
+  bad_upgrade,       // a 101 that does not accept the client's WebSocket handshake -> 502
+  body_too_large,    // request body over limits.max_body_bytes -> 413
+  bad_request_body,  // the request body could not be read as framed (or timed out) -> 400
+  too_many_headers,  // header count over limits.max_header_count -> 431
+  too_busy,          // limits.max_connections are open: refused at accept -> 503
 };
 
 int status_for(ProxyFailure f);

@@ -1,0 +1,63 @@
+#pragma once
+// Private to src/front/proxy: the few things the relay and the tunnel do to
+// a stream beyond reading and writing it, for every stream type they are
+// instantiated with (beast::tcp_stream, beast::ssl_stream over it, and the
+// in-memory beast::test::stream of the tier-2 tests). Decided at compile
+// time: no virtual call, no allocation.
+#include <chrono>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/stream_traits.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+namespace tether::front::proxy {
+
+// True when the stream's lowest layer is a TCP socket with a deadline
+// (beast::tcp_stream, directly or under TLS).
+template <class Stream>
+constexpr bool kOnSocket = requires(Stream& s) {
+  boost::beast::get_lowest_layer(s).socket();
+  boost::beast::get_lowest_layer(s).expires_never();
+};
+
+// True for a plain TCP stream, whose readiness can be awaited without a
+// buffer (a TLS stream may hold decrypted bytes the socket does not show).
+template <class Stream>
+constexpr bool kWaitable = std::is_same_v<Stream, boost::beast::tcp_stream>;
+
+// Sets the deadline of the stream's next operations (none on streams
+// without one).
+template <class Stream>
+void set_deadline(Stream& s, std::chrono::steady_clock::duration d) {
+  if constexpr (kOnSocket<Stream>) boost::beast::get_lowest_layer(s).expires_after(d);
+}
+
+template <class Stream>
+void clear_deadline(Stream& s) {
+  if constexpr (kOnSocket<Stream>) boost::beast::get_lowest_layer(s).expires_never();
+}
+
+// Passes an EOF on: the peer reads EOF, this side may still read. (An
+// in-memory test stream can only close both ways.)
+template <class Stream>
+void half_close(Stream& s) {
+  boost::system::error_code ignored;
+  if constexpr (kOnSocket<Stream>)
+    boost::beast::get_lowest_layer(s).socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send,
+                                                        ignored);
+  else
+    s.close();
+}
+
+// Closes the stream both ways; pending operations complete with
+// operation_aborted. May run twice.
+template <class Stream>
+void close_stream(Stream& s) {
+  boost::system::error_code ignored;
+  if constexpr (kOnSocket<Stream>)
+    boost::beast::get_lowest_layer(s).socket().close(ignored);
+  else
+    s.close();
+}
+
+}  // namespace tether::front::proxy

@@ -1,0 +1,203 @@
+#pragma once
+// Private to src/front/proxy: the tunnel phase. After a 101 Switching
+// Protocols the client and the instance talk directly; the front door copies
+// bytes both ways without parsing frames. One class template over the
+// stream types, for plain and TLS clients alike, with one half-close
+// behaviour: EOF from one side shuts the other side's send direction and the
+// other direction keeps going; when both directions passed an EOF on, or on
+// any error, both ends are closed.
+//
+// Idle tunnels must cost little (docs/benchmarks.md, "11.21 KB per idle
+// tunnel"): a tunnel is one object owned by its pending operations
+// (completion handlers, no coroutine frame, no timer: the worker's sweep
+// closes idle ones). On a plain stream a direction awaits readiness and
+// holds a 16 KiB buffer only while bytes are in flight; a TLS stream keeps
+// one per direction (its records cannot be peeked at).
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include "tether/front/front_server.hpp"
+#include "tether/front/instance_table.hpp"
+
+#include "stream_ops.hpp"
+
+namespace tether::front::proxy {
+
+// What the relay hands over after a 101: the instance's stream, the bytes
+// each side sent past the HTTP headers, and the instance (for its tunnel
+// count; null when the tunnel does not count on one).
+template <class Upstream>
+struct TunnelHandoff {
+  Upstream upstream;
+  std::string to_upstream;  // bytes the client sent after its request header
+  std::string to_client;    // bytes the instance sent after its 101 header
+  std::shared_ptr<Instance> instance;
+};
+
+// The part of a live tunnel the worker's idle sweep sees (not a template:
+// one virtual call per tunnel per sweep, none per byte).
+class TunnelBase {
+ public:
+  virtual ~TunnelBase() = default;
+  // Closes both ends; pending operations end with operation_aborted and the
+  // tunnel goes away when the last one completed. May run twice.
+  virtual void close_both() = 0;
+
+  std::int64_t last_activity = now_ms();
+  bool idle_timeout = false;  // closed by the sweep for idleness
+};
+
+// Keeps the worker's registry, the tunnel counters and the instance's tunnel
+// count right while a tunnel of client connection `id` lives (tunnel.cpp).
+class TunnelRegistration {
+ public:
+  TunnelRegistration(FrontServer::Worker& w, std::uint64_t id, boost::asio::ip::tcp::socket& client,
+                     TunnelBase& t, std::shared_ptr<Instance> inst);
+  ~TunnelRegistration();
+  TunnelRegistration(const TunnelRegistration&) = delete;
+  TunnelRegistration& operator=(const TunnelRegistration&) = delete;
+
+ private:
+  FrontServer::Worker& w_;
+  std::uint64_t id_;
+  TunnelBase& t_;
+  std::shared_ptr<Instance> inst_;
+};
+
+inline constexpr std::size_t kTunnelChunk = 16 * 1024;
+
+template <class Client, class Upstream>
+class Tunnel final : public TunnelBase,
+                     public std::enable_shared_from_this<Tunnel<Client, Upstream>> {
+ public:
+  Tunnel(Client client, TunnelHandoff<Upstream> h)
+      : client_(std::move(client)), upstream_(std::move(h.upstream)) {
+    up_.pending = std::move(h.to_upstream);
+    down_.pending = std::move(h.to_client);
+  }
+
+  // Starts copying both ways (first the pending bytes); from here on the
+  // tunnel owns itself. Runs once, on the streams' executor.
+  void start() {
+    clear_deadline(client_);
+    clear_deadline(upstream_);
+    boost::system::error_code ignored;
+    if constexpr (kWaitable<Client>) client_.socket().non_blocking(true, ignored);
+    if constexpr (kWaitable<Upstream>) upstream_.socket().non_blocking(true, ignored);
+    flush(client_, upstream_, up_);
+    flush(upstream_, client_, down_);
+  }
+
+  void close_both() override {
+    close_stream(client_);
+    close_stream(upstream_);
+  }
+
+  Client& client() { return client_; }
+
+  // Set by start_tunnel before start(); destroyed first, with the tunnel.
+  std::optional<TunnelRegistration> registration;
+
+ private:
+  struct Direction {
+    std::string pending;          // bytes to deliver first
+    std::unique_ptr<char[]> buf;  // plain: only while bytes are in flight
+  };
+
+  template <class From, class To>
+  void flush(From& from, To& to, Direction& d) {
+    if (d.pending.empty()) return wait(from, to, d);
+    boost::asio::async_write(to, boost::asio::buffer(d.pending),
+                             [self = this->shared_from_this(), &from, &to, &d](
+                                 boost::system::error_code ec, std::size_t) {
+                               std::string().swap(d.pending);
+                               if (ec) return self->close_both();
+                               self->wait(from, to, d);
+                             });
+  }
+
+  template <class From, class To>
+  void wait(From& from, To& to, Direction& d) {
+    if constexpr (kWaitable<From>) {
+      from.socket().async_wait(
+          boost::asio::ip::tcp::socket::wait_read,
+          [self = this->shared_from_this(), &from, &to, &d](boost::system::error_code ec) {
+            // Closed under us: stop, idle, the other side failed.
+            if (ec) return self->close_both();
+            self->read_ready(from, to, d);
+          });
+    } else {
+      if (!d.buf) d.buf = std::make_unique<char[]>(kTunnelChunk);
+      from.async_read_some(
+          boost::asio::buffer(d.buf.get(), kTunnelChunk),
+          [self = this->shared_from_this(), &from, &to, &d](
+              boost::system::error_code ec, std::size_t n) { self->on_read(from, to, d, ec, n); });
+    }
+  }
+
+  template <class From, class To>
+  void read_ready(From& from, To& to, Direction& d) {
+    d.buf = std::make_unique<char[]>(kTunnelChunk);
+    boost::system::error_code ec;
+    std::size_t n = from.socket().read_some(boost::asio::buffer(d.buf.get(), kTunnelChunk), ec);
+    if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) {
+      d.buf.reset();
+      return wait(from, to, d);
+    }
+    on_read(from, to, d, ec, n);
+  }
+
+  template <class From, class To>
+  void on_read(From& from, To& to, Direction& d, boost::system::error_code ec, std::size_t n) {
+    if (ec == boost::asio::error::eof || ec == boost::asio::ssl::error::stream_truncated) {
+      // Half-close: pass the EOF on; the other direction keeps going.
+      half_close(to);
+      if (++directions_done_ == 2) close_both();
+      return;
+    }
+    if (ec) return close_both();
+    last_activity = now_ms();
+    boost::asio::async_write(to, boost::asio::buffer(d.buf.get(), n),
+                             [self = this->shared_from_this(), &from, &to, &d](
+                                 boost::system::error_code wec, std::size_t) {
+                               if (wec) return self->close_both();
+                               self->last_activity = now_ms();
+                               if constexpr (kWaitable<From>) d.buf.reset();
+                               self->wait(from, to, d);
+                             });
+  }
+
+  Client client_;
+  Upstream upstream_;
+  Direction up_;    // client -> instance
+  Direction down_;  // instance -> client
+  int directions_done_ = 0;
+};
+
+using TlsClient = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+
+// The real pairs, instantiated once in tunnel.cpp.
+extern template class Tunnel<boost::beast::tcp_stream, boost::beast::tcp_stream>;
+extern template class Tunnel<TlsClient, boost::beast::tcp_stream>;
+
+// Starts the tunnel of client connection `connection_id` on `w`: the tunnel
+// owns both streams and lives on its own (the connection's coroutine and its
+// buffers end), registered for stop() and the idle sweep. Runs on w's
+// thread.
+void start_tunnel(FrontServer::Worker& w, std::uint64_t connection_id,
+                  boost::beast::tcp_stream client, TunnelHandoff<boost::beast::tcp_stream> h);
+void start_tunnel(FrontServer::Worker& w, std::uint64_t connection_id, TlsClient client,
+                  TunnelHandoff<boost::beast::tcp_stream> h);
+
+// Closes `w`'s tunnels that saw no traffic for `idle_ms` (called by the
+// worker's periodic sweep).
+void sweep_idle_tunnels(FrontServer::Worker& w, std::int64_t now, std::int64_t idle_ms);
+
+}  // namespace tether::front::proxy
