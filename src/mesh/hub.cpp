@@ -51,7 +51,7 @@ asio::awaitable<void> Hub::serve(std::shared_ptr<Hub> hub, boost::beast::tcp_str
   }
   link->set_read_limit(Link::read_limit_after_hello(hub->config_.max_message_bytes));
   while (true) {
-    auto msg = co_await link->receive();
+    auto msg = co_await link->receive_view();
     if (!msg) break;
     bool more = hub->core_.on_message(id, *msg);
     hub->execute();

@@ -164,7 +164,7 @@ void HubCore::end_settling_if_ready() {
   auto held = std::move(held_);
   held_.clear();
   for (auto& [from, f] : held)
-    if (!from->released) route(from, f);
+    if (!from->released) route(from, view_of(f));
   flush();
 }
 
@@ -229,7 +229,7 @@ bool HubCore::on_message(LinkId link, std::string_view message) {
   auto s = session_of(link);
   if (!s || s->released) return false;
   FrameReader reader(message);
-  while (auto f = reader.next()) handle(s, *f);
+  while (auto f = reader.next_view()) handle(s, *f);
   if (!s->synced) {
     s->synced = true;
     end_settling_if_ready();
@@ -244,7 +244,7 @@ bool HubCore::on_message(LinkId link, std::string_view message) {
 
 void HubCore::on_frame(LinkId link, Frame& f) {
   auto s = session_of(link);
-  if (s && !s->released) handle(s, f);
+  if (s && !s->released) handle(s, view_of(f));
 }
 
 void HubCore::detach(const SessionPtr& s) {
@@ -299,17 +299,17 @@ std::optional<Clock::time_point> HubCore::next_deadline() const {
   return at;
 }
 
-void HubCore::handle(const SessionPtr& s, Frame& f) {
+void HubCore::handle(const SessionPtr& s, const FrameView& f) {
   switch (f.type) {
     case FrameType::data:
       if (settling_)
-        held_.emplace_back(s, std::move(f));
+        held_.emplace_back(s, to_frame(f));  // the message it came in goes away
       else
         route(s, f);
       break;
     case FrameType::ack: on_ack(s, f.seq); break;
-    case FrameType::subscribe: s->topics.insert(f.topic); break;
-    case FrameType::unsubscribe: s->topics.erase(f.topic); break;
+    case FrameType::subscribe: s->topics.emplace(f.topic); break;
+    case FrameType::unsubscribe: s->topics.erase(std::string(f.topic)); break;
     case FrameType::bye: s->bye = true; break;
     default:
       log()->warn("member {} sent a hub-to-member frame type {}; ignored", s->instance_id,
@@ -317,7 +317,9 @@ void HubCore::handle(const SessionPtr& s, Frame& f) {
   }
 }
 
-void HubCore::route(const SessionPtr& from, Frame& f) {
+// The payload is copied once: from the message it arrived in into the
+// deliver frame every receiver's link shares.
+void HubCore::route(const SessionPtr& from, const FrameView& f) {
   if (f.payload.size() > config_.max_message_bytes) {
     log()->warn("member {} sent {} bytes (max_message_bytes {}); dropped", from->instance_id,
                 f.payload.size(), config_.max_message_bytes);
@@ -330,29 +332,21 @@ void HubCore::route(const SessionPtr& from, Frame& f) {
   switch (f.kind) {
     case Kind::publish:
       for (const auto& [id, s] : sessions_)
-        if (s->topics.count(f.target)) to.push_back(s);
+        if (s->topics.count(std::string(f.target))) to.push_back(s);
       break;
     case Kind::broadcast:
       for (const auto& [id, s] : sessions_) to.push_back(s);
       break;
     default:
-      if (auto s = find(f.target)) to.push_back(s);
+      if (auto s = find(std::string(f.target))) to.push_back(s);
       break;
   }
   if (to.empty() && f.kind != Kind::publish && f.kind != Kind::broadcast) {
     ++counts_.undeliverable;
-    if (f.kind == Kind::request) reply_error(from, f, "no such instance: " + f.target);
+    if (f.kind == Kind::request) reply_error(from, f, "no such instance: " + std::string(f.target));
   }
-  Frame d;
-  d.type = FrameType::deliver;
-  d.kind = f.kind;
-  d.seq = f.seq;
-  d.correlation = f.correlation;
-  d.stream = from->stream;
-  d.origin = from->instance_id;
-  d.target = std::move(f.target);
-  d.topic = std::move(f.topic);
-  d.payload = std::move(f.payload);
+  FrameView d{FrameType::deliver, f.kind,   f.seq,   f.correlation, from->stream,
+              from->instance_id,  f.target, f.topic, f.payload};
   std::string bytes;
   bytes.reserve(encoded_size(d));
   append_frame(bytes, d);
@@ -364,7 +358,8 @@ void HubCore::route(const SessionPtr& from, Frame& f) {
     settle(from, f.seq);
 }
 
-void HubCore::reply_error(const SessionPtr& to, const Frame& request, const std::string& error) {
+void HubCore::reply_error(const SessionPtr& to, const FrameView& request,
+                          const std::string& error) {
   Frame d;
   d.type = FrameType::deliver;
   d.kind = Kind::reply_error;

@@ -216,7 +216,7 @@ asio::awaitable<bool> Member::join_once() {
 
 asio::awaitable<void> Member::serve_link(std::shared_ptr<Link> link) {
   while (true) {
-    auto msg = co_await link->receive();
+    auto msg = co_await link->receive_view();
     if (!msg) break;
     const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::steady_clock::now().time_since_epoch())

@@ -92,7 +92,7 @@ void MemberCore::on_welcome(const Welcome& welcome) {
 LinkState MemberCore::on_message(std::string_view message, std::int64_t now_ms) {
   bool stepdown = false;
   FrameReader reader(message);
-  while (auto f = reader.next()) {
+  while (auto f = reader.next_view()) {
     ++received_;
     if (f->type == FrameType::stepdown) {
       log()->info("hub {} stepped down (epoch {} is newer)", hub_id_, f->seq);
@@ -109,25 +109,27 @@ LinkState MemberCore::on_message(std::string_view message, std::int64_t now_ms) 
   return stepdown ? LinkState::stepdown : LinkState::open;
 }
 
-void MemberCore::handle(Frame& f, std::int64_t now_ms) {
+void MemberCore::handle(const FrameView& f, std::int64_t now_ms) {
   switch (f.type) {
     case FrameType::deliver: {
-      if (!dedup_.accept(f.stream, f.seq, now_ms)) {
+      if (!dedup_.accept(std::string(f.stream), f.seq, now_ms)) {
         ++counts_.duplicates_dropped;
         return;
       }
       ++counts_.delivered;
-      MemberAction a{MemberAction::deliver, {}, std::move(f), {}};
+      // The one copy of the payload on this hop: out of the read buffer into
+      // the frame the app's Message takes over.
+      MemberAction a{MemberAction::deliver, {}, to_frame(f), {}};
       actions_.push_back(std::move(a));
       break;
     }
     case FrameType::acked: acked(f.seq); break;
     case FrameType::joined:
-      if (members_.insert(f.target).second) emit(MemberAction::joined, f.target);
+      if (members_.emplace(f.target).second) emit(MemberAction::joined, std::string(f.target));
       emit(MemberAction::members);
       break;
     case FrameType::left:
-      if (members_.erase(f.target)) emit(MemberAction::left, f.target);
+      if (members_.erase(std::string(f.target))) emit(MemberAction::left, std::string(f.target));
       emit(MemberAction::members);
       break;
     default: break;

@@ -143,15 +143,15 @@ class HubCore {
   void expect(const Hello& hello);
   void end_settling_if_ready();
   void settle_deadline_passed();
-  void handle(const SessionPtr& s, Frame& f);
-  void route(const SessionPtr& from, Frame& f);
+  void handle(const SessionPtr& s, const FrameView& f);
+  void route(const SessionPtr& from, const FrameView& f);
   void enqueue(const SessionPtr& to, Bytes bytes, const SessionPtr& sender,
                std::uint64_t sender_seq);
   void on_ack(const SessionPtr& s, std::uint64_t count);
   void settle(const SessionPtr& sender, std::uint64_t seq);
   void release(const SessionPtr& s, const char* why);
   void cut_off(const SessionPtr& s);
-  void reply_error(const SessionPtr& to, const Frame& request, const std::string& error);
+  void reply_error(const SessionPtr& to, const FrameView& request, const std::string& error);
   void detach(const SessionPtr& s);
   void set_grace(const SessionPtr& s, std::optional<Clock::time_point> at);
   SessionPtr find(const std::string& instance_id) const;

@@ -120,7 +120,7 @@ class MemberCore {
     std::size_t payload_bytes;
     Bytes bytes;
   };
-  void handle(Frame& f, std::int64_t now_ms);
+  void handle(const FrameView& f, std::int64_t now_ms);
   void set_members(const std::vector<std::string>& ids);
   void acked(std::uint64_t seq);
   void send(Bytes bytes);
