@@ -17,7 +17,7 @@ void put_u64(std::string& out, std::uint64_t v) {
   put_u32(out, static_cast<std::uint32_t>(v));
 }
 
-void put_str(std::string& out, const std::string& s) {
+void put_str(std::string& out, std::string_view s) {
   put_u32(out, static_cast<std::uint32_t>(s.size()));
   out += s;
 }
@@ -28,12 +28,12 @@ std::uint64_t get_be(std::string_view s, std::size_t n) {
   return v;
 }
 
-bool take_str(std::string_view& in, std::string& out) {
+bool take_str(std::string_view& in, std::string_view& out) {
   if (in.size() < 4) return false;
   auto n = get_be(in, 4);
   in.remove_prefix(4);
   if (in.size() < n) return false;
-  out.assign(in.data(), n);
+  out = in.substr(0, n);
   in.remove_prefix(n);
   return true;
 }
@@ -44,12 +44,35 @@ bool known_type(std::uint8_t t) {
 
 }  // namespace
 
-std::size_t encoded_size(const Frame& f) {
+FrameView view_of(const Frame& f) {
+  return FrameView{f.type,   f.kind,   f.seq,   f.correlation, f.stream,
+                   f.origin, f.target, f.topic, f.payload};
+}
+
+Frame to_frame(const FrameView& v) {
+  Frame f;
+  f.type = v.type;
+  f.kind = v.kind;
+  f.seq = v.seq;
+  f.correlation = v.correlation;
+  f.stream = v.stream;
+  f.origin = v.origin;
+  f.target = v.target;
+  f.topic = v.topic;
+  f.payload = v.payload;
+  return f;
+}
+
+std::size_t encoded_size(const Frame& f) { return encoded_size(view_of(f)); }
+
+std::size_t encoded_size(const FrameView& f) {
   return 4 + kFixed + 5 * 4 + f.stream.size() + f.origin.size() + f.target.size() +
          f.topic.size() + f.payload.size();
 }
 
-void append_frame(std::string& out, const Frame& f) {
+void append_frame(std::string& out, const Frame& f) { append_frame(out, view_of(f)); }
+
+void append_frame(std::string& out, const FrameView& f) {
   put_u32(out, static_cast<std::uint32_t>(encoded_size(f) - 4));
   out += static_cast<char>(f.type);
   out += static_cast<char>(f.kind);
@@ -76,6 +99,12 @@ std::string encode_control(FrameType type, std::uint64_t seq, const std::string&
 }
 
 std::optional<Frame> FrameReader::next() {
+  auto v = next_view();
+  if (!v) return std::nullopt;
+  return to_frame(*v);
+}
+
+std::optional<FrameView> FrameReader::next_view() {
   if (rest_.empty() || !error_.empty()) return std::nullopt;
   if (rest_.size() < 4) {
     error_ = "truncated frame length";
@@ -94,7 +123,7 @@ std::optional<Frame> FrameReader::next() {
     error_ = "unknown frame type " + std::to_string(type) + " / kind " + std::to_string(kind);
     return std::nullopt;
   }
-  Frame f;
+  FrameView f;
   f.type = static_cast<FrameType>(type);
   f.kind = static_cast<Kind>(kind);
   f.seq = get_be(body.substr(2), 8);

@@ -52,6 +52,18 @@ asio::awaitable<std::optional<std::string>> Link::receive(bool* text) {
   co_return boost::beast::buffers_to_string(in_.data());
 }
 
+asio::awaitable<std::optional<std::string_view>> Link::receive_view() {
+  if (!open_) co_return std::nullopt;
+  bool is_text = false;
+  if (!co_await transport_->read(in_, is_text)) {
+    open_ = false;
+    wake_.cancel();
+    co_return std::nullopt;
+  }
+  auto data = in_.data();  // a flat_buffer: one contiguous range
+  co_return std::string_view(static_cast<const char*>(data.data()), data.size());
+}
+
 // Sends queued items until the link closes: consecutive binary items are
 // concatenated into one message of up to kBatchBytes.
 asio::awaitable<void> Link::write_loop(std::shared_ptr<Link> self) {
@@ -74,14 +86,21 @@ asio::awaitable<void> Link::write_loop(std::shared_ptr<Link> self) {
       self->queued_bytes_ -= item.bytes->size();
       ok = co_await self->transport_->write(*item.bytes, false);
     } else {
+      // Consecutive binary items go as one message, gathered, not joined:
+      // the frames are written from where they were encoded.
       self->batch_.clear();
-      while (!self->queue_.empty() && !self->queue_.front().text &&
-             self->batch_.size() < kBatchBytes) {
-        self->batch_ += *self->queue_.front().bytes;
-        self->queued_bytes_ -= self->queue_.front().bytes->size();
+      self->parts_.clear();
+      std::size_t bytes = 0;
+      while (!self->queue_.empty() && !self->queue_.front().text && bytes < kBatchBytes) {
+        auto item = std::move(self->queue_.front());
         self->queue_.pop_front();
+        self->queued_bytes_ -= item.bytes->size();
+        bytes += item.bytes->size();
+        self->parts_.push_back(asio::buffer(*item.bytes));
+        self->batch_.push_back(std::move(item.bytes));
       }
-      ok = co_await self->transport_->write(self->batch_, false);
+      ok = co_await self->transport_->write(self->parts_);
+      self->batch_.clear();
     }
     if (!ok) {
       self->open_ = false;

@@ -35,7 +35,7 @@ Member::Member(asio::any_io_executor executor, const MeshConfig& config, std::st
     : executor_(executor),
       config_(config),
       id_(std::move(instance_id)),
-      stream_(id_ + "/" + net::random_hex(8)),
+      core_(config, id_, id_ + "/" + net::random_hex(8)),
       store_(store),
       counters_(counters),
       callbacks_(std::move(callbacks)),
@@ -51,22 +51,46 @@ asio::awaitable<void> Member::sleep(std::chrono::milliseconds d) {
   co_await nap_.async_wait(use_nothrow);
 }
 
+void Member::execute() {
+  for (auto& a : core_.take_actions()) {
+    switch (a.type) {
+      case detail::MemberAction::send:
+        if (link_) link_->send(std::move(a.bytes));
+        break;
+      case detail::MemberAction::deliver:
+        if (callbacks_.deliver) callbacks_.deliver(a.frame);
+        break;
+      case detail::MemberAction::joined:
+        if (callbacks_.membership) callbacks_.membership({MemberEvent::joined, a.instance_id});
+        break;
+      case detail::MemberAction::left:
+        if (callbacks_.membership) callbacks_.membership({MemberEvent::left, a.instance_id});
+        break;
+      case detail::MemberAction::members:
+        counters_.members.assign(core_.members().begin(), core_.members().end());
+        break;
+      case detail::MemberAction::room: wake_waiters(); break;
+    }
+  }
+  const auto& c = core_.counts();
+  counters_.published = c.published;
+  counters_.delivered = c.delivered;
+  counters_.duplicates_dropped = c.duplicates_dropped;
+  counters_.resent = c.resent;
+  counters_.unacked = core_.unacked();
+}
+
 // Joins, serves the link until it breaks, and joins again, until stopped.
 asio::awaitable<void> Member::run(std::shared_ptr<Member> self) {
-  while (!self->stopping_) {
+  while (!self->core_.stopping()) {
     bool joined = co_await self->join_once();
-    if (self->stopping_) break;
-    if (joined || self->retry_now_) {
-      self->retry_now_ = false;
-      self->backoff_ = 0ms;
-      continue;
-    }
-    // Jittered backoff: 50 ms doubling to 1 s.
-    self->backoff_ = std::min<std::chrono::milliseconds>(
-        1000ms, self->backoff_ == 0ms ? 50ms : self->backoff_ * 2);
-    auto jitter = std::chrono::milliseconds(net::random_below(
-        static_cast<std::uint64_t>(self->backoff_.count() / 2 + 1)));
-    co_await self->sleep(self->backoff_ / 2 + jitter);
+    if (self->core_.stopping()) break;
+    auto backoff = self->core_.after_attempt(joined);
+    if (backoff == 0ms) continue;
+    // Jittered: half the backoff plus up to half again.
+    auto jitter = std::chrono::milliseconds(
+        net::random_below(static_cast<std::uint64_t>(backoff.count() / 2 + 1)));
+    co_await self->sleep(backoff / 2 + jitter);
   }
   self->wake_waiters();
 }
@@ -90,8 +114,7 @@ asio::awaitable<bool> Member::join_once() {
     rec = cached_;
     if (!rec) co_return false;
   }
-  std::string cookie = rec && !dial_without_cookie_ ? rec->cookie : std::string();
-  dial_without_cookie_ = false;
+  std::string cookie = core_.cookie_for(rec);
   auto dialed = co_await dial(executor_, config_.public_url, cookie, tls_.get(), config_.liveness,
                               std::max(config_.liveness * 5, Millis{5'000}));
   if (!dialed.transport) {
@@ -120,25 +143,26 @@ asio::awaitable<bool> Member::join_once() {
     co_return false;
   }
 
-  std::int64_t epoch = rec ? rec->epoch : 0;
-  if (!rec || challenge->id != rec->hub_id) {
+  auto approach = core_.approach(rec, challenge->id, dialed.set_cookie, cookie);
+  std::int64_t epoch = approach.epoch;
+  if (approach.step != detail::Approach::join) {
     // ELECTING: the front door sent us to `challenge->id`; make it the hub.
     counters_.role = "electing";
-    std::string their_cookie = dialed.set_cookie;
-    if (their_cookie.empty()) {
+    if (approach.step == detail::Approach::no_affinity) {
       co_await link->abort();
-      if (cookie.empty()) {
-        log()->error("the front door at {} set no affinity cookie: the mesh needs session "
-                     "affinity on (ARRAffinity); is it off for the site?", config_.public_url);
-        co_return false;
-      }
-      dial_without_cookie_ = true;  // our cookie led elsewhere without a new one: ask afresh
+      log()->error(
+          "the front door at {} set no affinity cookie: the mesh needs session "
+          "affinity on (ARRAffinity); is it off for the site?",
+          config_.public_url);
       co_return false;
     }
-    store::HubRecord next{epoch + 1, their_cookie, challenge->id, 0};
+    if (approach.step == detail::Approach::redial_without_cookie) {
+      co_await link->abort();
+      co_return false;
+    }
     bool won = false, store_failed = false;
     try {
-      won = co_await store_.compare_and_set(epoch, next);
+      won = co_await store_.compare_and_set(epoch, approach.next);
     } catch (const std::exception& e) {
       ++counters_.store_errors;
       log()->warn("election waits for the store: {}", e.what());
@@ -151,19 +175,16 @@ asio::awaitable<bool> Member::join_once() {
     if (!won) {
       ++counters_.elections_lost;
       co_await link->abort();
-      retry_now_ = true;  // the winner is in the store now
+      core_.election_lost();  // the winner is in the store now
       co_return false;
     }
     ++counters_.elections_won;
-    epoch = next.epoch;
-    cached_ = next;
+    epoch = approach.next.epoch;
+    cached_ = approach.next;
     log()->info("elected {} hub of epoch {}", challenge->id, epoch);
   }
 
-  // Hello; the session's received count carries over only to the same hub.
-  std::string session = challenge->id + "#" + std::to_string(epoch);
-  Hello hello{id_, stream_, make_nonce(), {}, epoch, session == hub_session_ ? received_ : 0,
-              counters_.hub_id, {members_.begin(), members_.end()}};
+  Hello hello = core_.make_hello(challenge->id, epoch, make_nonce());
   link->send_text(hello_json(config_.key, challenge->nonce, hello));
   auto answer = co_await link->receive(&text);
   auto welcome = answer && text ? parse_welcome(*answer) : std::nullopt;
@@ -180,145 +201,65 @@ asio::awaitable<bool> Member::join_once() {
     co_await link->abort();
     co_return false;
   }
-  if (!welcome->resumed) received_ = hello.received;
-  hub_session_ = challenge->id + "#" + std::to_string(welcome->epoch);
-  if (session != hub_session_) received_ = 0;
   ++counters_.joins;
   counters_.epoch = welcome->epoch;
   counters_.hub_id = welcome->id;
   counters_.role = "member";
-  set_members(welcome->members);
   log()->info("joined hub {} (epoch {}, {} members{})", welcome->id, welcome->epoch,
               welcome->members.size(), welcome->resumed ? ", resumed" : "");
+  link_ = link;
+  core_.on_welcome(*welcome);
+  execute();
   co_await serve_link(link);
   co_return true;
 }
 
 asio::awaitable<void> Member::serve_link(std::shared_ptr<Link> link) {
-  link_ = link;
-  for (const auto& topic : topics_) link->send(encode_control(FrameType::subscribe, 0, topic));
-  // "Synced": the hub knows our subscriptions once it reads this.
-  link->send(encode_control(FrameType::ack, received_));
-  // Everything not acknowledged goes again, in order; receivers drop duplicates.
-  for (const auto& out : window_) link->send(out.bytes);
-  counters_.resent += window_.size();
-  bool stepdown = false;
-  while (!stepdown) {
-    auto msg = co_await link->receive();
+  while (true) {
+    auto msg = co_await link->receive_view();
     if (!msg) break;
-    FrameReader reader(*msg);
-    while (auto f = reader.next()) {
-      ++received_;
-      if (f->type == FrameType::stepdown) {
-        log()->info("hub {} stepped down (epoch {} is newer)", counters_.hub_id, f->seq);
-        stepdown = true;
-        break;
-      }
-      handle(*f);
-    }
-    if (!reader.error().empty()) {
-      log()->warn("bad frame from the hub: {}; rejoining", reader.error());
-      break;
-    }
-    link->send(encode_control(FrameType::ack, received_));
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch())
+                         .count();
+    auto state = core_.on_message(*msg, now);
+    execute();
+    if (state != detail::LinkState::open) break;
   }
   link_ = nullptr;
-  if (!stopping_) log()->info("lost the hub {} (epoch {}); rejoining", counters_.hub_id,
-                              counters_.epoch);
+  core_.on_link_lost();
+  if (!core_.stopping())
+    log()->info("lost the hub {} (epoch {}); rejoining", counters_.hub_id, counters_.epoch);
   co_await link->abort();
-}
-
-void Member::handle(Frame& f) {
-  switch (f.type) {
-    case FrameType::deliver: {
-      const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::steady_clock::now().time_since_epoch())
-                           .count();
-      if (!dedup_.accept(f.stream, f.seq, now)) {
-        ++counters_.duplicates_dropped;
-        return;
-      }
-      ++counters_.delivered;
-      if (callbacks_.deliver) callbacks_.deliver(f);
-      break;
-    }
-    case FrameType::acked:
-      acked(f.seq);
-      break;
-    case FrameType::joined:
-      if (members_.insert(f.target).second && callbacks_.membership)
-        callbacks_.membership({MemberEvent::joined, f.target});
-      counters_.members.assign(members_.begin(), members_.end());
-      break;
-    case FrameType::left:
-      if (members_.erase(f.target) && callbacks_.membership)
-        callbacks_.membership({MemberEvent::left, f.target});
-      counters_.members.assign(members_.begin(), members_.end());
-      break;
-    default:
-      break;
-  }
-}
-
-void Member::set_members(const std::vector<std::string>& ids) {
-  std::set<std::string> now(ids.begin(), ids.end());
-  for (const auto& id : members_)
-    if (!now.count(id) && callbacks_.membership) callbacks_.membership({MemberEvent::left, id});
-  for (const auto& id : now)
-    if (!members_.count(id) && callbacks_.membership)
-      callbacks_.membership({MemberEvent::joined, id});
-  members_ = std::move(now);
-  counters_.members.assign(members_.begin(), members_.end());
-}
-
-void Member::acked(std::uint64_t seq) {
-  if (seq <= acked_seq_) return;
-  acked_seq_ = seq;
-  while (!window_.empty() && window_.front().seq <= seq) {
-    window_bytes_ -= window_.front().payload_bytes;
-    window_.pop_front();
-  }
-  counters_.unacked = window_.size();
-  wake_waiters();
 }
 
 void Member::wake_waiters() {
   for (auto* t : room_waiters_) t->cancel();
 }
 
-bool Member::has_room() const {
-  return window_.size() < config_.window && window_bytes_ < config_.window_bytes;
+namespace {
+SendStatus to_status(detail::Submit s) {
+  switch (s) {
+    case detail::Submit::ok: return SendStatus::ok;
+    case detail::Submit::window_full: return SendStatus::window_full;
+    case detail::Submit::too_large: return SendStatus::too_large;
+    case detail::Submit::stopped: return SendStatus::stopped;
+  }
+  return SendStatus::stopped;
 }
+}  // namespace
 
 SendStatus Member::submit(Kind kind, std::string target, std::string topic,
                           std::uint64_t correlation, std::string payload) {
-  if (stopping_) return SendStatus::stopped;
-  if (payload.size() > config_.max_message_bytes) return SendStatus::too_large;
-  if (!has_room()) return SendStatus::window_full;
-  Frame f;
-  f.type = FrameType::data;
-  f.kind = kind;
-  f.seq = next_seq_++;
-  f.correlation = correlation;
-  f.target = std::move(target);
-  f.topic = std::move(topic);
-  f.payload = std::move(payload);
-  std::string bytes;
-  bytes.reserve(encoded_size(f));
-  append_frame(bytes, f);
-  auto shared = std::make_shared<const std::string>(std::move(bytes));
-  window_.push_back({f.seq, f.payload.size(), shared});
-  window_bytes_ += f.payload.size();
-  ++counters_.published;
-  counters_.unacked = window_.size();
-  if (link_) link_->send(std::move(shared));
-  return SendStatus::ok;
+  auto status =
+      core_.submit(kind, std::move(target), std::move(topic), correlation, std::move(payload));
+  execute();
+  return to_status(status);
 }
 
 asio::awaitable<bool> Member::wait_for_room(std::chrono::steady_clock::time_point deadline) {
-  while (!has_room()) {
-    if (stopping_ || std::chrono::steady_clock::now() >= deadline) co_return false;
-    // acked() cancels every registered waiter's timer: each re-checks.
+  while (!core_.has_room()) {
+    if (core_.stopping() || std::chrono::steady_clock::now() >= deadline) co_return false;
+    // A room action cancels every registered waiter's timer: each re-checks.
     asio::steady_timer wait(executor_, deadline);
     room_waiters_.insert(&wait);
     co_await wait.async_wait(use_nothrow);
@@ -328,28 +269,26 @@ asio::awaitable<bool> Member::wait_for_room(std::chrono::steady_clock::time_poin
 }
 
 void Member::subscribe(const std::string& topic) {
-  if (!topics_.insert(topic).second || !link_) return;
-  link_->send(encode_control(FrameType::subscribe, 0, topic));
+  core_.subscribe(topic);
+  execute();
 }
 
 void Member::unsubscribe(const std::string& topic) {
-  if (!topics_.erase(topic) || !link_) return;
-  link_->send(encode_control(FrameType::unsubscribe, 0, topic));
+  core_.unsubscribe(topic);
+  execute();
 }
 
 asio::awaitable<void> Member::stop(std::chrono::milliseconds grace) {
   auto deadline = std::chrono::steady_clock::now() + grace;
-  while (!window_.empty() && link_ && std::chrono::steady_clock::now() < deadline) {
+  while (core_.unacked() > 0 && link_ && std::chrono::steady_clock::now() < deadline) {
     asio::steady_timer wait(executor_);
     wait.expires_after(20ms);
     co_await wait.async_wait(use_nothrow);
   }
-  stopping_ = true;
+  core_.stop();
   nap_.cancel();
-  if (auto link = link_) {
-    link->send(encode_control(FrameType::bye));
-    co_await link->close();
-  }
+  execute();  // the bye, when connected
+  if (auto link = link_) co_await link->close();
   counters_.role = "stopped";
 }
 

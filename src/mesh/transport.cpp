@@ -53,6 +53,12 @@ class Transport final : public WsTransport {
     co_return !ec;
   }
 
+  asio::awaitable<bool> write(const std::vector<asio::const_buffer>& parts) override {
+    ws_.binary(true);
+    auto [ec, n] = co_await ws_.async_write(parts, use_nothrow);
+    co_return !ec;
+  }
+
   asio::awaitable<void> close() override {
     if (!ws_.is_open()) co_return;
     co_await ws_.async_close(websocket::close_code::normal, use_nothrow);

@@ -45,11 +45,25 @@ struct Frame {
   std::string payload;
 };
 
+// A frame whose strings point into the message it was read from (or into
+// a Frame: view_of): what the hub relays without copying the payload.
+struct FrameView {
+  FrameType type = FrameType::data;
+  Kind kind = Kind::publish;
+  std::uint64_t seq = 0;
+  std::uint64_t correlation = 0;
+  std::string_view stream, origin, target, topic, payload;
+};
+FrameView view_of(const Frame& f);
+Frame to_frame(const FrameView& v);  // copies the strings
+
 // Appends `f` encoded to `out`.
 void append_frame(std::string& out, const Frame& f);
+void append_frame(std::string& out, const FrameView& f);
 
 // Size of `f` once encoded.
 std::size_t encoded_size(const Frame& f);
+std::size_t encoded_size(const FrameView& f);
 
 // A control frame (ack, subscribe, unsubscribe, bye, acked, joined, left,
 // stepdown) encoded on its own: `seq` and `text` go where that type keeps
@@ -63,6 +77,8 @@ class FrameReader {
   // The next frame, or nullopt at the end of the message or on malformed
   // input (then error() says what; the link must be closed).
   std::optional<Frame> next();
+  // The same without copying: the views are valid while the message is.
+  std::optional<FrameView> next_view();
   const std::string& error() const { return error_; }
 
  private:

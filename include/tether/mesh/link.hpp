@@ -7,6 +7,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -34,6 +36,9 @@ class Link : public std::enable_shared_from_this<Link> {
 
   // The next message, or nullopt once the link is closed or failed.
   asio::awaitable<std::optional<std::string>> receive(bool* text = nullptr);
+  // The same without copying it out of the read buffer: valid until the
+  // next receive (the hub's and the member's frame loops).
+  asio::awaitable<std::optional<std::string_view>> receive_view();
 
   // Sends what is queued (bounded by the transport's liveness), a close
   // frame, and waits for the writer to finish. Safe to call twice.
@@ -73,7 +78,8 @@ class Link : public std::enable_shared_from_this<Link> {
   bool open_ = true;
   bool closing_ = false;
   bool writer_running_ = false;
-  std::string batch_;
+  std::vector<Bytes> batch_;  // kept alive while their gathered write runs
+  std::vector<asio::const_buffer> parts_;
 };
 
 }  // namespace tether::mesh

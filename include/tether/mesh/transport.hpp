@@ -6,6 +6,9 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
+
+#include <boost/asio/buffer.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -30,6 +33,9 @@ class WsTransport {
   virtual asio::awaitable<bool> read(boost::beast::flat_buffer& buffer, bool& text) = 0;
   // Writes one message. False when the connection is gone.
   virtual asio::awaitable<bool> write(const std::string& message, bool text) = 0;
+  // Writes one binary message made of `parts`, in order, without joining
+  // them first.
+  virtual asio::awaitable<bool> write(const std::vector<asio::const_buffer>& parts) = 0;
   // Sends a close frame (best effort, bounded by `liveness`).
   virtual asio::awaitable<void> close() = 0;
   // Closes the socket at once: pending reads and writes complete with errors.

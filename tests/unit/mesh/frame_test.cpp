@@ -106,5 +106,37 @@ TEST(MeshFrame, ControlFramesKeepTheirFieldWhereTheTypeReadsIt) {
   EXPECT_FALSE(r.next());
 }
 
+// The hub relays from views into the message it read: the payload is not
+// copied out of it, and a view encodes exactly like the frame it shows.
+TEST(MeshFrame, ViewsPointIntoTheMessageAndEncodeLikeFrames) {
+  Frame f;
+  f.type = FrameType::deliver;
+  f.kind = Kind::request;
+  f.seq = 7;
+  f.correlation = 9;
+  f.stream = "a/1";
+  f.origin = "a";
+  f.target = "b";
+  f.topic = "t";
+  f.payload = std::string(1000, 'p');
+  std::string bytes;
+  append_frame(bytes, f);
+  FrameReader r(bytes);
+  auto v = r.next_view();
+  ASSERT_TRUE(v) << r.error();
+  EXPECT_GE(v->payload.data(), bytes.data());
+  EXPECT_LE(v->payload.data() + v->payload.size(), bytes.data() + bytes.size());
+  EXPECT_EQ(v->payload, f.payload);
+  std::string again;
+  append_frame(again, *v);
+  EXPECT_EQ(again, bytes);
+  EXPECT_EQ(encoded_size(*v), bytes.size());
+  auto back = to_frame(*v);
+  EXPECT_EQ(back.stream, f.stream);
+  EXPECT_EQ(back.correlation, 9u);
+  EXPECT_EQ(back.payload, f.payload);
+  EXPECT_FALSE(r.next_view());
+}
+
 }  // namespace
 }  // namespace tether::mesh

@@ -1,0 +1,327 @@
+// HubCore on a fake clock (issue 13 part 5): joining, settling (a fresh
+// instance's hello first), resume after a broken link, rejoin grace,
+// cut-off, step-down and de-duplication of resent messages, with real
+// MemberCores on the other end of in-memory links (mesh_sim.hpp).
+#include "tether/mesh/detail/hub_core.hpp"
+
+#include <gtest/gtest.h>
+
+#include "mesh/mesh_sim.hpp"
+
+namespace tether::mesh::detail {
+namespace {
+
+using namespace std::chrono_literals;
+using sim::Sim;
+
+std::vector<std::uint64_t> upto(std::uint64_t n) {
+  std::vector<std::uint64_t> v;
+  for (std::uint64_t i = 1; i <= n; ++i) v.push_back(i);
+  return v;
+}
+
+TEST(HubCore, RefusesHellosUntilTheStoreNamesIt) {
+  Sim sim;
+  sim.add("A");
+  EXPECT_FALSE(sim.join("A", 1));
+  ASSERT_EQ(sim.peer("A").refused.size(), 1u);
+  EXPECT_EQ(sim.peer("A").refused[0], "not a hub");
+  // A record naming another instance is no confirmation.
+  store::HubRecord other{1, "c", "X", 0};
+  EXPECT_FALSE(sim.hub().confirm_epoch(1, other, sim.now()));
+  EXPECT_EQ(sim.hub().epoch(), 0);
+  EXPECT_TRUE(sim.make_hub(1));
+  EXPECT_EQ(sim.hub().epoch(), 1);
+  EXPECT_FALSE(sim.hub().settling());  // epoch 1 has nobody to wait for
+}
+
+TEST(HubCore, JoiningWelcomesAndAnnouncesMembers) {
+  Sim sim;
+  ASSERT_TRUE(sim.make_hub(1));
+  sim.add("A");
+  sim.add("B");
+  ASSERT_TRUE(sim.join("A", 1));
+  ASSERT_TRUE(sim.peer("A").welcome);
+  EXPECT_FALSE(sim.peer("A").welcome->resumed);
+  EXPECT_EQ(sim.peer("A").welcome->epoch, 1);
+  EXPECT_EQ(sim.peer("A").welcome->members, std::vector<std::string>{"A"});
+  ASSERT_TRUE(sim.join("B", 1));
+  EXPECT_EQ(sim.peer("B").welcome->members.size(), 2u);
+  EXPECT_EQ(sim.peer("A").core->members(), (std::set<std::string>{"A", "B"}));
+  EXPECT_EQ(sim.peer("B").core->members(), (std::set<std::string>{"A", "B"}));
+  ASSERT_FALSE(sim.peer("A").events.empty());
+  EXPECT_EQ(sim.peer("A").events.back(), std::make_pair(true, std::string("B")));
+  EXPECT_EQ(sim.hub().session_count(), 2u);
+}
+
+TEST(HubCore, RoutesToSubscribersAndAcksOnceEveryReceiverAcked) {
+  Sim sim;
+  ASSERT_TRUE(sim.make_hub(1));
+  sim.add("A");
+  sim.add("B");
+  sim.add("C");
+  sim.subscribe("A", "t");
+  sim.subscribe("C", "t");
+  ASSERT_TRUE(sim.join("A", 1));
+  ASSERT_TRUE(sim.join("B", 1));
+  ASSERT_TRUE(sim.join("C", 1));
+  sim.peer("C").hold = true;  // C has not acknowledged yet
+  for (int i = 1; i <= 3; ++i) ASSERT_EQ(sim.publish("B", "t", std::to_string(i)), Submit::ok);
+  sim.pump();
+  auto b = sim.peer("B").core->stream();
+  EXPECT_EQ(sim.peer("A").seqs_from(b), upto(3));
+  EXPECT_TRUE(sim.peer("B").delivered.empty());  // not subscribed
+  EXPECT_EQ(sim.peer("B").core->unacked(), 3u);  // C still owes its ack
+  sim.peer("C").hold = false;
+  sim.pump();
+  EXPECT_EQ(sim.peer("C").seqs_from(b), upto(3));
+  EXPECT_EQ(sim.peer("B").core->unacked(), 0u);
+  EXPECT_EQ(sim.peer("B").core->acked_seq(), 3u);
+}
+
+// The settling race: after a failover the plan's replacement (a fresh
+// instance whose hello names only itself) may be first at the new hub. Its
+// hello must not end settling: the members of the previous epoch are not
+// known yet, so a sender's resent messages would reach only those back.
+TEST(HubCore, SettlingWaitsForAnInformedHelloWhenAFreshOneArrivesFirst) {
+  Sim sim(sim::test_config(), "H1");
+  ASSERT_TRUE(sim.make_hub(1));
+  sim.add("A");
+  sim.add("B");
+  sim.subscribe("A", "t");
+  ASSERT_TRUE(sim.join("A", 1));
+  ASSERT_TRUE(sim.join("B", 1));
+  // B publishes; the hub dies before anything is delivered.
+  sim.peer("A").hold = true;
+  ASSERT_EQ(sim.publish("B", "t", "m1"), Submit::ok);
+  sim.pump();
+  sim.new_hub("H2");
+  sim.peer("A").hold = false;
+  ASSERT_TRUE(sim.make_hub(2));
+  EXPECT_TRUE(sim.hub().settling());
+  ASSERT_TRUE(sim.hub().next_deadline());
+  EXPECT_EQ(*sim.hub().next_deadline(), sim.now() + sim.config().rejoin_grace);
+
+  // The fresh instance arrives first and is synced: settling goes on.
+  sim.add("F");
+  ASSERT_TRUE(sim.join("F", 2));
+  EXPECT_TRUE(sim.hub().settling());
+  // B (informed: it knew A, B and the old hub) rejoins and resends m1: held.
+  ASSERT_TRUE(sim.join("B", 2));
+  EXPECT_TRUE(sim.hub().settling());
+  EXPECT_EQ(sim.hub().held(), 1u);
+  EXPECT_TRUE(sim.peer("A").delivered.empty());
+  EXPECT_EQ(sim.peer("B").core->unacked(), 1u);
+  // A comes back with its subscription: settling ends, m1 reaches A.
+  sim.advance(100ms);
+  ASSERT_TRUE(sim.join("A", 2));
+  EXPECT_FALSE(sim.hub().settling());
+  EXPECT_EQ(sim.hub().held(), 0u);
+  auto b = sim.peer("B").core->stream();
+  EXPECT_EQ(sim.peer("A").seqs_from(b), upto(1));
+  EXPECT_EQ(sim.peer("B").core->unacked(), 0u);
+}
+
+TEST(HubCore, SettlingEndsAtTheDeadlineWhenSomeoneNeverComesBack) {
+  Sim sim(sim::test_config(), "H1");
+  ASSERT_TRUE(sim.make_hub(1));
+  sim.add("A");
+  sim.add("B");
+  sim.add("C");
+  sim.subscribe("A", "t");
+  ASSERT_TRUE(sim.join("A", 1));
+  ASSERT_TRUE(sim.join("B", 1));
+  ASSERT_TRUE(sim.join("C", 1));
+  sim.new_hub("H2");
+  ASSERT_TRUE(sim.make_hub(2));
+  ASSERT_TRUE(sim.join("A", 2));
+  ASSERT_TRUE(sim.join("B", 2));  // C never comes back
+  ASSERT_EQ(sim.publish("B", "t", "m1"), Submit::ok);
+  sim.pump();
+  EXPECT_TRUE(sim.hub().settling());
+  EXPECT_TRUE(sim.peer("A").delivered.empty());
+  sim.advance(sim.config().rejoin_grace - 1ms);
+  EXPECT_TRUE(sim.hub().settling());
+  sim.advance(1ms);
+  EXPECT_FALSE(sim.hub().settling());
+  sim.pump();
+  EXPECT_EQ(sim.peer("A").seqs_from(sim.peer("B").core->stream()), upto(1));
+}
+
+// A member's link breaks with frames in flight and comes back within
+// rejoin_grace: the hub replays what it had not acknowledged, from the
+// member's received count on. Nothing lost, nothing twice.
+TEST(HubCore, ResumeAfterABrokenLinkReplaysUnackedFrames) {
+  Sim sim;
+  ASSERT_TRUE(sim.make_hub(1));
+  sim.add("A");
+  sim.add("B");
+  sim.subscribe("A", "t");
+  ASSERT_TRUE(sim.join("A", 1));
+  ASSERT_TRUE(sim.join("B", 1));
+  for (int i = 1; i <= 3; ++i) sim.publish("B", "t", "x");
+  sim.pump();
+  sim.peer("A").hold = true;  // 4 and 5 reach A's link but are never read
+  for (int i = 4; i <= 5; ++i) sim.publish("B", "t", "x");
+  sim.pump();
+  EXPECT_EQ(sim.hub().unacked_of("A"), 2u);
+  const auto b_events = sim.peer("B").events.size();
+  sim.break_link("A");
+  sim.peer("A").hold = false;
+  sim.advance(sim.config().rejoin_grace / 2);
+  EXPECT_TRUE(sim.hub().has_session("A"));
+  ASSERT_TRUE(sim.join("A", 1));
+  EXPECT_TRUE(sim.peer("A").welcome->resumed);
+  auto b = sim.peer("B").core->stream();
+  EXPECT_EQ(sim.peer("A").seqs_from(b), upto(5));
+  EXPECT_EQ(sim.peer("A").core->counts().duplicates_dropped, 0u);
+  EXPECT_EQ(sim.hub().unacked_of("A"), 0u);
+  EXPECT_EQ(sim.peer("B").core->unacked(), 0u);
+  // No "left A" / "joined A" for a resumed member.
+  EXPECT_EQ(sim.peer("B").events.size(), b_events);
+}
+
+// The sender's link breaks before the hub's "acked" reaches it: after the
+// rejoin it resends its window, the hub relays it again, and the receiver
+// drops the duplicates.
+TEST(HubCore, ResentMessagesAreDeduplicatedByTheReceiver) {
+  Sim sim;
+  ASSERT_TRUE(sim.make_hub(1));
+  sim.add("A");
+  sim.add("B");
+  sim.subscribe("A", "t");
+  ASSERT_TRUE(sim.join("A", 1));
+  ASSERT_TRUE(sim.join("B", 1));
+  sim.peer("B").hold = true;  // B never reads the hub's "acked"
+  for (int i = 1; i <= 3; ++i) sim.publish("B", "t", "x");
+  sim.pump();
+  auto b = sim.peer("B").core->stream();
+  EXPECT_EQ(sim.peer("A").seqs_from(b), upto(3));
+  EXPECT_EQ(sim.peer("B").core->unacked(), 3u);
+  sim.break_link("B");
+  sim.advance(sim.config().rejoin_grace * 2);  // B's session expires: it rejoins afresh
+  EXPECT_FALSE(sim.hub().has_session("B"));
+  sim.peer("B").hold = false;
+  ASSERT_TRUE(sim.join("B", 1));
+  EXPECT_EQ(sim.peer("B").core->counts().resent, 3u);
+  EXPECT_EQ(sim.peer("A").seqs_from(b), upto(3));
+  EXPECT_EQ(sim.peer("A").core->counts().duplicates_dropped, 3u);
+  EXPECT_EQ(sim.peer("B").core->unacked(), 0u);
+}
+
+TEST(HubCore, GraceExpiryReleasesTheSessionAndSettlesItsSenders) {
+  Sim sim;
+  ASSERT_TRUE(sim.make_hub(1));
+  sim.add("A");
+  sim.add("B");
+  sim.subscribe("A", "t");
+  ASSERT_TRUE(sim.join("A", 1));
+  ASSERT_TRUE(sim.join("B", 1));
+  sim.break_link("A");
+  sim.publish("B", "t", "x");  // routed to A's queue while A is away
+  sim.pump();
+  EXPECT_EQ(sim.peer("B").core->unacked(), 1u);
+  ASSERT_TRUE(sim.hub().next_deadline());
+  EXPECT_EQ(*sim.hub().next_deadline(), sim.now() + sim.config().rejoin_grace);
+  sim.advance(sim.config().rejoin_grace - 1ms);
+  EXPECT_TRUE(sim.hub().has_session("A"));
+  sim.advance(1ms);
+  EXPECT_FALSE(sim.hub().has_session("A"));
+  EXPECT_FALSE(sim.hub().next_deadline());
+  sim.pump();
+  EXPECT_EQ(sim.peer("B").core->unacked(), 0u);  // A left: nobody owes an ack
+  EXPECT_EQ(sim.peer("B").core->members(), std::set<std::string>{"B"});
+  ASSERT_FALSE(sim.peer("B").events.empty());
+  EXPECT_EQ(sim.peer("B").events.back(), std::make_pair(false, std::string("A")));
+}
+
+TEST(HubCore, ByeReleasesAtOnceWithoutGrace) {
+  Sim sim;
+  ASSERT_TRUE(sim.make_hub(1));
+  sim.add("A");
+  sim.add("B");
+  ASSERT_TRUE(sim.join("A", 1));
+  ASSERT_TRUE(sim.join("B", 1));
+  sim.peer("A").core->stop();
+  sim.run_member_actions(sim.peer("A"));
+  sim.pump();
+  sim.break_link("A");
+  EXPECT_FALSE(sim.hub().has_session("A"));
+  EXPECT_FALSE(sim.hub().next_deadline());
+}
+
+TEST(HubCore, CutsOffAMemberThatCannotKeepUp) {
+  Sim sim;
+  sim.config().member_queue = 4;
+  ASSERT_TRUE(sim.make_hub(1));
+  sim.add("A");
+  sim.add("B");
+  sim.subscribe("A", "t");
+  ASSERT_TRUE(sim.join("A", 1));
+  ASSERT_TRUE(sim.join("B", 1));
+  sim.peer("A").hold = true;  // reads nothing, acknowledges nothing
+  for (int i = 1; i <= 4; ++i) sim.publish("B", "t", "x");
+  sim.pump();
+  EXPECT_EQ(sim.hub().counts().members_cut_off, 0u);
+  EXPECT_TRUE(sim.hub().has_session("A"));
+  sim.publish("B", "t", "x");  // the fifth frame is one too many
+  sim.pump();
+  EXPECT_EQ(sim.hub().counts().members_cut_off, 1u);
+  EXPECT_FALSE(sim.hub().has_session("A"));
+  EXPECT_EQ(sim.peer("A").link, 0u);  // its link was dropped
+  EXPECT_EQ(sim.peer("B").core->unacked(), 0u);
+  EXPECT_EQ(sim.peer("B").core->members(), std::set<std::string>{"B"});
+}
+
+TEST(HubCore, StepsDownWhenTheStoreNamesANewerHub) {
+  Sim sim;
+  ASSERT_TRUE(sim.make_hub(1));
+  sim.add("A");
+  ASSERT_TRUE(sim.join("A", 1));
+  auto link = sim.peer("A").link;
+  // A newer epoch naming this instance is taken over, members stay.
+  sim.hub().on_store_record(store::HubRecord{2, "c", sim.hub_id(), 0});
+  sim.run_hub_actions();
+  EXPECT_EQ(sim.hub().epoch(), 2);
+  EXPECT_TRUE(sim.hub().has_session("A"));
+  // One naming another instance: step down.
+  sim.hub().on_store_record(store::HubRecord{3, "c", "X", 0});
+  sim.run_hub_actions();
+  EXPECT_EQ(sim.hub().epoch(), 0);
+  EXPECT_EQ(sim.hub().session_count(), 0u);
+  EXPECT_TRUE(sim.finished.count(link));
+  sim.pump();
+  ASSERT_TRUE(sim.peer("A").link_end);
+  EXPECT_EQ(*sim.peer("A").link_end, LinkState::stepdown);
+  // A hello for the old epoch is refused now.
+  EXPECT_FALSE(sim.join("A", 2));
+}
+
+TEST(HubCore, AHelloForANewerEpochOfAnotherHubMakesItStepDown) {
+  Sim sim;
+  ASSERT_TRUE(sim.make_hub(1));
+  sim.add("A");
+  ASSERT_TRUE(sim.join("A", 1));
+  store::HubRecord newer{2, "c", "X", 0};
+  EXPECT_FALSE(sim.hub().confirm_epoch(2, newer, sim.now()));
+  sim.run_hub_actions();
+  EXPECT_EQ(sim.hub().epoch(), 0);
+}
+
+TEST(HubCore, RequestToAnUnknownInstanceFailsAtOnce) {
+  Sim sim;
+  ASSERT_TRUE(sim.make_hub(1));
+  sim.add("A");
+  ASSERT_TRUE(sim.join("A", 1));
+  auto& a = sim.peer("A");
+  ASSERT_EQ(a.core->submit(Kind::request, "nobody", "q", 7, "?"), Submit::ok);
+  sim.run_member_actions(a);
+  sim.pump();
+  ASSERT_EQ(a.delivered.size(), 1u);
+  EXPECT_EQ(a.delivered[0].kind, Kind::reply_error);
+  EXPECT_EQ(sim.hub().counts().undeliverable, 1u);
+  EXPECT_EQ(a.core->unacked(), 0u);
+}
+
+}  // namespace
+}  // namespace tether::mesh::detail
