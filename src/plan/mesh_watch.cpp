@@ -29,7 +29,7 @@ std::uint64_t counter(const json::object& o, const char* key) {
 MeshWatch::MeshWatch(std::shared_ptr<front::InstanceTable> table,
                      std::chrono::milliseconds interval)
     : table_(std::move(table)), interval_(interval) {
-  thread_ = std::thread([this] { run(); });
+  if (interval_.count() > 0) thread_ = std::thread([this] { run(); });
 }
 
 MeshWatch::~MeshWatch() {
@@ -38,7 +38,7 @@ MeshWatch::~MeshWatch() {
     stop_ = true;
   }
   cv_.notify_all();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 json::value MeshWatch::status() const {

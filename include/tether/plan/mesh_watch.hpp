@@ -21,6 +21,8 @@ namespace tether::plan {
 
 class MeshWatch {
  public:
+  // Polls every instance of `table` each `interval` on its own thread; an
+  // interval of zero starts no thread (the caller drives fold(), as tests do).
   explicit MeshWatch(std::shared_ptr<front::InstanceTable> table,
                      std::chrono::milliseconds interval = std::chrono::seconds(1));
   ~MeshWatch();
