@@ -23,7 +23,8 @@ boost::json::object status_json(const BackplaneStatus& s) {
                              {"auth_refused", s.auth_refused},
                              {"members_cut_off", s.members_cut_off},
                              {"cut_off", s.cut_off},
-                             {"undeliverable", s.undeliverable}};
+                             {"undeliverable", s.undeliverable},
+                             {"resends_dropped", s.resends_dropped}};
 }
 
 }  // namespace tether::mesh

@@ -57,6 +57,8 @@ asio::awaitable<void> Hub::serve(std::shared_ptr<Hub> hub, boost::beast::tcp_str
     hub->execute();
     if (!more) break;
   }
+  if (!link->error().empty())
+    log()->debug("mesh link from {} ended: {}", link->peer(), link->error());
   co_await link->abort();
   hub->core_.on_link_lost(id, Clock::now());
   hub->execute();
@@ -135,6 +137,7 @@ void Hub::execute() {
   }
   counters_.members_cut_off = core_.counts().members_cut_off;
   counters_.undeliverable = core_.counts().undeliverable;
+  counters_.resends_dropped = core_.counts().resends_dropped;
   if (core_.take_deadline_changed()) {
     if (deadline_running_)
       deadline_.cancel();  // the loop re-reads the next deadline

@@ -125,6 +125,7 @@ bool HubCore::on_hello(LinkId link, const Hello& hello, Clock::time_point) {
   welcome["id"] = id_;
   welcome["epoch"] = epoch_;
   welcome["resumed"] = resumed;
+  if (resumed) welcome["have"] = s->last_in;
   welcome["members"] = std::move(members);
   welcome["mac"] = hmac_hex(config_.key, welcome_text(hello.nonce, id_, epoch_));
   emit(HubAction::send_text, link, shared(json::serialize(welcome)));
@@ -302,6 +303,13 @@ std::optional<Clock::time_point> HubCore::next_deadline() const {
 void HubCore::handle(const SessionPtr& s, const FrameView& f) {
   switch (f.type) {
     case FrameType::data:
+      // A resumed member resends what it has not seen acknowledged; what
+      // this session already took is relayed (or held) once, not again.
+      if (f.seq <= s->last_in) {
+        ++counts_.resends_dropped;
+        break;
+      }
+      s->last_in = f.seq;
       if (settling_)
         held_.emplace_back(s, to_frame(f));  // the message it came in goes away
       else

@@ -228,7 +228,8 @@ asio::awaitable<void> Member::serve_link(std::shared_ptr<Link> link) {
   link_ = nullptr;
   core_.on_link_lost();
   if (!core_.stopping())
-    log()->info("lost the hub {} (epoch {}); rejoining", counters_.hub_id, counters_.epoch);
+    log()->info("lost the hub {} (epoch {}{}{}); rejoining", counters_.hub_id, counters_.epoch,
+                link->error().empty() ? "" : ": ", link->error());
   co_await link->abort();
 }
 

@@ -84,9 +84,13 @@ void MemberCore::on_welcome(const Welcome& welcome) {
     send(std::make_shared<const std::string>(encode_control(FrameType::subscribe, 0, topic)));
   // "Synced": the hub knows our subscriptions once it reads this.
   send(std::make_shared<const std::string>(encode_control(FrameType::ack, received_)));
-  // Everything not acknowledged goes again, in order; receivers drop duplicates.
-  for (const auto& out : window_) send(out.bytes);
-  counts_.resent += window_.size();
+  // Everything not acknowledged goes again, in order; receivers drop
+  // duplicates. A resumed session already has its prefix up to `have`.
+  for (const auto& out : window_) {
+    if (welcome.resumed && out.seq <= welcome.have) continue;
+    send(out.bytes);
+    ++counts_.resent;
+  }
 }
 
 LinkState MemberCore::on_message(std::string_view message, std::int64_t now_ms) {

@@ -23,6 +23,10 @@ constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
+std::string describe(const beast::error_code& ec) {
+  return ec == beast::error::timeout ? "silent for liveness" : ec.message();
+}
+
 websocket::stream_base::timeout mesh_timeouts(std::chrono::milliseconds liveness) {
   websocket::stream_base::timeout t{};
   t.handshake_timeout = std::chrono::seconds(10);
@@ -42,7 +46,10 @@ class Transport final : public WsTransport {
   asio::awaitable<bool> read(beast::flat_buffer& buffer, bool& text) override {
     buffer.clear();
     auto [ec, n] = co_await ws_.async_read(buffer, use_nothrow);
-    if (ec) co_return false;
+    if (ec) {
+      if (error_.empty()) error_ = describe(ec);
+      co_return false;
+    }
     text = ws_.got_text();
     co_return true;
   }
@@ -50,12 +57,14 @@ class Transport final : public WsTransport {
   asio::awaitable<bool> write(const std::string& message, bool text) override {
     ws_.text(text);
     auto [ec, n] = co_await ws_.async_write(asio::buffer(message), use_nothrow);
+    if (ec && error_.empty()) error_ = "write: " + describe(ec);
     co_return !ec;
   }
 
   asio::awaitable<bool> write(const std::vector<asio::const_buffer>& parts) override {
     ws_.binary(true);
     auto [ec, n] = co_await ws_.async_write(parts, use_nothrow);
+    if (ec && error_.empty()) error_ = "write: " + describe(ec);
     co_return !ec;
   }
 
@@ -78,8 +87,11 @@ class Transport final : public WsTransport {
     return ep.address().to_string() + ":" + std::to_string(ep.port());
   }
 
+  std::string error() const override { return error_; }
+
  private:
   Ws ws_;
+  std::string error_;
 };
 
 using PlainClient = Transport<websocket::stream<beast::tcp_stream>>;

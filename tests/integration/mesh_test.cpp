@@ -112,6 +112,8 @@ void kill_the_hub(const PlanProc& p, unsigned n, int kills) {
     wait_for_progress(survivors);
   }
   expect_exactly_once(survivors);
+  if (::testing::Test::HasFailure())
+    ADD_FAILURE() << "plan stderr (tail): " << tail(p.proc->stderr_text(), 12000);
 }
 
 TEST_P(MeshTest, KillTheHubRepeatedlyLosesNothing) { kill_the_hub(plan(4), 4, 3); }
@@ -308,7 +310,9 @@ TEST(MeshBounds, SlowMemberIsCutOffAndRejoins) {
   });
   ASSERT_EQ(::kill(all.at(slow).pid, SIGCONT), 0);
   ASSERT_TRUE(cut) << describe(others);
-  ASSERT_TRUE(eventually([&] { return converged(all, 3); })) << describe(all);
+  ASSERT_TRUE(eventually([&] { return converged(all, 3); }))
+      << describe(all) << "\nplan running: " << p.proc->running()
+      << "\nplan stderr (tail): " << tail(p.proc->stderr_text());
   EXPECT_GE(report(all.at(slow).port)->mesh.at("joins").to_number<int>(), 2);
   wait_for_progress(others);
   expect_exactly_once(others);

@@ -156,6 +156,9 @@ void expect_exactly_once(const Group& group) {
     }
   }
   EXPECT_TRUE(all_in);
+  // Tell a loss from a member that was cut off or rejoined late (counted
+  // losses, docs/mesh.md): the receivers' mesh counters.
+  if (::testing::Test::HasFailure()) ADD_FAILURE() << "mesh state:" << describe(group);
 }
 
 void start_publishing(const Group& group, int rate) {
@@ -174,7 +177,8 @@ void wait_for_progress(const Group& group) {
       if (!r || r->sent <= before[id] + 20) return false;
     }
     return true;
-  }));
+  })) << "publishing made no progress:"
+      << describe(group);
 }
 
 std::uint16_t free_port() {

@@ -1,6 +1,7 @@
 #include "support/tether_fixtures.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <stdexcept>
 #include <thread>
 
@@ -13,10 +14,19 @@ namespace tether::test {
 
 namespace bhttp = boost::beast::http;
 
+namespace {
+// "warn" keeps the tests' output short; TETHER_TEST_LOG_LEVEL=info (or
+// debug) shows what the processes did when a test fails.
+std::string log_level() {
+  const char* v = std::getenv("TETHER_TEST_LOG_LEVEL");
+  return v && *v ? v : "warn";
+}
+}  // namespace
+
 InstanceProc start_instance(std::string id, std::vector<std::string> extra_args) {
   if (id.empty()) id = net::random_hex(32);
-  std::vector<std::string> argv{TETHER_BINARY, "serve", "--listen", "127.0.0.1", "--port", "0",
-                                "--log-level", "warn"};
+  std::vector<std::string> argv{TETHER_BINARY, "serve", "--listen",    "127.0.0.1",
+                                "--port",      "0",     "--log-level", log_level()};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   InstanceProc out;
   out.id = id;
@@ -27,8 +37,8 @@ InstanceProc start_instance(std::string id, std::vector<std::string> extra_args)
 }
 
 FrontProc start_front(std::vector<std::string> args) {
-  std::vector<std::string> argv{TETHER_BINARY, "front", "--listen", "127.0.0.1", "--port", "0",
-                                "--log-level", "warn"};
+  std::vector<std::string> argv{TETHER_BINARY, "front", "--listen",    "127.0.0.1",
+                                "--port",      "0",     "--log-level", log_level()};
   argv.insert(argv.end(), args.begin(), args.end());
   FrontProc out;
   out.proc = std::make_unique<Process>(argv);
@@ -52,8 +62,8 @@ PlanProc start_plan(std::vector<std::string> args) {
   PlanProc out;
   static int n = 0;
   out.state_dir = temp_dir() + "/plan-state-" + std::to_string(n++);
-  std::vector<std::string> argv{TETHER_BINARY, "up",        "--port",      "0",
-                                "--state-dir", out.state_dir, "--log-level", "warn"};
+  std::vector<std::string> argv{TETHER_BINARY, "up",          "--port",      "0",
+                                "--state-dir", out.state_dir, "--log-level", log_level()};
   // Tests were written against the whoami app; `tether up` now defaults to signalr-chat.
   if (std::find(args.begin(), args.end(), "--app") == args.end())
     argv.insert(argv.end(), {"--app", "whoami"});

@@ -56,6 +56,7 @@ struct BackplaneStatus {
   std::uint64_t unacked = 0;            // own messages not yet acknowledged
   std::uint64_t joins = 0, elections_won = 0, elections_lost = 0, store_errors = 0;
   std::uint64_t auth_refused = 0, members_cut_off = 0, cut_off = 0, undeliverable = 0;
+  std::uint64_t resends_dropped = 0;  // hub: resent frames it had already taken
 };
 
 class Backplane {

@@ -38,6 +38,9 @@ struct Welcome {
   std::string id, mac;
   std::int64_t epoch = 0;
   bool resumed = false;
+  // Resumed: the highest seq of the member's stream the hub already took in
+  // this session; the member resends only what comes after it.
+  std::uint64_t have = 0;
   std::vector<std::string> members;
 };
 

@@ -42,6 +42,9 @@ class WsTransport {
   virtual void abort() = 0;
   // "ip:port" of the peer, for logs.
   virtual std::string peer() const = 0;
+  // Why the connection failed: its first failed read or write ("" before
+  // one did), for logs.
+  virtual std::string error() const { return {}; }
   // The largest message read() accepts; a bigger one fails the connection
   // (close 1009) without being read into memory.
   virtual void set_read_limit(std::size_t bytes) = 0;

@@ -209,6 +209,82 @@ TEST(HubCore, ResentMessagesAreDeduplicatedByTheReceiver) {
   EXPECT_EQ(sim.peer("B").core->unacked(), 0u);
 }
 
+// The sender's link breaks while its messages wait on a slow receiver; it
+// resumes within rejoin_grace. The welcome says what the hub already took
+// ("have"), so the sender resends none of it, and a resend anyway (a member
+// that ignores "have") is dropped at the hub, not relayed again: a member
+// that rejoins over and over under load adds no work per rejoin.
+TEST(HubCore, AResumedSenderIsRelayedOnceAndResendsOnlyWhatTheHubLacks) {
+  Sim sim;
+  ASSERT_TRUE(sim.make_hub(1));
+  sim.add("A");
+  sim.add("B");
+  sim.subscribe("A", "t");
+  ASSERT_TRUE(sim.join("A", 1));
+  ASSERT_TRUE(sim.join("B", 1));
+  sim.peer("A").hold = true;  // A reads nothing: B's messages stay unsettled
+  for (int i = 1; i <= 3; ++i) sim.publish("B", "t", "x");
+  sim.pump();
+  EXPECT_EQ(sim.hub().unacked_of("A"), 3u);
+  EXPECT_EQ(sim.peer("B").core->unacked(), 3u);
+  sim.break_link("B");
+  sim.advance(sim.config().rejoin_grace / 2);
+  ASSERT_TRUE(sim.join("B", 1));
+  ASSERT_TRUE(sim.peer("B").welcome->resumed);
+  EXPECT_EQ(sim.peer("B").welcome->have, 3u);
+  EXPECT_EQ(sim.peer("B").core->counts().resent, 0u);
+  EXPECT_EQ(sim.hub().unacked_of("A"), 3u) << "relayed again";
+  // A member that resends anyway: the hub drops it.
+  Frame again;
+  again.type = FrameType::data;
+  again.kind = Kind::publish;
+  again.seq = 2;
+  again.target = "t";
+  again.topic = "t";
+  again.payload = "x";
+  sim.hub().on_frame(sim.peer("B").link, again);
+  sim.pump();
+  EXPECT_EQ(sim.hub().counts().resends_dropped, 1u);
+  EXPECT_EQ(sim.hub().unacked_of("A"), 3u) << "relayed again";
+  sim.peer("A").hold = false;
+  sim.pump();
+  auto b = sim.peer("B").core->stream();
+  EXPECT_EQ(sim.peer("A").seqs_from(b), upto(3));
+  EXPECT_EQ(sim.peer("A").core->counts().duplicates_dropped, 0u);
+  EXPECT_EQ(sim.peer("B").core->unacked(), 0u);
+  // New messages after the resume go through as before.
+  sim.publish("B", "t", "x");
+  sim.pump();
+  EXPECT_EQ(sim.peer("A").seqs_from(b), upto(4));
+  EXPECT_EQ(sim.peer("B").core->unacked(), 0u);
+}
+
+// The hub settled the sender's messages but its "acked" was lost with the
+// link: after the resume the sender learns it (nothing resent, window empty).
+TEST(HubCore, AResumedSenderLearnsWhatWasAckedWhileItsLinkWasDown) {
+  Sim sim;
+  ASSERT_TRUE(sim.make_hub(1));
+  sim.add("A");
+  sim.add("B");
+  sim.subscribe("A", "t");
+  ASSERT_TRUE(sim.join("A", 1));
+  ASSERT_TRUE(sim.join("B", 1));
+  sim.peer("B").hold = true;  // B never reads the hub's "acked"
+  for (int i = 1; i <= 3; ++i) sim.publish("B", "t", "x");
+  sim.pump();
+  auto b = sim.peer("B").core->stream();
+  EXPECT_EQ(sim.peer("A").seqs_from(b), upto(3));
+  EXPECT_EQ(sim.peer("B").core->unacked(), 3u);
+  sim.break_link("B");
+  sim.peer("B").hold = false;
+  ASSERT_TRUE(sim.join("B", 1));
+  EXPECT_TRUE(sim.peer("B").welcome->resumed);
+  EXPECT_EQ(sim.peer("B").core->counts().resent, 0u);
+  EXPECT_EQ(sim.peer("B").core->unacked(), 0u);
+  EXPECT_EQ(sim.peer("A").seqs_from(b), upto(3));
+  EXPECT_EQ(sim.peer("A").core->counts().duplicates_dropped, 0u);
+}
+
 TEST(HubCore, GraceExpiryReleasesTheSessionAndSettlesItsSenders) {
   Sim sim;
   ASSERT_TRUE(sim.make_hub(1));

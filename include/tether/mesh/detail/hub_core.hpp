@@ -46,6 +46,7 @@ struct HubAction {
 struct HubCounts {
   std::uint64_t members_cut_off = 0;
   std::uint64_t undeliverable = 0;
+  std::uint64_t resends_dropped = 0;  // frames a resumed member sent again
 };
 
 class HubCore {
@@ -131,6 +132,7 @@ class HubCore {
     std::uint64_t frames = 0;                        // frames queued to this member so far
     std::map<std::uint64_t, std::uint32_t> pending;  // own seq -> receivers still to ack
     std::uint64_t acked_seq = 0;                     // reported to the member
+    std::uint64_t last_in = 0;  // highest seq of its stream taken in this session
     bool ack_dirty = false;
     bool released = false;
     bool bye = false;
