@@ -20,6 +20,16 @@ std::vector<std::uint64_t> upto(std::uint64_t n) {
   return v;
 }
 
+// The hub of epoch 1 with members A (subscribed to "t") and B joined.
+void hub_with_a_and_b(Sim& sim) {
+  ASSERT_TRUE(sim.make_hub(1));
+  sim.add("A");
+  sim.add("B");
+  sim.subscribe("A", "t");
+  ASSERT_TRUE(sim.join("A", 1));
+  ASSERT_TRUE(sim.join("B", 1));
+}
+
 TEST(HubCore, RefusesHellosUntilTheStoreNamesIt) {
   Sim sim;
   sim.add("A");
@@ -153,12 +163,8 @@ TEST(HubCore, SettlingEndsAtTheDeadlineWhenSomeoneNeverComesBack) {
 // member's received count on. Nothing lost, nothing twice.
 TEST(HubCore, ResumeAfterABrokenLinkReplaysUnackedFrames) {
   Sim sim;
-  ASSERT_TRUE(sim.make_hub(1));
-  sim.add("A");
-  sim.add("B");
-  sim.subscribe("A", "t");
-  ASSERT_TRUE(sim.join("A", 1));
-  ASSERT_TRUE(sim.join("B", 1));
+  hub_with_a_and_b(sim);
+  if (::testing::Test::HasFatalFailure()) return;
   for (int i = 1; i <= 3; ++i) sim.publish("B", "t", "x");
   sim.pump();
   sim.peer("A").hold = true;  // 4 and 5 reach A's link but are never read
@@ -186,12 +192,8 @@ TEST(HubCore, ResumeAfterABrokenLinkReplaysUnackedFrames) {
 // drops the duplicates.
 TEST(HubCore, ResentMessagesAreDeduplicatedByTheReceiver) {
   Sim sim;
-  ASSERT_TRUE(sim.make_hub(1));
-  sim.add("A");
-  sim.add("B");
-  sim.subscribe("A", "t");
-  ASSERT_TRUE(sim.join("A", 1));
-  ASSERT_TRUE(sim.join("B", 1));
+  hub_with_a_and_b(sim);
+  if (::testing::Test::HasFatalFailure()) return;
   sim.peer("B").hold = true;  // B never reads the hub's "acked"
   for (int i = 1; i <= 3; ++i) sim.publish("B", "t", "x");
   sim.pump();
@@ -216,12 +218,8 @@ TEST(HubCore, ResentMessagesAreDeduplicatedByTheReceiver) {
 // that rejoins over and over under load adds no work per rejoin.
 TEST(HubCore, AResumedSenderIsRelayedOnceAndResendsOnlyWhatTheHubLacks) {
   Sim sim;
-  ASSERT_TRUE(sim.make_hub(1));
-  sim.add("A");
-  sim.add("B");
-  sim.subscribe("A", "t");
-  ASSERT_TRUE(sim.join("A", 1));
-  ASSERT_TRUE(sim.join("B", 1));
+  hub_with_a_and_b(sim);
+  if (::testing::Test::HasFatalFailure()) return;
   sim.peer("A").hold = true;  // A reads nothing: B's messages stay unsettled
   for (int i = 1; i <= 3; ++i) sim.publish("B", "t", "x");
   sim.pump();
@@ -263,12 +261,8 @@ TEST(HubCore, AResumedSenderIsRelayedOnceAndResendsOnlyWhatTheHubLacks) {
 // link: after the resume the sender learns it (nothing resent, window empty).
 TEST(HubCore, AResumedSenderLearnsWhatWasAckedWhileItsLinkWasDown) {
   Sim sim;
-  ASSERT_TRUE(sim.make_hub(1));
-  sim.add("A");
-  sim.add("B");
-  sim.subscribe("A", "t");
-  ASSERT_TRUE(sim.join("A", 1));
-  ASSERT_TRUE(sim.join("B", 1));
+  hub_with_a_and_b(sim);
+  if (::testing::Test::HasFatalFailure()) return;
   sim.peer("B").hold = true;  // B never reads the hub's "acked"
   for (int i = 1; i <= 3; ++i) sim.publish("B", "t", "x");
   sim.pump();
@@ -287,12 +281,8 @@ TEST(HubCore, AResumedSenderLearnsWhatWasAckedWhileItsLinkWasDown) {
 
 TEST(HubCore, GraceExpiryReleasesTheSessionAndSettlesItsSenders) {
   Sim sim;
-  ASSERT_TRUE(sim.make_hub(1));
-  sim.add("A");
-  sim.add("B");
-  sim.subscribe("A", "t");
-  ASSERT_TRUE(sim.join("A", 1));
-  ASSERT_TRUE(sim.join("B", 1));
+  hub_with_a_and_b(sim);
+  if (::testing::Test::HasFatalFailure()) return;
   sim.break_link("A");
   sim.publish("B", "t", "x");  // routed to A's queue while A is away
   sim.pump();
