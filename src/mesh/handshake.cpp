@@ -114,12 +114,8 @@ std::optional<Welcome> parse_welcome(const std::string& text) {
   if (!get(*o, "id", w.id) || !get(*o, "mac", w.mac) || !get(*o, "epoch", w.epoch))
     return std::nullopt;
   if (auto* r = o->if_contains("resumed"); r && r->is_bool()) w.resumed = r->as_bool();
-  if (auto* h = o->if_contains("have")) {
-    if (h->is_uint64())
-      w.have = h->as_uint64();
-    else if (h->is_int64() && h->as_int64() >= 0)
-      w.have = static_cast<std::uint64_t>(h->as_int64());
-  }
+  if (std::int64_t have = 0; get(*o, "have", have) && have > 0)
+    w.have = static_cast<std::uint64_t>(have);
   if (auto* m = o->if_contains("members"); m && m->is_array())
     for (const auto& v : m->as_array())
       if (v.is_string()) w.members.emplace_back(v.as_string());

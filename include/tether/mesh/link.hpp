@@ -53,7 +53,7 @@ class Link : public std::enable_shared_from_this<Link> {
   bool open() const { return open_; }
   std::size_t queued_bytes() const { return queued_bytes_; }
   std::string peer() const { return transport_->peer(); }
-  // Why the link stopped reading ("" while it reads), for logs.
+  // Why the connection failed (WsTransport::error), for logs.
   std::string error() const { return transport_->error(); }
   // The largest message receive() accepts (WsTransport::set_read_limit).
   void set_read_limit(std::size_t bytes) { transport_->set_read_limit(bytes); }

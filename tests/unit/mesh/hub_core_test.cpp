@@ -30,6 +30,19 @@ void hub_with_a_and_b(Sim& sim) {
   ASSERT_TRUE(sim.join("B", 1));
 }
 
+// B publishes 3 messages A receives, but never reads the hub's "acked";
+// then B's link breaks. Returns B's stream.
+std::string publish_three_then_lose_the_acked(Sim& sim) {
+  sim.peer("B").hold = true;
+  for (int i = 1; i <= 3; ++i) sim.publish("B", "t", "x");
+  sim.pump();
+  auto b = sim.peer("B").core->stream();
+  EXPECT_EQ(sim.peer("A").seqs_from(b), upto(3));
+  EXPECT_EQ(sim.peer("B").core->unacked(), 3u);
+  sim.break_link("B");
+  return b;
+}
+
 TEST(HubCore, RefusesHellosUntilTheStoreNamesIt) {
   Sim sim;
   sim.add("A");
@@ -95,12 +108,7 @@ TEST(HubCore, RoutesToSubscribersAndAcksOnceEveryReceiverAcked) {
 // known yet, so a sender's resent messages would reach only those back.
 TEST(HubCore, SettlingWaitsForAnInformedHelloWhenAFreshOneArrivesFirst) {
   Sim sim(sim::test_config(), "H1");
-  ASSERT_TRUE(sim.make_hub(1));
-  sim.add("A");
-  sim.add("B");
-  sim.subscribe("A", "t");
-  ASSERT_TRUE(sim.join("A", 1));
-  ASSERT_TRUE(sim.join("B", 1));
+  ASSERT_NO_FATAL_FAILURE(hub_with_a_and_b(sim));
   // B publishes; the hub dies before anything is delivered.
   sim.peer("A").hold = true;
   ASSERT_EQ(sim.publish("B", "t", "m1"), Submit::ok);
@@ -163,8 +171,7 @@ TEST(HubCore, SettlingEndsAtTheDeadlineWhenSomeoneNeverComesBack) {
 // member's received count on. Nothing lost, nothing twice.
 TEST(HubCore, ResumeAfterABrokenLinkReplaysUnackedFrames) {
   Sim sim;
-  hub_with_a_and_b(sim);
-  if (::testing::Test::HasFatalFailure()) return;
+  ASSERT_NO_FATAL_FAILURE(hub_with_a_and_b(sim));
   for (int i = 1; i <= 3; ++i) sim.publish("B", "t", "x");
   sim.pump();
   sim.peer("A").hold = true;  // 4 and 5 reach A's link but are never read
@@ -192,15 +199,8 @@ TEST(HubCore, ResumeAfterABrokenLinkReplaysUnackedFrames) {
 // drops the duplicates.
 TEST(HubCore, ResentMessagesAreDeduplicatedByTheReceiver) {
   Sim sim;
-  hub_with_a_and_b(sim);
-  if (::testing::Test::HasFatalFailure()) return;
-  sim.peer("B").hold = true;  // B never reads the hub's "acked"
-  for (int i = 1; i <= 3; ++i) sim.publish("B", "t", "x");
-  sim.pump();
-  auto b = sim.peer("B").core->stream();
-  EXPECT_EQ(sim.peer("A").seqs_from(b), upto(3));
-  EXPECT_EQ(sim.peer("B").core->unacked(), 3u);
-  sim.break_link("B");
+  ASSERT_NO_FATAL_FAILURE(hub_with_a_and_b(sim));
+  const auto b = publish_three_then_lose_the_acked(sim);
   sim.advance(sim.config().rejoin_grace * 2);  // B's session expires: it rejoins afresh
   EXPECT_FALSE(sim.hub().has_session("B"));
   sim.peer("B").hold = false;
@@ -218,8 +218,7 @@ TEST(HubCore, ResentMessagesAreDeduplicatedByTheReceiver) {
 // that rejoins over and over under load adds no work per rejoin.
 TEST(HubCore, AResumedSenderIsRelayedOnceAndResendsOnlyWhatTheHubLacks) {
   Sim sim;
-  hub_with_a_and_b(sim);
-  if (::testing::Test::HasFatalFailure()) return;
+  ASSERT_NO_FATAL_FAILURE(hub_with_a_and_b(sim));
   sim.peer("A").hold = true;  // A reads nothing: B's messages stay unsettled
   for (int i = 1; i <= 3; ++i) sim.publish("B", "t", "x");
   sim.pump();
@@ -261,15 +260,8 @@ TEST(HubCore, AResumedSenderIsRelayedOnceAndResendsOnlyWhatTheHubLacks) {
 // link: after the resume the sender learns it (nothing resent, window empty).
 TEST(HubCore, AResumedSenderLearnsWhatWasAckedWhileItsLinkWasDown) {
   Sim sim;
-  hub_with_a_and_b(sim);
-  if (::testing::Test::HasFatalFailure()) return;
-  sim.peer("B").hold = true;  // B never reads the hub's "acked"
-  for (int i = 1; i <= 3; ++i) sim.publish("B", "t", "x");
-  sim.pump();
-  auto b = sim.peer("B").core->stream();
-  EXPECT_EQ(sim.peer("A").seqs_from(b), upto(3));
-  EXPECT_EQ(sim.peer("B").core->unacked(), 3u);
-  sim.break_link("B");
+  ASSERT_NO_FATAL_FAILURE(hub_with_a_and_b(sim));
+  const auto b = publish_three_then_lose_the_acked(sim);
   sim.peer("B").hold = false;
   ASSERT_TRUE(sim.join("B", 1));
   EXPECT_TRUE(sim.peer("B").welcome->resumed);
@@ -281,8 +273,7 @@ TEST(HubCore, AResumedSenderLearnsWhatWasAckedWhileItsLinkWasDown) {
 
 TEST(HubCore, GraceExpiryReleasesTheSessionAndSettlesItsSenders) {
   Sim sim;
-  hub_with_a_and_b(sim);
-  if (::testing::Test::HasFatalFailure()) return;
+  ASSERT_NO_FATAL_FAILURE(hub_with_a_and_b(sim));
   sim.break_link("A");
   sim.publish("B", "t", "x");  // routed to A's queue while A is away
   sim.pump();
@@ -319,12 +310,7 @@ TEST(HubCore, ByeReleasesAtOnceWithoutGrace) {
 TEST(HubCore, CutsOffAMemberThatCannotKeepUp) {
   Sim sim;
   sim.config().member_queue = 4;
-  ASSERT_TRUE(sim.make_hub(1));
-  sim.add("A");
-  sim.add("B");
-  sim.subscribe("A", "t");
-  ASSERT_TRUE(sim.join("A", 1));
-  ASSERT_TRUE(sim.join("B", 1));
+  ASSERT_NO_FATAL_FAILURE(hub_with_a_and_b(sim));
   sim.peer("A").hold = true;  // reads nothing, acknowledges nothing
   for (int i = 1; i <= 4; ++i) sim.publish("B", "t", "x");
   sim.pump();
