@@ -134,9 +134,7 @@ bool HubCore::on_hello(LinkId link, const Hello& hello, Clock::time_point) {
     log()->info("member {} resumed ({} frames replayed)", s->instance_id, s->unacked.size());
   } else {
     s->frames = hello.received;  // a fresh session counts from what the member says
-    auto joined = shared(encode_control(FrameType::joined, 0, s->instance_id));
-    for (const auto& [id, other] : sessions_)
-      if (other != s) enqueue(other, joined, nullptr, 0);
+    announce(shared(encode_control(FrameType::joined, 0, s->instance_id)), s);
     log()->info("member {} joined (epoch {}, {} members)", s->instance_id, epoch_,
                 sessions_.size());
   }
@@ -230,7 +228,10 @@ bool HubCore::on_message(LinkId link, std::string_view message) {
   auto s = session_of(link);
   if (!s || s->released) return false;
   FrameReader reader(message);
-  while (auto f = reader.next_view()) handle(s, *f);
+  while (auto f = reader.next_view()) {
+    handle(s, *f);
+    if (s->released) return false;  // cut off by its own message: its link is aborted
+  }
   if (!s->synced) {
     s->synced = true;
     end_settling_if_ready();
@@ -445,8 +446,17 @@ void HubCore::release(const SessionPtr& s, const char* why) {
     emit(HubAction::abort, link);
   }
   log()->info("member {} left: {} ({} members)", s->instance_id, why, sessions_.size());
-  auto left = shared(encode_control(FrameType::left, 0, s->instance_id));
-  for (const auto& [id, other] : sessions_) enqueue(other, left, nullptr, 0);
+  announce(shared(encode_control(FrameType::left, 0, s->instance_id)), nullptr);
+}
+
+// Over a copy of the sessions: an enqueue may cut a member off, and a cut-off
+// erases its session (and announces it in turn) while this loop runs.
+void HubCore::announce(const Bytes& frame, const SessionPtr& except) {
+  std::vector<SessionPtr> to;
+  to.reserve(sessions_.size());
+  for (const auto& [id, other] : sessions_)
+    if (other != except) to.push_back(other);
+  for (const auto& other : to) enqueue(other, frame, nullptr, 0);
 }
 
 void HubCore::cut_off(const SessionPtr& s) {

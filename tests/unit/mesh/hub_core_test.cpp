@@ -325,6 +325,59 @@ TEST(HubCore, CutsOffAMemberThatCannotKeepUp) {
   EXPECT_EQ(sim.peer("B").core->members(), std::set<std::string>{"B"});
 }
 
+// The CI find (ASan, MeshBounds.SlowMemberIsCutOffAndRejoins): a member at
+// its queue's limit is cut off by the very "joined" or "left" frame the hub
+// was announcing to every session; its session was erased while that loop
+// walked the sessions.
+TEST(HubCore, AnAnnouncementThatCutsOffAFullMemberIsSafe) {
+  Sim sim;
+  sim.config().member_queue = 4;
+  ASSERT_NO_FATAL_FAILURE(hub_with_a_and_b(sim));
+  sim.add("C");
+  sim.subscribe("C", "t");
+  ASSERT_TRUE(sim.join("C", 1));
+  sim.peer("A").hold = true;  // A and C read nothing, acknowledge nothing
+  sim.peer("C").hold = true;
+  for (int i = 1; i <= 4; ++i) sim.publish("B", "t", "x");
+  sim.pump();
+  ASSERT_EQ(sim.hub().counts().members_cut_off, 0u);
+  // D's "joined" is one frame too many for both A and C.
+  sim.add("D");
+  ASSERT_TRUE(sim.join("D", 1));
+  sim.pump();
+  EXPECT_EQ(sim.hub().counts().members_cut_off, 2u);
+  EXPECT_FALSE(sim.hub().has_session("A"));
+  EXPECT_FALSE(sim.hub().has_session("C"));
+  EXPECT_EQ(sim.hub().session_count(), 2u);
+  EXPECT_EQ(sim.peer("B").core->unacked(), 0u);  // the cut-offs settled B's messages
+  EXPECT_EQ(sim.peer("B").core->members(), (std::set<std::string>{"B", "D"}));
+  EXPECT_EQ(sim.peer("D").core->members(), (std::set<std::string>{"B", "D"}));
+}
+
+TEST(HubCore, ALeaveThatCutsOffAFullMemberIsSafe) {
+  Sim sim;
+  sim.config().member_queue = 4;
+  ASSERT_NO_FATAL_FAILURE(hub_with_a_and_b(sim));
+  sim.add("C");
+  ASSERT_TRUE(sim.join("C", 1));
+  sim.peer("A").hold = true;
+  for (int i = 1; i <= 4; ++i) sim.publish("B", "t", "x");
+  sim.pump();
+  ASSERT_EQ(sim.hub().counts().members_cut_off, 0u);
+  // C says goodbye: its "left" is A's fifth frame.
+  sim.peer("C").core->stop();
+  sim.run_member_actions(sim.peer("C"));
+  sim.pump();
+  sim.break_link("C");
+  sim.pump();
+  EXPECT_EQ(sim.hub().counts().members_cut_off, 1u);
+  EXPECT_FALSE(sim.hub().has_session("A"));
+  EXPECT_FALSE(sim.hub().has_session("C"));
+  EXPECT_EQ(sim.hub().session_count(), 1u);
+  EXPECT_EQ(sim.peer("B").core->unacked(), 0u);
+  EXPECT_EQ(sim.peer("B").core->members(), std::set<std::string>{"B"});
+}
+
 TEST(HubCore, StepsDownWhenTheStoreNamesANewerHub) {
   Sim sim;
   ASSERT_TRUE(sim.make_hub(1));

@@ -149,6 +149,8 @@ class HubCore {
   void route(const SessionPtr& from, const FrameView& f);
   void enqueue(const SessionPtr& to, Bytes bytes, const SessionPtr& sender,
                std::uint64_t sender_seq);
+  // A control frame to every session but `except` (joined, left).
+  void announce(const Bytes& frame, const SessionPtr& except);
   void on_ack(const SessionPtr& s, std::uint64_t count);
   void settle(const SessionPtr& sender, std::uint64_t seq);
   void release(const SessionPtr& s, const char* why);
