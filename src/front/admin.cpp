@@ -170,6 +170,9 @@ json::object admin_status_json(FrontServer& front) {
       const Instance& inst = *it->second;
       auto load = [](const auto& a) { return a.load(std::memory_order_relaxed); };
       o["pinned_requests"] = load(inst.pinned_requests);
+      o["rebalanced_in"] = load(inst.rebalanced_in);
+      o["rebalanced_out"] = load(inst.rebalanced_out);
+      o["sessions_portable"] = inst.portable.load(std::memory_order_relaxed);
       json::object by_class;
       static constexpr const char* kClass[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
       for (std::size_t k = 0; k < inst.responses.size(); ++k)

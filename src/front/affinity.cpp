@@ -62,8 +62,17 @@ std::vector<Affinity::Pin> Affinity::request_pins(const bhttp::fields& req,
 }
 
 bool Affinity::needs_refresh(const Pin& pin, std::int64_t now_s) const {
-  if (!timed() || config_.max_idle.count() == 0) return false;
-  return now_s - pin.last_s >= std::max<std::int64_t>(1, config_.max_idle.count() / 4);
+  // The last-seen date is what max_idle and rebalance_idle read: moved on
+  // at most every quarter of the shorter one.
+  std::int64_t period = 0;
+  for (auto s : {config_.max_idle.count(), rebalancing() ? config_.rebalance_idle.count() : 0})
+    if (s > 0 && (period == 0 || s < period)) period = s;
+  if (!timed() || period == 0) return false;
+  return now_s - pin.last_s >= std::max<std::int64_t>(1, period / 4);
+}
+
+bool Affinity::idle_for_rebalance(const Pin& pin, std::int64_t now_s) const {
+  return rebalancing() && now_s - pin.last_s >= config_.rebalance_idle.count();
 }
 
 std::string Affinity::cookie_value(std::string_view token, std::int64_t first_s,
@@ -125,6 +134,16 @@ bool Affinity::take_opt_out(bhttp::fields& res) {
     if (http::header_is_true(it->value())) opt_out = true;
   if (range.first != range.second) res.erase(kOptOutHeader);
   return opt_out;
+}
+
+std::optional<bool> Affinity::take_portable(bhttp::fields& res) {
+  auto range = res.equal_range(kPortableHeader);
+  if (range.first == range.second) return std::nullopt;
+  bool portable = false;
+  for (auto it = range.first; it != range.second; ++it)
+    if (http::header_is_true(it->value())) portable = true;
+  res.erase(kPortableHeader);
+  return portable;
 }
 
 }  // namespace tether::front

@@ -69,6 +69,8 @@ void load_front_config(const toml::table& root, FrontConfig& c) {
   };
   c.affinity.max_idle = whole_seconds("max_idle", c.affinity.max_idle);
   c.affinity.max_life = whole_seconds("max_life", c.affinity.max_life);
+  c.affinity.rebalance_idle = whole_seconds("rebalance_idle", c.affinity.rebalance_idle);
+  c.affinity.sessions_portable = aff.boolean("sessions_portable", c.affinity.sessions_portable);
   aff.reject_unknown();
 
   auto t = front.table("timeouts");

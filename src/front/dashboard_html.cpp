@@ -302,7 +302,7 @@ svg.mesh-map .node, svg.mesh-map .hub { cursor: default; }
     const fields = {};
     for (const [key, label] of [['inflight', 'in flight'], ['tunnels', 'tunnels'],
                                 ['pinned', 'pinned'], ['requests', 'requests'],
-                                ['ok', '2xx'], ['err', '5xx']]) {
+                                ['ok', '2xx'], ['err', '5xx'], ['moved', 'pins moved']]) {
       const d = el('div');
       const dd = el('dd', '', '0');
       dd.dataset.field = key;
@@ -666,6 +666,9 @@ svg.mesh-map .node, svg.mesh-map .hub { cursor: default; }
       box.fields.inflight.textContent = int(inst.outstanding);
       box.fields.tunnels.textContent = int(inst.tunnels);
       box.fields.pinned.textContent = int(inst.pinned_requests);
+      // Rebalancing (front.affinity.rebalance_idle): idle pins moved here / away.
+      box.fields.moved.textContent = '+' + int(inst.rebalanced_in) + ' / −' + int(inst.rebalanced_out);
+      box.fields.moved.title = 'idle pins rebalanced to / away from this instance';
       box.fields.requests.textContent = int(requests);
       box.fields.ok.textContent = int(responses['2xx']);
       box.fields.err.textContent = int(responses['5xx']);

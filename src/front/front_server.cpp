@@ -29,6 +29,7 @@ FrontServer::Shared::Shared(FrontConfig c, std::shared_ptr<InstanceTable> t)
     : config(std::move(c)),
       affinity(config.affinity),
       balancer(make_balancer(config.balancing)),
+      rebalancer(affinity.rebalancing() ? std::make_unique<Rebalancer>() : nullptr),
       table(std::move(t)),
       log(net::logger("front")) {
   if (!config.relay.local_address.empty()) {

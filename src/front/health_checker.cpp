@@ -1,5 +1,7 @@
 #include "tether/front/health_checker.hpp"
 
+#include <optional>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -13,6 +15,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "tether/front/affinity.hpp"
 #include "tether/net/log.hpp"
 
 namespace tether::front {
@@ -37,10 +40,12 @@ struct HealthChecker::State {
 
 namespace {
 
-// One check: true when `path` answered 2xx within the timeout.
+// One check: true when `path` answered 2xx within the timeout. `portable`
+// gets the answer's Tether-Session-Portable, if it had one (so an instance
+// that no client has reached yet is known as a rebalancing destination).
 asio::awaitable<bool> probe(asio::io_context& ctx, asio::ip::tcp::endpoint ep, std::string path,
-                            std::string host, std::chrono::milliseconds timeout,
-                            std::string& why) {
+                            std::string host, std::chrono::milliseconds timeout, std::string& why,
+                            std::optional<bool>& portable) {
   beast::tcp_stream stream(ctx);
   stream.expires_after(timeout);
   auto [cec] = co_await stream.async_connect(ep, use_nothrow);
@@ -68,6 +73,7 @@ asio::awaitable<bool> probe(asio::io_context& ctx, asio::ip::tcp::endpoint ep, s
     co_return false;
   }
   auto status = parser.get().result_int();
+  portable = Affinity::take_portable(parser.get());
   if (status >= 200 && status < 300) co_return true;
   why = "status " + std::to_string(status);
   co_return false;
@@ -106,8 +112,10 @@ void record(HealthChecker::State& st, Instance& inst, bool ok, const std::string
 asio::awaitable<void> check_one(std::shared_ptr<HealthChecker::State> st,
                                 std::shared_ptr<Instance> inst) {
   std::string why;
+  std::optional<bool> portable;
   bool ok = co_await probe(st->ctx, inst->endpoint, st->config.path, inst->address,
-                           st->config.timeout, why);
+                           st->config.timeout, why, portable);
+  if (portable) inst->portable.store(*portable, std::memory_order_relaxed);
   inst->check_in_flight = false;
   inst->last_check = now_ms();
   if (st->stopped) co_return;

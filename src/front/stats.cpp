@@ -40,6 +40,7 @@ boost::json::object FrontStats::to_json() const {
   o["affinity_pinned"] = v(affinity_pinned);
   o["affinity_repinned"] = v(affinity_repinned);
   o["affinity_expired"] = v(affinity_expired);
+  o["affinity_rebalanced"] = v(affinity_rebalanced);
   o["queued"] = v(queued);
   o["affinity_cookies_set"] = v(affinity_cookies_set);
   o["affinity_opt_outs"] = v(affinity_opt_outs);

@@ -18,6 +18,7 @@
 #include "tether/front/balancer.hpp"
 #include "tether/front/front_server.hpp"
 #include "tether/front/upstream_pool.hpp"
+#include "rebalancer.hpp"
 
 namespace tether::front {
 
@@ -31,6 +32,8 @@ struct FrontServer::Shared {
   const FrontConfig config;
   const Affinity affinity;
   std::unique_ptr<Balancer> balancer;
+  // Moves idle pins off loaded instances; null unless affinity.rebalance_idle.
+  std::unique_ptr<Rebalancer> rebalancer;
   std::shared_ptr<InstanceTable> table;
   FrontStats stats;
   std::shared_ptr<spdlog::logger> log;

@@ -24,8 +24,10 @@ session::SessionManager open_sessions(const session::SessionConfig& c) {
 }  // namespace
 
 InstanceHost::InstanceHost(HostConfig config, Router router)
-    : config_(std::move(config)), router_(std::move(router)),
-      sessions_(open_sessions(config_.session)) {
+    : config_(std::move(config)),
+      router_(std::move(router)),
+      sessions_(open_sessions(config_.session)),
+      portable_sessions_(config_.session.store != "memory") {
   ensure_instance_id(config_);
   info_.id = config_.instance_id;
   info_.pid = static_cast<int>(::getpid());
@@ -57,6 +59,9 @@ asio::awaitable<void> InstanceHost::handle(http::Exchange& ex) {
     ctx.reply(503, "503 Service Unavailable: a store this app needs is unreachable; try again\n");
   }
   ex.response.set("X-Instance-Id", info_.id);
+  // Sessions in a shared store survive a move to another instance: the
+  // front door may rebalance this app's idle pins (front.affinity.rebalance_idle).
+  if (portable_sessions_) ex.response.set("Tether-Session-Portable", "true");
   bool opt_out = config_.disable_affinity;
   if (!opt_out) {
     auto path = ctx.path();

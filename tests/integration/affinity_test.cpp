@@ -2,7 +2,9 @@
 #include <signal.h>
 
 #include <cstdlib>
+#include <map>
 #include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -226,6 +228,95 @@ TEST(Affinity, TimedPinsExpireWhenIdleAndAreRefreshedWhenUsed) {
   EXPECT_EQ(id_of(refreshed), id);  // still pinned
   auto moved_on = set_cookie_value(refreshed, "ARRAffinity");
   EXPECT_EQ(moved_on.rfind(id + "." + std::to_string(now - 1000) + ".", 0), 0u) << moved_on;
+}
+
+// Long-lived clients of a front door, each with its own affinity cookie,
+// making one request per round. Rounds are paced at least 1.1 s apart (the
+// pacing of a simulated user, not a wait for readiness), so every pin has
+// been idle for rebalance_idle = 1 s when its client comes back.
+class LongLivedClients {
+ public:
+  explicit LongLivedClients(std::size_t n) : cookie_(n), at_(n) {}
+
+  void round(std::uint16_t port) {
+    const auto next = std::chrono::steady_clock::now() + 1100ms;
+    for (std::size_t c = 0; c < cookie_.size(); ++c) {
+      auto res = get(port, "/", cookie_[c].empty() ? "" : "ARRAffinity=" + cookie_[c]);
+      ASSERT_EQ(res.result_int(), 200) << res.body();
+      at_[c] = id_of(res);
+      if (auto v = set_cookie_value(res, "ARRAffinity"); !v.empty()) cookie_[c] = v;
+    }
+    std::this_thread::sleep_until(next);
+  }
+  // Clients per instance (by the instance that answered each one last).
+  std::map<std::string, int> spread() const {
+    std::map<std::string, int> m;
+    for (const auto& id : at_) m[id]++;
+    return m;
+  }
+  // Every one of `instances` holds its share of the clients, within `band`.
+  bool even(std::size_t instances, double band) const {
+    auto m = spread();
+    if (m.size() != instances) return false;
+    const double share = static_cast<double>(at_.size()) / static_cast<double>(instances);
+    for (const auto& [id, n] : m)
+      if (n < share * (1 - band) || n > share * (1 + band)) return false;
+    return true;
+  }
+  std::string report() const {
+    std::string s;
+    for (const auto& [id, n] : spread()) s += id.substr(0, 8) + "=" + std::to_string(n) + " ";
+    return s;
+  }
+
+ private:
+  std::vector<std::string> cookie_, at_;
+};
+
+TEST(Affinity, RebalancingSpreadsLongLivedPinsAfterAScaleOut) {
+  // Scenario (issue 15, seeds 001/003): 200 long-lived clients pinned to the
+  // 2 instances of a plan; the plan scales to 4. With rebalance_idle = 1s
+  // (and the operator's word that sessions are portable), pins that come
+  // back idle move from the loaded instances to the new ones until every
+  // instance holds 50 clients +-15%, within a bound on the rounds.
+  auto cfg = write_temp_file(
+      "rebalance.toml", "[front.affinity]\nrebalance_idle = \"1s\"\nsessions_portable = true\n");
+  auto plan = start_plan({"--app", "whoami", "--instances", "2", "--config", cfg});
+  plan.wait_ready(2);
+  LongLivedClients clients(200);
+  for (int r = 0; r < 2; ++r) ASSERT_NO_FATAL_FAILURE(clients.round(plan.port));
+  ASSERT_EQ(clients.spread().size(), 2u) << clients.report();
+  auto [rc, out] = plan.cli({"scale", "4"});
+  ASSERT_EQ(rc, 0) << out;
+  plan.wait_ready(4);
+  bool even = false;
+  for (int r = 0; r < 40 && !even; ++r) {
+    ASSERT_NO_FATAL_FAILURE(clients.round(plan.port));
+    even = clients.even(4, 0.15);
+  }
+  EXPECT_TRUE(even) << clients.report();
+  auto status = plan.status().as_object();
+  const auto& counters = status.at("front").at("counters");
+  EXPECT_GT(counters.at("affinity_rebalanced").to_number<int>(), 0);
+  EXPECT_LT(counters.at("affinity_rebalanced").to_number<int>(), 200)
+      << "pins moved back and forth";
+}
+
+TEST(Affinity, WithoutRebalancingPinsStayWhereTheyWereAfterAScaleOut) {
+  // Scenario: the same 200 clients and scale-out under ARR's behaviour
+  // (rebalancing off, the default): every client stays on the instance it
+  // was first pinned to; the 2 new instances get none of them.
+  auto plan = start_plan({"--app", "whoami", "--instances", "2"});
+  plan.wait_ready(2);
+  LongLivedClients clients(200);
+  ASSERT_NO_FATAL_FAILURE(clients.round(plan.port));
+  const auto before = clients.spread();
+  ASSERT_EQ(before.size(), 2u);
+  auto [rc, out] = plan.cli({"scale", "4"});
+  ASSERT_EQ(rc, 0) << out;
+  plan.wait_ready(4);
+  for (int r = 0; r < 4; ++r) ASSERT_NO_FATAL_FAILURE(clients.round(plan.port));
+  EXPECT_EQ(clients.spread(), before) << clients.report();
 }
 
 }  // namespace

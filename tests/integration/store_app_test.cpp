@@ -3,6 +3,8 @@
 // catalog/cart database), virtual users each with their own cookie jar
 // running the JMeter plan (browse Rock, open and add the first 10 albums,
 // open the cart, expect $89.90), under the three configurations of seed 002.
+#include <atomic>
+#include <functional>
 #include <map>
 #include <regex>
 #include <set>
@@ -61,8 +63,9 @@ class Browser {
   Shopper& out_;
 };
 
-// The seed's JMeter plan for one user.
-void shop(std::uint16_t port, Shopper& out) {
+// The seed's JMeter plan for one user. `before(i)`, when given, runs before
+// album i's page (0..9) and before the cart page (i = 10).
+void shop(std::uint16_t port, Shopper& out, const std::function<void(int)>& before = {}) {
   try {
     Browser b(port, out);
     auto browse = b.send(bhttp::verb::get, "/Store/Browse?Genre=Rock", 200);
@@ -75,11 +78,14 @@ void shop(std::uint16_t port, Shopper& out) {
       if (out.error.empty()) out.error = "browse showed " + std::to_string(links.size()) + " albums";
       return;
     }
-    for (const auto& link : links) {
+    for (std::size_t i = 0; i < links.size(); ++i) {
+      const auto& link = links[i];
+      if (before) before(static_cast<int>(i));
       b.send(bhttp::verb::get, link, 200);
       auto id = link.substr(link.rfind('/') + 1);
       b.send(bhttp::verb::post, "/ShoppingCart/AddToCart/" + id, 303);
     }
+    if (before) before(10);
     auto cart = b.send(bhttp::verb::get, "/ShoppingCart", 200);
     static const std::regex kTotal(R"re(id="cart-total">([^<]*)<)re");
     std::smatch m;
@@ -113,7 +119,7 @@ Outcome run_shoppers(std::uint16_t port) {
   Outcome o;
   o.users.resize(kUsers);
   std::vector<std::thread> threads;
-  for (auto& u : o.users) threads.emplace_back(shop, port, std::ref(u));
+  for (auto& u : o.users) threads.emplace_back([port, &u] { shop(port, u); });
   for (auto& t : threads) t.join();
   for (const auto& u : o.users) {
     o.right += u.right() ? 1 : 0;
@@ -192,6 +198,77 @@ TEST(StoreScenario, AffinityOffPostgresSessionsEveryCartRightAndSpread) {
   auto o = run_shoppers(plan.port);
   EXPECT_EQ(o.right, kUsers) << o.report() << plan.proc->stderr_text();
   EXPECT_EQ(o.instances.size(), kInstances) << o.report();
+}
+
+// Shoppers who add 5 albums on a 2-instance plan, wait while it scales to
+// 4, then finish pausing 1.1 s before each page (a user reading), so their
+// pins are idle for rebalance_idle = 1s when they come back.
+Outcome shop_across_a_scale_out(PlanProc& plan, int users) {
+  Outcome o;
+  o.users.resize(users);
+  std::atomic<int> waiting{0};
+  std::atomic<bool> scaled{false};
+  auto before = [&](int i) {
+    if (i == 5) {
+      ++waiting;
+      while (!scaled) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (i >= 5) std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  };
+  std::vector<std::thread> threads;
+  for (auto& u : o.users) threads.emplace_back([&, port = plan.port] { shop(port, u, before); });
+  // Everyone who is still shopping is at album 5 (or failed before it).
+  const bool all_there = eventually([&] {
+    int failed = 0;
+    for (const auto& u : o.users) failed += u.error.empty() ? 0 : 1;
+    return waiting + failed == users;
+  });
+  auto [rc, out] = plan.cli({"scale", "4"});
+  if (rc == 0) plan.wait_ready(4);
+  scaled = true;
+  for (auto& t : threads) t.join();
+  EXPECT_TRUE(all_there);
+  EXPECT_EQ(rc, 0) << out;
+  for (const auto& u : o.users) {
+    o.right += u.right() ? 1 : 0;
+    for (const auto& [id, n] : u.per_instance) o.instances.insert(id);
+  }
+  return o;
+}
+
+int rebalanced(const PlanProc& plan) {
+  return plan.status().at("front").at("counters").at("affinity_rebalanced").to_number<int>();
+}
+
+TEST(StoreScenario, RebalancedPinsWithRedisSessionsEveryCartRight) {
+  // Scenario (issue 15): affinity on with rebalance_idle = 1s, sessions in
+  // a real redis-server (so the instances answer Tether-Session-Portable:
+  // true). 12 users pinned to 2 instances; the plan scales to 4 mid-way;
+  // idle pins move to the new instances, and every cart still totals $89.90.
+  RedisServer redis;
+  auto cfg = write_temp_file("rebalance-store.toml", "[front.affinity]\nrebalance_idle = \"1s\"\n");
+  auto plan = start_plan({"--app", "store", "--instances", "2", "--store-db",
+                          "sqlite:" + temp_dir() + "/store-rebalance.db", "--session-store",
+                          redis.unix_socket(), "--config", cfg});
+  plan.wait_ready(2);
+  auto o = shop_across_a_scale_out(plan, 12);
+  EXPECT_EQ(o.right, 12) << o.report();
+  EXPECT_GT(o.instances.size(), 2u) << o.report();
+  EXPECT_GT(rebalanced(plan), 0) << o.report();
+}
+
+TEST(StoreScenario, RebalancingNeverMovesInMemorySessions) {
+  // Scenario: the same, with sessions in each instance's memory: the app does
+  // not say its sessions are portable, so no pin moves and no cart breaks.
+  auto cfg =
+      write_temp_file("rebalance-memory.toml", "[front.affinity]\nrebalance_idle = \"1s\"\n");
+  auto plan = start_plan({"--app", "store", "--instances", "2", "--store-db",
+                          "sqlite:" + temp_dir() + "/store-rebalance-memory.db", "--config", cfg});
+  plan.wait_ready(2);
+  auto o = shop_across_a_scale_out(plan, 12);
+  EXPECT_EQ(o.right, 12) << o.report();
+  for (const auto& u : o.users) EXPECT_EQ(u.per_instance.size(), 1u) << o.report();
+  EXPECT_EQ(rebalanced(plan), 0);
 }
 
 TEST(StoreSessions, RedisOutageAnswers503AndRecovers) {

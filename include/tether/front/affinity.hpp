@@ -5,6 +5,7 @@
 //  - the two Set-Cookie values of a pinned response;
 //  - the Arr-Disable-Session-Affinity opt-out, read and removed from responses.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,10 @@
 namespace tether::front {
 
 inline constexpr std::string_view kOptOutHeader = "Arr-Disable-Session-Affinity";
+// An app's word that its sessions survive a move to another instance (they
+// live in a shared store): its pins may be rebalanced. tether's own host
+// sends it when its session store is not "memory".
+inline constexpr std::string_view kPortableHeader = "Tether-Session-Portable";
 
 class Affinity {
  public:
@@ -24,8 +29,12 @@ class Affinity {
   const AffinityConfig& config() const { return config_; }
   bool enabled() const { return config_.enabled; }
 
-  // True when max_idle or max_life is on: cookies carry their dates.
-  bool timed() const { return config_.max_idle.count() > 0 || config_.max_life.count() > 0; }
+  // True when max_idle, max_life or rebalancing is on: cookies carry their dates.
+  bool timed() const {
+    return config_.max_idle.count() > 0 || config_.max_life.count() > 0 || rebalancing();
+  }
+  // True when idle pins may be moved to less-loaded instances.
+  bool rebalancing() const { return config_.enabled && config_.rebalance_idle.count() > 0; }
 
   // One pin a request presents: its token and, for timed cookies, when it
   // was first set and last refreshed (Unix seconds).
@@ -47,8 +56,13 @@ class Affinity {
 
   // For a timed pin that routed a request at `now_s`: whether its cookie
   // should be sent again with a fresh last-seen date (at most every quarter
-  // of max_idle, so a busy client is not sent cookies on every response).
+  // of max_idle or rebalance_idle, the shorter, so a busy client is not sent
+  // cookies on every response).
   bool needs_refresh(const Pin& pin, std::int64_t now_s) const;
+
+  // True when rebalancing is on and `pin` has been idle at least
+  // rebalance_idle at `now_s`: it may be moved to a less-loaded instance.
+  bool idle_for_rebalance(const Pin& pin, std::int64_t now_s) const;
 
   // The cookie value for `token`: the bare token (ARR), or with timed
   // cookies "<token>.<first_s>.<now_s>".
@@ -67,6 +81,10 @@ class Affinity {
   // True when the response opts out of affinity (Arr-Disable-Session-Affinity
   // true, any case). Removes every such header either way, as ARR does.
   static bool take_opt_out(boost::beast::http::fields& res);
+
+  // Reads and removes Tether-Session-Portable: true when present (any
+  // case), false when present with another value, nullopt when absent.
+  static std::optional<bool> take_portable(boost::beast::http::fields& res);
 
  private:
   AffinityConfig config_;

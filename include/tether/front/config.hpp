@@ -28,6 +28,15 @@ struct AffinityConfig {
   // front-door replicas still share no state.
   std::chrono::seconds max_idle{0};
   std::chrono::seconds max_life{0};
+  // Rebalancing (no ARR or HAProxy counterpart): a pin idle at least this
+  // long, to an instance loaded above the others' mean, is moved to a less
+  // loaded one when both keep sessions out of process (`sessions_portable`,
+  // or the app's Tether-Session-Portable: true response header). 0 = off.
+  // Cookies then carry their dates as with max_idle.
+  std::chrono::seconds rebalance_idle{0};
+  // Every instance's sessions survive a move (a shared session store): the
+  // operator's word for all apps, instead of each app's response header.
+  bool sessions_portable = false;
 };
 
 struct TimeoutConfig {

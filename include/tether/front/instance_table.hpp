@@ -39,6 +39,11 @@ struct Instance {
   std::atomic<std::uint64_t> connect_failures{0};
   std::atomic<int> tunnels{0};              // open WebSocket tunnels
   std::atomic<std::uint64_t> pinned_requests{0};  // routed here by a valid affinity cookie
+  // Its app keeps sessions in a shared store (Tether-Session-Portable: true
+  // on its last response saying either way): its idle pins may be rebalanced.
+  std::atomic<bool> portable{false};
+  std::atomic<std::uint64_t> rebalanced_out{0};           // idle pins moved away from it
+  std::atomic<std::uint64_t> rebalanced_in{0};            // idle pins moved to it
   std::array<std::atomic<std::uint64_t>, 5> responses{};  // by class: [0]=1xx .. [4]=5xx
 
   void count_status(unsigned status) {

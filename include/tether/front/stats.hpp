@@ -36,7 +36,8 @@ struct FrontStats {
   std::atomic<std::uint64_t> retries{0};                    // requests re-sent after a failure
   std::atomic<std::uint64_t> affinity_pinned{0};            // routed by a valid cookie
   std::atomic<std::uint64_t> affinity_repinned{0};          // cookie named a gone/down instance
-  std::atomic<std::uint64_t> affinity_expired{0};           // pin idle/old past max_idle/max_life
+  std::atomic<std::uint64_t> affinity_rebalanced{0};  // idle pins moved to a less-loaded instance
+  std::atomic<std::uint64_t> affinity_expired{0};     // pin idle/old past max_idle/max_life
   std::atomic<std::uint64_t> queued{0};  // waited (timeouts.queue) for an instance to take traffic
   std::atomic<std::uint64_t> affinity_cookies_set{0};
   std::atomic<std::uint64_t> affinity_opt_outs{0};

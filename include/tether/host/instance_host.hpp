@@ -46,6 +46,8 @@ class InstanceHost {
   HostConfig config_;
   Router router_;
   session::SessionManager sessions_;
+  // Sessions live in a shared store (not "memory"): responses say so.
+  bool portable_sessions_ = false;
   InstanceInfo info_;
   std::unique_ptr<http::Server> server_;
   std::thread thread_;

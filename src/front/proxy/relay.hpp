@@ -308,7 +308,7 @@ boost::asio::awaitable<Exchanged<decltype(Upstreams::Connection::stream)>> relay
   std::int64_t now = now_ms();
   const std::int64_t wall_s = wall_seconds();
   RouteDecision route = route_by_affinity(sh.affinity, *snap, req, reading.target, cfg.relay,
-                                          sh.local.get(), now, wall_s, stats);
+                                          sh.local.get(), now, wall_s, stats, sh.rebalancer.get());
   Instance* inst = route.inst;
 
   // --- rewrite the request header -----------------------------------------
@@ -422,6 +422,8 @@ boost::asio::awaitable<Exchanged<decltype(Upstreams::Connection::stream)>> relay
   const ResponseFilter filter =
       filter_response(res, sh.affinity, cfg.relay, route, *inst, host, cs.https, wall_s,
                       reading.websocket, reading.websocket_key, stats);
+  if (filter.portable && inst->portable.load(std::memory_order_relaxed) != *filter.portable)
+    inst->portable.store(*filter.portable, std::memory_order_relaxed);
   if (filter.failure) {
     std::string body = failure_body(*filter.failure, filter.detail);
     co_await send_reply(client, status_for(*filter.failure), std::move(body), client_version,

@@ -73,6 +73,7 @@ ResponseFilter filter_response(RelayResponse& res, const Affinity& affinity,
   // the front door's to read: kept.
   f.opt_out = relay.forwarding_headers && Affinity::take_opt_out(res);
   if (f.opt_out) stats.affinity_opt_outs.fetch_add(1, std::memory_order_relaxed);
+  if (relay.forwarding_headers) f.portable = Affinity::take_portable(res);
   f.upstream_keep_alive = res.keep_alive();
   if (res.result() == bhttp::status::switching_protocols) {
     if (!websocket) {

@@ -55,14 +55,15 @@ void rewrite_request(RelayRequest& req, const http::RequestReading& reading,
 // What the response filter decided about one response.
 struct ResponseFilter {
   bool opt_out = false;                 // the app sent Arr-Disable-Session-Affinity: true
+  std::optional<bool> portable;         // the app sent Tether-Session-Portable (true or not)
   bool upstream_keep_alive = false;     // the instance's connection may carry another request
   std::optional<ProxyFailure> failure;  // set: refuse the response (a bad 101)
   std::string detail;                   // ... and why, for the log
 };
 
 // Filters the instance's response header: reads and removes the opt-out
-// header (only with forwarding headers: inside an instance the opt-out is
-// the outer front door's to read), refuses a 101 that was not asked for
+// and Tether-Session-Portable headers (only with forwarding headers: inside
+// an instance they are the outer front door's to read), refuses a 101 that was not asked for
 // (`websocket` false) or does not accept `websocket_key`
 // (ProxyFailure::bad_upgrade: `res` is then left as it is), strips hop-by-hop
 // fields, sets relay.response_headers and, unless opted out or local, adds

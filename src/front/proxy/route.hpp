@@ -16,6 +16,7 @@
 #include "tether/front/config.hpp"
 #include "tether/front/instance_table.hpp"
 #include "tether/front/stats.hpp"
+#include "../rebalancer.hpp"
 
 namespace tether::front::proxy {
 
@@ -26,18 +27,23 @@ struct RouteDecision {
   bool to_local = false;     // a sidecar route (RelayConfig::local_prefix): never balanced
   bool had_token = false;    // the request presented an affinity cookie
   bool pin_expired = false;  // ... that had expired (max_idle / max_life)
+  bool rebalanced = false;   // its idle pin was moved to `inst` (pinned is false: a new cookie)
   Affinity::Pin pin;         // the pin that routed it, when pinned by cookie
 };
 
 // Decides by affinity and local routes. `local` is the sidecar's own
 // instance (null when none); `now` is now_ms(), `wall_s` Unix seconds.
 // Counts affinity_pinned / affinity_repinned / affinity_expired in `stats`
-// and pinned_requests on the pinned instance. Never fails: an undecided
-// request (inst null) goes to balancing.
+// and pinned_requests on the pinned instance. With rebalancing on, a pin
+// idle for rebalance_idle may be moved by `rebalancer` (null: never):
+// counted as affinity_rebalanced, the decision then names the new instance
+// unpinned, so the response pins the client there. Never fails: an
+// undecided request (inst null) goes to balancing.
 RouteDecision route_by_affinity(const Affinity& affinity, const InstanceSnapshot& snap,
                                 const boost::beast::http::fields& req, std::string_view target,
                                 const RelayConfig& relay, Instance* local, std::int64_t now,
-                                std::int64_t wall_s, FrontStats& stats);
+                                std::int64_t wall_s, FrontStats& stats,
+                                Rebalancer* rebalancer = nullptr);
 
 // The instances one request has tried, excluded from the next pick (the
 // first 16), and how many attempts were made: counted apart, so

@@ -36,6 +36,8 @@ TEST_F(ExampleConfig, FrontLoadsValidatesAndMatchesDefaults) {
   EXPECT_EQ(c.affinity.domain, d.affinity.domain);
   EXPECT_EQ(c.affinity.max_idle, d.affinity.max_idle);
   EXPECT_EQ(c.affinity.max_life, d.affinity.max_life);
+  EXPECT_EQ(c.affinity.rebalance_idle, d.affinity.rebalance_idle);
+  EXPECT_EQ(c.affinity.sessions_portable, d.affinity.sessions_portable);
   EXPECT_EQ(c.timeouts.connect, d.timeouts.connect);
   EXPECT_EQ(c.timeouts.upstream_response, milliseconds(230'000));
   EXPECT_EQ(c.timeouts.client_header, d.timeouts.client_header);
@@ -116,7 +118,8 @@ TEST_F(ExampleConfig, EveryReadKeyIsWrittenOut) {
       "front.port", "front.threads", "front.balancing", "front.access_log",
       "front.affinity.enabled", "front.affinity.cookie", "front.affinity.samesite_cookie",
       "front.affinity.token", "front.affinity.set_domain", "front.affinity.domain",
-      "front.affinity.max_idle", "front.affinity.max_life",
+      "front.affinity.max_idle", "front.affinity.max_life", "front.affinity.rebalance_idle",
+      "front.affinity.sessions_portable",
       "front.timeouts.connect", "front.timeouts.upstream_response",
       "front.timeouts.client_header", "front.timeouts.client_idle",
       "front.timeouts.client_body", "front.timeouts.upstream_idle",

@@ -279,5 +279,38 @@ TEST(AffinityTimed, RefreshAtMostEveryQuarterOfMaxIdle) {
   EXPECT_FALSE(life_only.needs_refresh(p, 5000));  // no idle limit: nothing to refresh
 }
 
+TEST(AffinityTimed, RebalancingDatesThePinsAndReadsTheirIdleTime) {
+  // Rebalancing alone makes cookies timed: the last-seen date is what tells
+  // an idle pin, refreshed at most every quarter of rebalance_idle.
+  AffinityConfig c;
+  c.rebalance_idle = std::chrono::seconds(400);
+  Affinity a{c};
+  EXPECT_TRUE(a.rebalancing());
+  EXPECT_TRUE(a.timed());
+  auto pin = a.request_pins(cookie_header("i.1000.1000"), 1399)[0];
+  EXPECT_FALSE(pin.expired);  // rebalancing never expires a pin
+  EXPECT_FALSE(a.idle_for_rebalance(pin, 1399));
+  EXPECT_TRUE(a.idle_for_rebalance(pin, 1400));
+  EXPECT_FALSE(a.needs_refresh(pin, 1099));
+  EXPECT_TRUE(a.needs_refresh(pin, 1100));
+  // With max_idle too, the shorter period refreshes.
+  c.max_idle = std::chrono::seconds(100);
+  EXPECT_TRUE(Affinity{c}.needs_refresh(pin, 1025));
+  // Affinity off: nothing rebalances.
+  c.enabled = false;
+  EXPECT_FALSE(Affinity{c}.rebalancing());
+}
+
+TEST(AffinityPortable, ReadAndRemoved) {
+  bhttp::fields res;
+  EXPECT_EQ(Affinity::take_portable(res), std::nullopt);
+  res.set(kPortableHeader, "TRUE");
+  EXPECT_EQ(Affinity::take_portable(res), true);
+  EXPECT_EQ(res.count(kPortableHeader), 0u);
+  res.set(kPortableHeader, "false");
+  EXPECT_EQ(Affinity::take_portable(res), false);
+  EXPECT_EQ(res.count(kPortableHeader), 0u);
+}
+
 }  // namespace
 }  // namespace tether::front

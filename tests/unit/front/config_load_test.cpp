@@ -1,4 +1,5 @@
 // load_front_config / validate_front_config: [front] from TOML text.
+#include "tether/front/affinity.hpp"
 #include "tether/front/config_load.hpp"
 
 #include <gmock/gmock.h>
@@ -317,6 +318,25 @@ TEST(LoadFrontConfig, AffinityMaxIdleAndMaxLife) {
   EXPECT_EQ(c.affinity.max_life, std::chrono::hours(8));
   EXPECT_THAT(load_error("[front.affinity]\nmax_idle = \"1500ms\"\n"),
               AllOf(HasSubstr("front.affinity.max_idle"), HasSubstr("1500")));
+}
+
+TEST(LoadFrontConfig, AffinityRebalancing) {
+  // Scenario (issue 15): rebalancing is off by default (ARR's behaviour);
+  // on, it makes cookies timed; a bad value names its key.
+  auto d = load("");
+  EXPECT_EQ(d.affinity.rebalance_idle.count(), 0);
+  EXPECT_FALSE(d.affinity.sessions_portable);
+  EXPECT_FALSE(Affinity(d.affinity).rebalancing());
+  EXPECT_FALSE(Affinity(d.affinity).timed());
+  auto c = load("[front.affinity]\nrebalance_idle = \"10m\"\nsessions_portable = true\n");
+  EXPECT_EQ(c.affinity.rebalance_idle, std::chrono::minutes(10));
+  EXPECT_TRUE(c.affinity.sessions_portable);
+  EXPECT_TRUE(Affinity(c.affinity).rebalancing());
+  EXPECT_TRUE(Affinity(c.affinity).timed());
+  EXPECT_THAT(load_error("[front.affinity]\nrebalance_idle = \"250ms\"\n"),
+              AllOf(HasSubstr("front.affinity.rebalance_idle"), HasSubstr("250")));
+  EXPECT_THAT(load_error("[front.affinity]\nsessions_portable = \"yes\"\n"),
+              HasSubstr("front.affinity.sessions_portable"));
 }
 
 }  // namespace

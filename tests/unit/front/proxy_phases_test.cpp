@@ -111,6 +111,59 @@ TEST(ProxyRoute, ExpiredTimedCookieCountsAsExpired) {
   EXPECT_EQ(stats.affinity_expired.load(), 1u);
 }
 
+TEST(ProxyRoute, AnIdlePinOnALoadedInstanceIsRebalanced) {
+  // Scenario (issue 15): rebalance_idle = 60 s; a is busy, b idle, both
+  // portable. A client pinned to a returns after 100 s: it goes to b,
+  // unpinned (the response re-pins it), counted; a client back after 10 s
+  // stays on a.
+  Instances in;
+  in.a->portable = true;
+  in.b->portable = true;
+  AffinityConfig c;
+  c.rebalance_idle = std::chrono::seconds(60);
+  Affinity affinity{c};
+  FrontStats stats;
+  Rebalancer rebalancer;
+  const std::int64_t wall = wall_seconds();
+  const std::int64_t t0 = now_ms();
+  auto request = [&](std::int64_t idle_s, std::int64_t now) {
+    const auto value = affinity.cookie_value(in.a->token, wall - 500, wall - idle_s);
+    auto p = parse("GET / HTTP/1.1\r\nHost: x\r\nCookie: ARRAffinity=" + value + "\r\n\r\n");
+    return route_by_affinity(affinity, *in.snap, p->parser.get(), p->reading.target, RelayConfig{},
+                             nullptr, now, wall, stats, &rebalancer);
+  };
+  auto first = request(100, t0);  // the loads are not measured yet: stays
+  EXPECT_EQ(first.inst, in.a.get());
+  EXPECT_TRUE(first.pinned);
+  in.a->requests += 100;  // 50 requests a second over the next 2 s
+  auto busy = request(10, t0 + 2'000);
+  EXPECT_EQ(busy.inst, in.a.get());  // not idle long enough
+  EXPECT_FALSE(busy.rebalanced);
+  auto idle = request(100, t0 + 2'000);
+  EXPECT_EQ(idle.inst, in.b.get());
+  EXPECT_TRUE(idle.rebalanced);
+  EXPECT_FALSE(idle.pinned);
+  EXPECT_EQ(stats.affinity_rebalanced.load(), 1u);
+  EXPECT_EQ(stats.affinity_repinned.load(), 0u);
+  EXPECT_EQ(in.a->rebalanced_out.load(), 1u);
+  EXPECT_EQ(in.b->rebalanced_in.load(), 1u);
+  // The response pins the client to b.
+  auto res = response(bhttp::status::ok);
+  filter_response(res, affinity, RelayConfig{}, idle, *in.b, "h", false, wall, false, "", stats);
+  ASSERT_GE(res.count(bhttp::field::set_cookie), 1u);
+  EXPECT_EQ(std::string(res[bhttp::field::set_cookie]).rfind("ARRAffinity=" + in.b->token + ".", 0),
+            0u);
+  // Without a rebalancer (rebalancing off) nothing moves.
+  in.a->requests += 100;
+  auto off = route_by_affinity(
+      affinity, *in.snap,
+      parse("GET / HTTP/1.1\r\nHost: x\r\nCookie: ARRAffinity=" +
+            affinity.cookie_value(in.a->token, wall - 500, wall - 100) + "\r\n\r\n")
+          ->parser.get(),
+      "/", RelayConfig{}, nullptr, t0 + 4'000, wall, stats);
+  EXPECT_EQ(off.inst, in.a.get());
+}
+
 TEST(ProxyRoute, LocalPrefixGoesToTheLocalInstanceOnly) {
   Instances in;
   Affinity affinity{AffinityConfig{}};
@@ -285,6 +338,28 @@ TEST(ProxyFilter, OptOutHeaderIsTakenAndNoCookieIsSet) {
   EXPECT_EQ(res.count("Arr-Disable-Session-Affinity"), 0u);
   EXPECT_EQ(res.count(bhttp::field::set_cookie), 0u);
   EXPECT_EQ(stats.affinity_opt_outs.load(), 1u);
+}
+
+TEST(ProxyFilter, PortableSessionsHeaderIsTakenUnlessInsideAnInstance) {
+  Instances in;
+  Affinity affinity{AffinityConfig{}};
+  FrontStats stats;
+  RouteDecision route;
+  auto res = response(bhttp::status::ok);
+  res.set("Tether-Session-Portable", "true");
+  auto f = filter_response(res, affinity, RelayConfig{}, route, *in.a, "h", false, wall_seconds(),
+                           false, "", stats);
+  EXPECT_EQ(f.portable, true);
+  EXPECT_EQ(res.count("Tether-Session-Portable"), 0u);
+  // Inside an instance (a sidecar's relay) it is the outer front door's.
+  RelayConfig inner;
+  inner.forwarding_headers = false;
+  auto res2 = response(bhttp::status::ok);
+  res2.set("Tether-Session-Portable", "true");
+  auto g = filter_response(res2, affinity, inner, route, *in.a, "h", false, wall_seconds(), false,
+                           "", stats);
+  EXPECT_EQ(g.portable, std::nullopt);
+  EXPECT_EQ(res2["Tether-Session-Portable"], "true");
 }
 
 TEST(ProxyFilter, PinnedAndLocalResponsesGetNoNewCookie) {
