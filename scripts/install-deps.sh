@@ -24,7 +24,7 @@ build_pkgs=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libsqlite3-dev libpq-dev libhiredis-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
-  libgtest-dev libgmock-dev googletest libbenchmark-dev
+  libgtest-dev libgmock-dev googletest libbenchmark-dev libnghttp2-dev
   curl
 )
 if ! $build_only; then
@@ -38,6 +38,8 @@ if ! $build_only; then
   # nginx beside tether and HAProxy in tests/integration/front_differential_test.cpp
   # (started there by path on a port the OS picks, never as the system unit).
   build_pkgs+=(nginx)
+  # nghttp (HTTP/2 client) and h2load for the HTTP/2 tests and benchmarks.
+  build_pkgs+=(nghttp2-client)
 fi
 # Node.js and npm, also for --build-only: `tether up`'s default app serves the
 # official @microsoft/signalr browser bundle from npm, and the browser and

@@ -133,6 +133,25 @@ void load_front_config(const toml::table& root, FrontConfig& c) {
              "\"" + (c.tls.cert.empty() ? c.tls.cert : c.tls.key) + "\"");
   tls.reject_unknown();
 
+  auto h2 = front.table("http2");
+  auto h2int = [&h2](const char* key, std::uint32_t fallback, std::int64_t lo, std::int64_t hi) {
+    return static_cast<std::uint32_t>(h2.integer(key, fallback, lo, hi));
+  };
+  c.http2.enabled = h2.boolean("enabled", c.http2.enabled);
+  c.http2.h2c = h2.boolean("h2c", c.http2.h2c);
+  c.http2.max_concurrent_streams =
+      h2int("max_concurrent_streams", c.http2.max_concurrent_streams, 1, 100'000);
+  c.http2.initial_window = h2int("initial_window", c.http2.initial_window, 65'535, 2'147'483'647);
+  c.http2.connection_window =
+      h2int("connection_window", c.http2.connection_window, 65'535, 2'147'483'647);
+  c.http2.max_control_frames =
+      h2int("max_control_frames", c.http2.max_control_frames, 10, 1'000'000);
+  c.http2.max_queued_acks = h2int("max_queued_acks", c.http2.max_queued_acks, 10, 1'000'000);
+  c.http2.reset_burst = h2int("reset_burst", c.http2.reset_burst, 1, 1'000'000);
+  c.http2.reset_rate = h2int("reset_rate", c.http2.reset_rate, 1, 1'000'000);
+  c.http2.max_continuations = h2int("max_continuations", c.http2.max_continuations, 1, 1'000);
+  h2.reject_unknown();
+
   auto instances = front.tables("instances");
   if (!instances.empty()) c.instances.clear();
   for (auto& inst : instances) {

@@ -122,9 +122,25 @@ asio::awaitable<void> tunnel_sweep_loop(FrontServer::Worker* w) {
   }
 }
 
-// The server-side TLS context from [front.tls]. Throws net::ConfigError
-// naming the key when a file cannot be used.
-std::unique_ptr<asio::ssl::context> make_tls_context(const TlsConfig& cfg) {
+// ALPN (RFC 7301): "h2" when `arg` is set (HTTP/2 on) and the client offers
+// it, else "http/1.1"; a client offering neither gets no ALPN answer and
+// speaks HTTP/1.1.
+int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                unsigned int inlen, void* arg) {
+  static const unsigned char kH2[] = {2, 'h', '2'};
+  static const unsigned char kHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  auto** o = const_cast<unsigned char**>(out);
+  if (arg && SSL_select_next_proto(o, outlen, kH2, sizeof kH2, in, inlen) == OPENSSL_NPN_NEGOTIATED)
+    return SSL_TLSEXT_ERR_OK;
+  if (SSL_select_next_proto(o, outlen, kHttp11, sizeof kHttp11, in, inlen) ==
+      OPENSSL_NPN_NEGOTIATED)
+    return SSL_TLSEXT_ERR_OK;
+  return SSL_TLSEXT_ERR_NOACK;
+}
+
+// The server-side TLS context from [front.tls]; `h2` offers HTTP/2 by ALPN.
+// Throws net::ConfigError naming the key when a file cannot be used.
+std::unique_ptr<asio::ssl::context> make_tls_context(const TlsConfig& cfg, bool h2) {
   auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
   ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
@@ -138,6 +154,8 @@ std::unique_ptr<asio::ssl::context> make_tls_context(const TlsConfig& cfg) {
   if (ec)
     throw net::ConfigError("front.tls.key: cannot load private key: " + ec.message() +
                            " (got \"" + cfg.key + "\")");
+  SSL_CTX_set_alpn_select_cb(ctx->native_handle(), &select_alpn,
+                             h2 ? reinterpret_cast<void*>(1) : nullptr);
   return ctx;
 }
 
@@ -170,7 +188,7 @@ std::uint16_t FrontServer::start() {
   acceptor_ = listen_on(cfg.port);
   auto port = acceptor_->local_endpoint().port();
   if (!cfg.tls.cert.empty()) {
-    shared_->tls = make_tls_context(cfg.tls);
+    shared_->tls = make_tls_context(cfg.tls, cfg.http2.enabled);
     tls_acceptor_ = listen_on(cfg.tls.port);
     tls_port_ = tls_acceptor_->local_endpoint().port();
   }

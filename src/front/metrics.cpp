@@ -106,6 +106,13 @@ constexpr CounterSpec kCounters[] = {
      "Clients that left during a streamed response (the instance connection was closed)."},
     {"health_transitions", "tether_front_health_transitions_total", "counter",
      "Instances changing health state (active checks)."},
+    {"h2_connections", "tether_front_h2_connections_total", "counter",
+     "HTTP/2 client connections (ALPN h2 or cleartext prior knowledge)."},
+    {"h2_streams", "tether_front_h2_streams_total", "counter", "HTTP/2 request streams."},
+    {"h2_streams_reset", "tether_front_h2_streams_reset_total", "counter",
+     "HTTP/2 streams that ended with RST_STREAM (either side)."},
+    {"h2_goaways", "tether_front_h2_goaways_total", "counter",
+     "HTTP/2 connections closed with an error GOAWAY (floods, rapid reset, protocol errors)."},
     {"tls_handshake_failures", "tether_front_tls_handshake_failures_total", "counter",
      "TLS handshakes with clients that failed."},
 };

@@ -20,6 +20,7 @@
 #include "tether/http/parse_errors.hpp"
 #include "tether/http/read_header.hpp"
 
+#include "h2_connection.hpp"
 #include "proxy/relay.hpp"
 #include "proxy/tunnel.hpp"
 #include "worker.hpp"
@@ -78,6 +79,9 @@ asio::awaitable<void> serve_client(FrontServer::Worker& w, Stream& client, Clien
   auto& lowest = beast::get_lowest_layer(client);
   w.clients[cs.id] = {&lowest.socket(), false};
   Registration reg{w, cs.id};
+  beast::flat_buffer cbuf(cfg.limits.max_header_bytes + 16 * 1024);
+  // HTTP/2: chosen by ALPN on TLS, by the connection preface on cleartext.
+  bool h2 = false, ended = false;
   if constexpr (kIsTls<Stream>) {
     lowest.expires_after(cfg.timeouts.client_header);
     auto [hec] = co_await client.async_handshake(asio::ssl::stream_base::server, use_nothrow);
@@ -87,12 +91,35 @@ asio::awaitable<void> serve_client(FrontServer::Worker& w, Stream& client, Clien
       sh.stats.tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
       co_return;
     }
+    const unsigned char* alpn = nullptr;
+    unsigned int alpn_len = 0;
+    SSL_get0_alpn_selected(client.native_handle(), &alpn, &alpn_len);
+    h2 = alpn_len == 2 && alpn[0] == 'h' && alpn[1] == '2';
+  } else if (cfg.http2.h2c) {
+    for (bool complete = false;;) {
+      std::string_view seen(static_cast<const char*>(cbuf.data().data()), cbuf.size());
+      if (!h2::preface_prefix(seen, complete)) break;  // HTTP/1.1: the loop below judges it
+      if (complete) {
+        h2 = true;
+        break;
+      }
+      lowest.expires_after(cfg.timeouts.client_header);
+      auto [ec, n] = co_await client.async_read_some(cbuf.prepare(4096), use_nothrow);
+      if (ec) {
+        ended = true;
+        break;
+      }
+      cbuf.commit(n);
+    }
   }
-  beast::flat_buffer cbuf(cfg.limits.max_header_bytes + 16 * 1024);
+  if (h2) {
+    co_await h2::serve_h2(w, client, cbuf, cs);
+    ended = true;
+  }
   bool first = true;
   proxy::PooledUpstreams upstreams{w};
 
-  for (;;) {
+  for (; !ended;) {
     if (sh.stopping.load(std::memory_order_relaxed)) break;
     if (!first && cbuf.size() == 0) {
       // Keep-alive: wait for the next request's first byte.

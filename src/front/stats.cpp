@@ -50,6 +50,10 @@ boost::json::object FrontStats::to_json() const {
   o["client_departures"] = v(client_departures);
   o["health_transitions"] = v(health_transitions);
   o["tls_handshake_failures"] = v(tls_handshake_failures);
+  o["h2_connections"] = v(h2_connections);
+  o["h2_streams"] = v(h2_streams);
+  o["h2_streams_reset"] = v(h2_streams_reset);
+  o["h2_goaways"] = v(h2_goaways);
   return o;
 }
 

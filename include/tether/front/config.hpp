@@ -76,6 +76,23 @@ struct TlsConfig {
   std::uint16_t port = 8443;    // HTTPS listener port (same address as `listen`); 0 = OS picks
 };
 
+// [front.http2]: HTTP/2 toward clients. Every stream is forwarded to the
+// instances over HTTP/1.1, exactly as an HTTP/1.1 request would be.
+struct Http2Config {
+  bool enabled = true;  // offer "h2" in ALPN on the TLS listener
+  bool h2c = true;      // accept HTTP/2 with prior knowledge on the cleartext listener
+  std::uint32_t max_concurrent_streams = 100;         // SETTINGS_MAX_CONCURRENT_STREAMS
+  std::uint32_t initial_window = 1024 * 1024;         // per-stream receive window (bytes)
+  std::uint32_t connection_window = 4 * 1024 * 1024;  // all streams' request bodies together
+  // Defences: a client past any of these gets GOAWAY ENHANCE_YOUR_CALM.
+  // SETTINGS, PING, PRIORITY, WINDOW_UPDATE and empty DATA frames a second.
+  std::uint32_t max_control_frames = 1000;
+  std::uint32_t max_queued_acks = 1000;  // SETTINGS/PING acks queued for a client that reads none
+  std::uint32_t reset_burst = 200;       // RST_STREAMs at once (rapid reset, CVE-2023-44487) ...
+  std::uint32_t reset_rate = 33;         // ... and per second after that
+  std::uint32_t max_continuations = 8;   // CONTINUATION frames after one HEADERS
+};
+
 struct InstanceConfig {
   std::string id;       // instance id (WEBSITE_INSTANCE_ID); default: the address
   std::string address;  // host:port of the instance
@@ -126,6 +143,7 @@ struct FrontConfig {
   LimitConfig limits;
   HealthConfig health;
   TlsConfig tls;
+  Http2Config http2;
   bool access_log = false;
   AdminConfig admin;
   std::vector<InstanceConfig> instances;

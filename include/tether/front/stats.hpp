@@ -44,6 +44,10 @@ struct FrontStats {
   std::atomic<std::int64_t> tunnels_open{0};           // WebSocket tunnels now
   std::atomic<std::uint64_t> tunnels_total{0};
   std::atomic<std::uint64_t> tunnel_idle_timeouts{0};
+  std::atomic<std::uint64_t> h2_connections{0};     // HTTP/2 client connections
+  std::atomic<std::uint64_t> h2_streams{0};         // HTTP/2 request streams
+  std::atomic<std::uint64_t> h2_streams_reset{0};   // streams that ended with RST_STREAM
+  std::atomic<std::uint64_t> h2_goaways{0};         // connections ended for misbehaving (GOAWAY)
   std::atomic<std::uint64_t> client_departures{0};  // clients gone mid streamed response
   std::atomic<std::uint64_t> health_transitions{0};
   std::atomic<std::uint64_t> tls_handshake_failures{0};  // instances changing health state

@@ -466,12 +466,23 @@ boost::asio::awaitable<Exchanged<decltype(Upstreams::Connection::stream)>> relay
   MessageWriter<false> out{res, framing.out};
   // A streamed body (no length: SSE, long polls) may wait on the instance
   // for long: notice the client leaving meanwhile (issue 15, part 4).
+  const bool streamed =
+      framing.out == http::Framing::chunked || framing.out == http::Framing::until_close;
   std::optional<ClientDepartureWatch> watch;
   if constexpr (kOnSocket<Client> && kOnSocket<UpStream>) {
-    if (framing.out == http::Framing::chunked || framing.out == http::Framing::until_close)
+    if (streamed)
       watch.emplace(beast::get_lowest_layer(client).socket(),
                     beast::get_lowest_layer(up->stream).socket());
   }
+  // An HTTP/2 stream watches itself (its client's RST_STREAM). Declared
+  // after `up`: cleared before the upstream connection goes.
+  auto self_watch = [&] {
+    if constexpr (kSelfWatching<Client> && kOnSocket<UpStream>)
+      return client.watch_upstream(streamed ? &beast::get_lowest_layer(up->stream).socket()
+                                            : nullptr);
+    else
+      return NoWatch{};
+  }();
   record.status = status;
   record.inst = inst;
   for (;;) {
@@ -486,7 +497,7 @@ boost::asio::awaitable<Exchanged<decltype(Upstreams::Connection::stream)>> relay
           co_await bhttp::async_read_some(up->stream, up->buffer, *upr, relay_detail::use_nothrow);
       if (ec == bhttp::error::need_buffer) ec = {};
       if (ec == bhttp::error::end_of_stream && rr.framing == http::Framing::until_close) ec = {};
-      if (ec && watch && watch->departed()) {
+      if (ec && ((watch && watch->departed()) || client_departed(client))) {
         sh.log->info(
             "conn={} log_id={} client left during a streamed response from {}; "
             "closing the instance connection",
@@ -507,6 +518,7 @@ boost::asio::awaitable<Exchanged<decltype(Upstreams::Connection::stream)>> relay
     if (upr->is_done() && out.finished()) break;
   }
   watch.reset();
+  self_watch.reset();
   if (cfg.access_log)
     sh.log->info("conn={} log_id={} {} {} {} -> {}{} {}", cs.id, log_id, cs.ip,
                  std::string(req.method_string()), http::loggable_target(original_url), inst->id,

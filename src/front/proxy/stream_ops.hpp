@@ -25,6 +25,30 @@ constexpr bool kOnSocket = requires(Stream& s) {
 template <class Stream>
 constexpr bool kWaitable = std::is_same_v<Stream, boost::beast::tcp_stream>;
 
+// True for a client stream that learns by itself when its client leaves (an
+// HTTP/2 stream, reset by the client): given the upstream socket while a
+// streamed response is relayed, it cancels the upstream read when that
+// happens (front/h2_session.hpp).
+template <class Client>
+constexpr bool kSelfWatching = requires(Client& c, boost::asio::ip::tcp::socket* s) {
+  c.departed();
+  c.watch_upstream(s);
+};
+
+// The guard kSelfWatching clients return; nothing for the others.
+struct NoWatch {
+  void reset() {}
+};
+
+// Whether the client left (only self-watching clients know).
+template <class Client>
+bool client_departed(Client& c) {
+  if constexpr (kSelfWatching<Client>)
+    return c.departed();
+  else
+    return false;
+}
+
 // Sets the deadline of the stream's next operations (none on streams
 // without one).
 template <class Stream>

@@ -37,6 +37,16 @@ TEST_F(ExampleConfig, FrontLoadsValidatesAndMatchesDefaults) {
   EXPECT_EQ(c.affinity.max_idle, d.affinity.max_idle);
   EXPECT_EQ(c.affinity.max_life, d.affinity.max_life);
   EXPECT_EQ(c.affinity.rebalance_idle, d.affinity.rebalance_idle);
+  EXPECT_EQ(c.http2.enabled, d.http2.enabled);
+  EXPECT_EQ(c.http2.h2c, d.http2.h2c);
+  EXPECT_EQ(c.http2.max_concurrent_streams, d.http2.max_concurrent_streams);
+  EXPECT_EQ(c.http2.initial_window, d.http2.initial_window);
+  EXPECT_EQ(c.http2.connection_window, d.http2.connection_window);
+  EXPECT_EQ(c.http2.max_control_frames, d.http2.max_control_frames);
+  EXPECT_EQ(c.http2.max_queued_acks, d.http2.max_queued_acks);
+  EXPECT_EQ(c.http2.reset_burst, d.http2.reset_burst);
+  EXPECT_EQ(c.http2.reset_rate, d.http2.reset_rate);
+  EXPECT_EQ(c.http2.max_continuations, d.http2.max_continuations);
   EXPECT_EQ(c.affinity.sessions_portable, d.affinity.sessions_portable);
   EXPECT_EQ(c.timeouts.connect, d.timeouts.connect);
   EXPECT_EQ(c.timeouts.upstream_response, milliseconds(230'000));
@@ -127,6 +137,10 @@ TEST_F(ExampleConfig, EveryReadKeyIsWrittenOut) {
       "front.health.path", "front.health.interval", "front.health.timeout", "front.health.fall",
       "front.health.rise", "front.health.max_unhealthy_percent",
       "front.tls.cert", "front.tls.key", "front.tls.port",
+      "front.http2.enabled", "front.http2.h2c", "front.http2.max_concurrent_streams",
+      "front.http2.initial_window", "front.http2.connection_window",
+      "front.http2.max_control_frames", "front.http2.max_queued_acks",
+      "front.http2.reset_burst", "front.http2.reset_rate", "front.http2.max_continuations",
       "front.admin.enabled", "front.admin.listen", "front.admin.port", "front.admin.token",
       "front.limits.max_header_bytes", "front.limits.max_header_count",
       "front.limits.max_body_bytes", "front.limits.max_connections",

@@ -320,6 +320,27 @@ TEST(LoadFrontConfig, AffinityMaxIdleAndMaxLife) {
               AllOf(HasSubstr("front.affinity.max_idle"), HasSubstr("1500")));
 }
 
+TEST(LoadFrontConfig, Http2) {
+  // Scenario (issue 15): HTTP/2 is on by default (ALPN and h2c) with its
+  // limits; each can be set, and a bad value names its key.
+  auto d = load("");
+  EXPECT_TRUE(d.http2.enabled);
+  EXPECT_TRUE(d.http2.h2c);
+  EXPECT_EQ(d.http2.max_concurrent_streams, 100u);
+  auto c = load(
+      "[front.http2]\nenabled = false\nh2c = false\nmax_concurrent_streams = 20\n"
+      "reset_burst = 50\n");
+  EXPECT_FALSE(c.http2.enabled);
+  EXPECT_FALSE(c.http2.h2c);
+  EXPECT_EQ(c.http2.max_concurrent_streams, 20u);
+  EXPECT_EQ(c.http2.reset_burst, 50u);
+  EXPECT_THAT(load_error("[front.http2]\nmax_concurrent_streams = 0\n"),
+              AllOf(HasSubstr("front.http2.max_concurrent_streams"), HasSubstr("0")));
+  EXPECT_THAT(load_error("[front.http2]\ninitial_window = 100\n"),
+              HasSubstr("front.http2.initial_window"));
+  EXPECT_THAT(load_error("[front.http2]\nmax_streams = 5\n"), HasSubstr("max_streams"));
+}
+
 TEST(LoadFrontConfig, AffinityRebalancing) {
   // Scenario (issue 15): rebalancing is off by default (ARR's behaviour);
   // on, it makes cookies timed; a bad value names its key.
