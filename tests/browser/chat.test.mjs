@@ -3,6 +3,10 @@
 // are pinned (ARRAffinity) to two DIFFERENT instances; a message typed in
 // each page must appear in the other page's log, relayed through the mesh.
 // Keeps a screenshot in docs/images/chat.png (or $TETHER_SCREENSHOT_DIR).
+// With TETHER_CHAT_TLS=1 the plan runs with --tls and the pages load over
+// HTTPS, where the front door offers HTTP/2 by ALPN: every page must arrive
+// over h2 (its WebSocket stays on HTTP/1.1, as browsers do when RFC 8441 is
+// not offered), and the chat must work the same.
 // Run: TETHER_BINARY=build/tether node --test tests/browser/chat.test.mjs
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -21,6 +25,7 @@ const screenshotDir = process.env.TETHER_SCREENSHOT_DIR || resolve(here, '../../
 const LIMIT_MS = 60_000;  // upper bound that turns a hang into a failure; never asserted
 const INSTANCES = 3;
 const MAX_VISITORS = 12;  // fresh contexts tried for page B before giving up
+const TLS = process.env.TETHER_CHAT_TLS === '1';
 
 let plan;        // the `tether up` child process
 let output;      // its stdout / stderr so far
@@ -83,10 +88,16 @@ async function visit() {
     viewport: { width: 640, height: 470 },
     deviceScaleFactor: 1,
     colorScheme: 'light',
+    ignoreHTTPSErrors: TLS,  // the plan's self-signed certificate
   });
   const page = await context.newPage();
   const res = await page.goto(frontUrl + '/');
   assert.equal(res.status(), 200);
+  if (TLS) {
+    const protocol = await page.evaluate(
+      () => performance.getEntriesByType('navigation')[0].nextHopProtocol);
+    assert.equal(protocol, 'h2', 'the page came over HTTP/2');
+  }
   await page.locator('#instance-id').waitFor({ timeout: LIMIT_MS });
   const instance = await page.locator('#instance-id').textContent();
   assert.match(instance, /^[0-9a-f]{16,}$/);
@@ -120,7 +131,8 @@ before(async () => {
   scratch.push(stateDir);
   output = { out: '', err: '' };
   plan = spawn(binary, ['up', '--app', 'chat', '--instances', String(INSTANCES), '--port', '0',
-                        '--state-dir', stateDir, '--log-level', 'info'],
+                        '--state-dir', stateDir, '--log-level', 'info',
+                        ...(TLS ? ['--tls', '--tls-port', '0'] : [])],
                { stdio: ['ignore', 'pipe', 'pipe'] });
   plan.stdout.setEncoding('utf8');
   plan.stderr.setEncoding('utf8');
@@ -129,6 +141,8 @@ before(async () => {
   const ready = await waitForLine('out', /ready behind (http:\/\/127\.0\.0\.1:\d+)/,
                                   'the "ready behind" line');
   frontUrl = ready[1];
+  if (TLS)
+    frontUrl = (await waitForLine('out', /https (https:\/\/127\.0\.0\.1:\d+)/, 'the https line'))[1];
   // Instances are "ready" once they listen; the mesh forms just after. A
   // message published before an instance joined never reaches it, so wait
   // for the hub to count every instance as a member.
@@ -189,6 +203,7 @@ test('two browsers on different instances chat through the mesh', async (t) => {
   assert.equal(await a.page.locator('#instance-id').textContent(), a.instance);
   assert.equal(await b.page.locator('#instance-id').textContent(), b.instance);
 
+  if (TLS) return;  // the screenshot is the plain run's
   // Both pages after the exchange, side by side: each names its instance and
   // shows both messages with the instance each came via.
   const shots = await Promise.all([a, b].map(async ({ page }) =>
