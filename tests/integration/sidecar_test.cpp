@@ -449,13 +449,25 @@ TEST(SidecarPlan, ASubscriberResumesWithLastEventIdAndASlowOneGetsAGap) {
   }
   bool saw_gap = false;
   int after_gap = 0;
+  std::string slow_last_id;
+  int resumes = 0;
   for (;;) {
     auto ev = slow->next(60s);
+    if (!ev && resumes < 3) {
+      // Under a loaded machine publishing can outlast the API's write
+      // timeout (30 s): the unread feed is then cut off, resumably. The app
+      // resumes it, and the gap must be announced there instead.
+      ++resumes;
+      slow = subscribe(e, "topic=big", {"Last-Event-ID: " + slow_last_id});
+      continue;
+    }
     ASSERT_TRUE(ev) << "the feed ended before the last message";
+    if (!ev->id.empty()) slow_last_id = ev->id;
     if (ev->event == "gap") {
       auto g = json::parse(ev->data).as_object();
       EXPECT_GT(g.at("dropped").to_number<int>(), 0);
-      EXPECT_EQ(g.at("reason").as_string(), "slow");
+      const std::string reason(g.at("reason").as_string());
+      EXPECT_TRUE(reason == "slow" || (resumes > 0 && reason == "expired")) << reason;
       saw_gap = true;
       continue;
     }
