@@ -1,11 +1,13 @@
 #pragma once
 // Private to src/front: the state shared by all workers and the per-thread
 // worker, used by front_server.cpp and the proxy path (front/proxy/).
+#include <array>
 #include <atomic>
 #include <memory>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -44,6 +46,39 @@ struct FrontServer::Shared {
   std::shared_ptr<Instance> local;
 };
 
+// Relay buffers (16 KiB each), recycled by one worker (single-threaded): an
+// exchange borrows one for its life instead of carrying it in its coroutine
+// frame, so a request costs no 16 KiB allocation (docs/benchmarks.md).
+class RelayBuffers {
+ public:
+  static constexpr std::size_t kSize = 16 * 1024;
+  using Buffer = std::array<char, kSize>;
+  class Lease {
+   public:
+    Lease(RelayBuffers& owner, std::unique_ptr<Buffer> b) : owner_(&owner), b_(std::move(b)) {}
+    Lease(Lease&&) = delete;
+    ~Lease() { owner_->give_back(std::move(b_)); }
+    Buffer& operator*() { return *b_; }
+
+   private:
+    RelayBuffers* owner_;
+    std::unique_ptr<Buffer> b_;
+  };
+  Lease take() {
+    if (free_.empty()) return Lease(*this, std::make_unique<Buffer>());
+    auto b = std::move(free_.back());
+    free_.pop_back();
+    return Lease(*this, std::move(b));
+  }
+
+ private:
+  void give_back(std::unique_ptr<Buffer> b) {
+    if (free_.size() < kKept) free_.push_back(std::move(b));
+  }
+  static constexpr std::size_t kKept = 256;  // at most 4 MiB kept per worker
+  std::vector<std::unique_ptr<Buffer>> free_;
+};
+
 struct FrontServer::Worker {
   Worker(Shared& s, unsigned index);
 
@@ -65,6 +100,7 @@ struct FrontServer::Worker {
   std::unordered_map<std::uint64_t, ClientEntry> clients;
   // Live tunnels, plain and TLS (front/proxy/tunnel.hpp), for the idle sweep.
   std::unordered_set<proxy::TunnelBase*> tunnels;
+  RelayBuffers relay_buffers;  // before ctx: frames destroyed with it give theirs back
   boost::asio::io_context ctx{1};
   UpstreamPool pool;
   std::shared_ptr<const InstanceSnapshot> snap;

@@ -60,7 +60,7 @@ inline constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 using RequestParser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
 using ResponseParser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
 
-inline constexpr std::size_t kRelayBuffer = 16 * 1024;
+inline constexpr std::size_t kRelayBuffer = RelayBuffers::kSize;
 
 // Keeps an instance's in-flight count right on every exit path.
 class OutstandingGuard {
@@ -289,7 +289,8 @@ boost::asio::awaitable<Exchanged<decltype(Upstreams::Connection::stream)>> relay
   }
   // RFC 9112 §6.1: after an HTTP/1.0 request with Transfer-Encoding, close.
   const bool client_keep_alive = req.keep_alive() && !reading.close_after;
-  std::array<char, kRelayBuffer> buf;
+  RelayBuffers::Lease buf_lease = w.relay_buffers.take();
+  std::array<char, kRelayBuffer>& buf = *buf_lease;
   ExchangeSteps<Client, Connection> steps{cfg,    stats, *sh.log, cs,      log_id,
                                           client, cbuf,  rp,      reading, buf};
   steps.expect_continue = bhttp::token_list(req[bhttp::field::expect]).exists("100-continue");
