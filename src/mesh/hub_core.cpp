@@ -93,8 +93,19 @@ bool HubCore::on_hello(LinkId link, const Hello& hello, Clock::time_point) {
 
   // Resume the member's session if it is the same stream, else start afresh.
   SessionPtr s = find(hello.id);
-  bool resumed = false;
-  if (s && s->stream == hello.stream) {
+  bool resumed = false, revived = false;
+  if (!s) s = revive(hello);
+  if (s && s->released) {
+    // Cut off earlier, back with the same stream: its own messages up to
+    // `have` were taken (their acknowledgements were kept), so it resends
+    // only what came after; what it missed while cut off is gone.
+    revived = true;
+    resumed = true;
+    s->released = false;
+    s->bye = false;
+    s->frames = hello.received;
+    sessions_[s->instance_id] = s;
+  } else if (s && s->stream == hello.stream) {
     resumed = true;
     if (s->link) {
       auto old = s->link;
@@ -129,7 +140,15 @@ bool HubCore::on_hello(LinkId link, const Hello& hello, Clock::time_point) {
   welcome["members"] = std::move(members);
   welcome["mac"] = hmac_hex(config_.key, welcome_text(hello.nonce, id_, epoch_));
   emit(HubAction::send_text, link, shared(json::serialize(welcome)));
-  if (resumed) {
+  if (revived) {
+    announce(shared(encode_control(FrameType::joined, 0, s->instance_id)), s);
+    if (!s->ack_dirty) {  // what was acknowledged while it was away
+      s->ack_dirty = true;
+      dirty_.push_back(s);
+    }
+    log()->info("member {} is back after a cut-off (its messages up to {} kept)", s->instance_id,
+                s->last_in);
+  } else if (resumed) {
     for (const auto& out : s->unacked) emit(HubAction::send, link, out.bytes);
     log()->info("member {} resumed ({} frames replayed)", s->instance_id, s->unacked.size());
   } else {
@@ -203,6 +222,7 @@ void HubCore::step_down(std::int64_t newer_epoch) {
   }
   links_.clear();
   dirty_.clear();
+  cut_off_.clear();
 }
 
 void HubCore::shutdown() {
@@ -222,6 +242,7 @@ void HubCore::shutdown() {
   }
   sessions_.clear();
   links_.clear();
+  cut_off_.clear();
 }
 
 bool HubCore::on_message(LinkId link, std::string_view message) {
@@ -230,7 +251,13 @@ bool HubCore::on_message(LinkId link, std::string_view message) {
   FrameReader reader(message);
   while (auto f = reader.next_view()) {
     handle(s, *f);
-    if (s->released) return false;  // cut off by its own message: its link is aborted
+    if (s->released) break;  // cut off by its own message: its link is aborted
+  }
+  // What this message settled is acknowledged now, whatever becomes of its
+  // sender: nothing else may come to flush it (the others may be idle).
+  if (s->released) {
+    flush();
+    return false;
   }
   if (!s->synced) {
     s->synced = true;
@@ -238,6 +265,7 @@ bool HubCore::on_message(LinkId link, std::string_view message) {
   }
   if (!reader.error().empty()) {
     log()->warn("member {} sent a bad frame: {}; closing", s->instance_id, reader.error());
+    flush();
     return false;
   }
   flush();
@@ -464,6 +492,19 @@ void HubCore::cut_off(const SessionPtr& s) {
   log()->warn("member {} cannot keep up ({} frames unacknowledged, member_queue {}): cut off",
               s->instance_id, s->unacked.size(), config_.member_queue);
   release(s, "cut off");
+  // Kept for its return: what it sent is still being acknowledged, so when
+  // it rejoins it need not send all of it again (which would flood the
+  // others' queues and cut them off in turn).
+  if (cut_off_.size() >= kMaxCutOff) cut_off_.erase(cut_off_.begin());
+  cut_off_[s->instance_id] = s;
+}
+
+HubCore::SessionPtr HubCore::revive(const Hello& hello) {
+  auto it = cut_off_.find(hello.id);
+  if (it == cut_off_.end()) return nullptr;
+  auto s = it->second;
+  cut_off_.erase(it);
+  return s->stream == hello.stream ? s : nullptr;  // a new process starts afresh
 }
 
 }  // namespace tether::mesh::detail

@@ -115,7 +115,8 @@ void expect_exactly_once(const Group& group) {
       sent[id] = r->sent;
     }
     return true;
-  })) << "unacknowledged messages remain";
+  })) << "unacknowledged messages remain:"
+      << describe(group);
   // Receivers may still be draining (a loaded machine): wait while the
   // count of received messages grows; a stuck receiver fails the wait.
   auto received_total = [&] {

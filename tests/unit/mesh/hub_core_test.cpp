@@ -378,6 +378,90 @@ TEST(HubCore, ALeaveThatCutsOffAFullMemberIsSafe) {
   EXPECT_EQ(sim.peer("B").core->members(), std::set<std::string>{"B"});
 }
 
+// A member cut off by its own message (routed back to itself past its
+// queue's limit) settles what it owed other senders; their "acked" must go
+// out with that message, not wait for a next one that may never come.
+TEST(HubCore, ACutOffByItsOwnMessageStillAcknowledgesTheOthers) {
+  Sim sim;
+  sim.config().member_queue = 4;
+  ASSERT_TRUE(sim.make_hub(1));
+  sim.add("A");
+  sim.add("B");
+  sim.subscribe("B", "t");  // only B: A receives nothing that would make it answer
+  ASSERT_TRUE(sim.join("A", 1));
+  ASSERT_TRUE(sim.join("B", 1));
+  sim.peer("B").hold = true;  // B acknowledges nothing
+  for (int i = 1; i <= 3; ++i) sim.publish("A", "t", "a");
+  sim.pump();
+  ASSERT_EQ(sim.peer("A").core->unacked(), 3u);  // B still owes them
+  // B's own two messages come back to it: the second is one too many. The
+  // hub reads them itself here, to see what that one message produced.
+  sim.publish("B", "t", "b1");
+  sim.publish("B", "t", "b2");
+  auto& b = sim.peer("B");
+  std::string batch;
+  for (auto& m : b.outbox) batch += m;
+  b.outbox.clear();
+  EXPECT_FALSE(sim.hub().on_message(b.link, batch));
+  EXPECT_EQ(sim.hub().counts().members_cut_off, 1u);
+  EXPECT_FALSE(sim.hub().has_session("B"));
+  // Among its actions: A's "acked" for all three, without A saying anything.
+  std::uint64_t acked = 0;
+  for (const auto& a : sim.hub().take_actions()) {
+    if (a.type != HubAction::send || a.link != sim.peer("A").link) continue;
+    FrameReader reader(*a.bytes);
+    while (auto f = reader.next_view())
+      if (f->type == FrameType::acked) acked = f->seq;
+  }
+  EXPECT_EQ(acked, 3u);
+}
+
+// A member cut off and back with the same stream resends nothing the hub
+// took: its earlier messages were acknowledged meanwhile and it learns so
+// at once, and the others see it leave and join again. (Resending its
+// whole window used to flood the others' queues past member_queue and cut
+// them off in turn, over and over, on a loaded machine.)
+TEST(HubCore, ACutOffMemberComesBackWithoutResendingWhatTheHubTook) {
+  Sim sim;
+  sim.config().member_queue = 4;
+  ASSERT_TRUE(sim.make_hub(1));
+  sim.add("A");
+  sim.add("B");
+  sim.subscribe("A", "t");
+  sim.subscribe("B", "t");
+  ASSERT_TRUE(sim.join("A", 1));
+  ASSERT_TRUE(sim.join("B", 1));
+  sim.peer("B").hold = true;  // B reads and acknowledges nothing
+  for (int i = 1; i <= 3; ++i) sim.publish("B", "t", "b");
+  sim.pump();
+  auto b_stream = sim.peer("B").core->stream();
+  EXPECT_EQ(sim.peer("A").seqs_from(b_stream), upto(3));
+  ASSERT_EQ(sim.peer("B").core->unacked(), 3u);  // its own copies are in its queue
+  sim.publish("A", "t", "a");
+  sim.publish("A", "t", "a");  // B's queue passes 4: cut off
+  sim.pump();
+  ASSERT_EQ(sim.hub().counts().members_cut_off, 1u);
+  ASSERT_EQ(sim.peer("B").link, 0u);
+  // B runs again and rejoins with the same stream.
+  sim.peer("B").hold = false;
+  ASSERT_TRUE(sim.join("B", 1));
+  ASSERT_TRUE(sim.peer("B").welcome);
+  EXPECT_TRUE(sim.peer("B").welcome->resumed);
+  EXPECT_EQ(sim.peer("B").welcome->have, 3u);
+  EXPECT_EQ(sim.peer("B").core->counts().resent, 0u);
+  EXPECT_EQ(sim.peer("B").core->unacked(), 0u);           // acknowledged while it was away
+  EXPECT_EQ(sim.peer("A").seqs_from(b_stream), upto(3));  // nothing twice
+  EXPECT_EQ(sim.hub().counts().resends_dropped, 0u);
+  EXPECT_EQ(sim.hub().counts().members_cut_off, 1u);
+  ASSERT_GE(sim.peer("A").events.size(), 2u);
+  EXPECT_EQ(sim.peer("A").events.back(), std::make_pair(true, std::string("B")));
+  // It goes on as a member: its next message reaches A once.
+  sim.publish("B", "t", "b4");
+  sim.pump();
+  EXPECT_EQ(sim.peer("A").seqs_from(b_stream), upto(4));
+  EXPECT_EQ(sim.peer("B").core->unacked(), 0u);
+}
+
 TEST(HubCore, StepsDownWhenTheStoreNamesANewerHub) {
   Sim sim;
   ASSERT_TRUE(sim.make_hub(1));

@@ -155,6 +155,9 @@ class HubCore {
   void settle(const SessionPtr& sender, std::uint64_t seq);
   void release(const SessionPtr& s, const char* why);
   void cut_off(const SessionPtr& s);
+  // The session `hello`'s member had when it was cut off, if it is the
+  // same process (stream); taken out of cut_off_ either way.
+  SessionPtr revive(const Hello& hello);
   void reply_error(const SessionPtr& to, const FrameView& request, const std::string& error);
   void detach(const SessionPtr& s);
   void set_grace(const SessionPtr& s, std::optional<Clock::time_point> at);
@@ -169,6 +172,9 @@ class HubCore {
   std::int64_t epoch_ = 0;
   std::unordered_map<std::string, SessionPtr> sessions_;  // by instance id
   std::unordered_map<LinkId, SessionPtr> links_;          // attached links
+  // Sessions cut off, kept (their sender state) until their member returns.
+  static constexpr std::size_t kMaxCutOff = 1024;
+  std::map<std::string, SessionPtr> cut_off_;
   std::vector<SessionPtr> dirty_;
   // Settling: a new hub relays nothing until the members of the previous
   // epoch are back (or rejoin_grace passed), so none misses a message.
