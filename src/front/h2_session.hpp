@@ -32,6 +32,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/buffers_range.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <spdlog/logger.h>
@@ -175,7 +176,7 @@ class ClientStream {
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
     return asio::async_compose<Token, void(boost::system::error_code, std::size_t)>(
-        [this, buffers](auto& self, boost::system::error_code = {}) {
+        [this, buffers, waited = false](auto& self, boost::system::error_code ec = {}) mutable {
           StreamState& st = *st_;
           if (!st.in.empty()) {
             const std::size_t n = asio::buffer_copy(buffers, asio::buffer(st.in));
@@ -192,7 +193,10 @@ class ClientStream {
             self.complete(asio::error::connection_reset, 0);
             return;
           }
-          st.signal.expires_at(asio::steady_timer::time_point::max());
+          if (!wait(waited, ec)) {
+            self.complete(boost::beast::error::timeout, 0);
+            return;
+          }
           st.signal.async_wait(std::move(self));
         },
         token, st_->signal);
@@ -201,14 +205,17 @@ class ClientStream {
   template <class ConstBuffers, class Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
     return asio::async_compose<Token, void(boost::system::error_code, std::size_t)>(
-        [this, buffers](auto& self, boost::system::error_code = {}) {
+        [this, buffers, waited = false](auto& self, boost::system::error_code ec = {}) mutable {
           StreamState& st = *st_;
           if (st.closed || broken_) {
             self.complete(asio::error::connection_reset, 0);
             return;
           }
           if (st.out_pending() >= kMaxOut) {  // wait for the peer to take some
-            st.signal.expires_at(asio::steady_timer::time_point::max());
+            if (!wait(waited, ec)) {
+              self.complete(boost::beast::error::timeout, 0);
+              return;
+            }
             st.signal.async_wait(std::move(self));
             return;
           }
@@ -257,6 +264,18 @@ class ClientStream {
   void finish();
 
  private:
+  // Arms the stream's signal for one more wait, bounded by
+  // timeouts.client_body from the last progress (a client that neither
+  // sends its body nor reads the response lets its instance connection go,
+  // as over HTTP/1.1). False: the previous wait ran out (`ec` clear after a
+  // wait): the operation ends with a timeout.
+  bool wait(bool& waited, const boost::system::error_code& ec) {
+    if (waited && !ec) return false;
+    waited = true;
+    st_->signal.expires_after(session_->config().timeouts.client_body);
+    return true;
+  }
+
   // Parses `n` response bytes the relay wrote; hands header and body on.
   void feed(const char* data, std::size_t n);
 

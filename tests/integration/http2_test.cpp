@@ -227,7 +227,7 @@ class RawH2 {
     out_.clear();
     return ok;
   }
-  // Reads frames, calling `on(type, payload)` for each, until `on` returns
+  // Reads frames, calling `on(type, stream, payload)` for each, until `on` returns
   // true (then true), the server closes or `limit` passes (then false).
   template <class On>
   bool read_frames(On on, std::chrono::seconds limit = 30s) {
@@ -248,7 +248,11 @@ class RawH2 {
                                 (static_cast<unsigned char>(in[1]) << 8) |
                                 static_cast<unsigned char>(in[2]);
         if (in.size() < 9 + len) break;
-        if (on(static_cast<std::uint8_t>(in[3]), in.substr(9, len))) return true;
+        const std::uint32_t stream = ((static_cast<unsigned char>(in[5]) & 0x7f) << 24) |
+                                     (static_cast<unsigned char>(in[6]) << 16) |
+                                     (static_cast<unsigned char>(in[7]) << 8) |
+                                     static_cast<unsigned char>(in[8]);
+        if (on(static_cast<std::uint8_t>(in[3]), stream, in.substr(9, len))) return true;
         in.erase(0, 9 + len);
       }
     }
@@ -259,7 +263,7 @@ class RawH2 {
   int read_until_closed(std::chrono::seconds limit = 30s) {
     int goaway = -1;
     read_frames(
-        [&](std::uint8_t type, const std::string& p) {
+        [&](std::uint8_t type, std::uint32_t, const std::string& p) {
           if (type == 0x7 && p.size() >= 8)
             goaway = (static_cast<unsigned char>(p[4]) << 24) |
                      (static_cast<unsigned char>(p[5]) << 16) |
@@ -273,9 +277,15 @@ class RawH2 {
 
   // Reads frames until a DATA frame's payload holds `needle`.
   bool read_until_data(const std::string& needle) {
-    return read_frames([&](std::uint8_t type, const std::string& p) {
+    return read_frames([&](std::uint8_t type, std::uint32_t, const std::string& p) {
       return type == 0x0 && p.find(needle) != std::string::npos;
     });
+  }
+  // Reads frames until one of `type` arrives on `stream`.
+  bool read_until(std::uint8_t type, std::uint32_t stream, std::chrono::seconds limit = 30s) {
+    return read_frames([&](std::uint8_t t, std::uint32_t s,
+                           const std::string&) { return t == type && s == stream; },
+                       limit);
   }
 
  private:
@@ -322,6 +332,35 @@ TEST(Http2, AClientResettingAStreamedResponseClosesTheInstanceConnection) {
   c.frame(0x1, 0x4 | 0x1, 3, RawH2::get_block("/after"));
   c.flush();
   EXPECT_TRUE(c.read_until_data("/after"));
+}
+
+TEST(Http2Hostile, AStreamWhoseClientStallsLetsItsInstanceConnectionGo) {
+  // Scenario: with timeouts.client_body = 1s, a POST stream whose body never
+  // comes gets its answer (an error response) instead of holding an instance
+  // connection forever; and a client that grants no flow-control window
+  // (SETTINGS_INITIAL_WINDOW_SIZE 0) for a 2 MB download gets the stream
+  // reset once the front door's buffer for it stays full that long.
+  auto a = start_instance();
+  auto cfg = write_temp_file("h2-stall.toml", "[front.timeouts]\nclient_body = \"1s\"\n");
+  auto front = start_front({"--instance", "a=" + a.address(), "--config", cfg});
+  {
+    RawH2 c(front.port);
+    auto block = RawH2::field(":method", "POST") + RawH2::field(":scheme", "http") +
+                 RawH2::field(":path", "/upload") + RawH2::field(":authority", "x");
+    c.frame(0x1, 0x4, 1, block);  // END_HEADERS; the body never comes
+    c.flush();
+    EXPECT_TRUE(c.read_until(0x1, 1)) << "no answer to a stream whose body stalled";
+  }
+  {
+    RawH2 c(front.port);
+    c.frame(0x4, 0, 0, std::string("\0\x4\0\0\0\0", 6));  // INITIAL_WINDOW_SIZE = 0
+    c.frame(0x1, 0x4 | 0x1, 1, RawH2::get_block("/download?bytes=2000000"));
+    c.flush();
+    EXPECT_TRUE(c.read_until(0x3, 1)) << "a stream nobody reads was kept";  // RST_STREAM
+  }
+  auto [rc, out] = curl(
+      {"-i", "--http2-prior-knowledge", "http://127.0.0.1:" + std::to_string(front.port) + "/"});
+  EXPECT_EQ(out.rfind("HTTP/2 200", 0), 0u) << out;
 }
 
 TEST(Http2Hostile, RapidResetEndsTheConnection) {
