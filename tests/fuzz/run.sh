@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-20}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(http_request front_forward cookies mesh_frame mesh_handshake signalr_message signalr_msgpack)
+[ ${#targets[@]} -gt 0 ] || targets=(http_request front_forward cookies mesh_frame mesh_handshake signalr_message signalr_msgpack h2_session)
 if ! command -v clang++-14 >/dev/null; then
   echo "fuzz: clang++-14 not installed; skipping (scripts/install-deps.sh installs it)" >&2
   exit 0
