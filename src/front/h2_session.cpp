@@ -100,9 +100,9 @@ struct Session::Callbacks {
       st.path = v;
     else if (n == ":authority")
       st.authority = v;
-    else if (n == ":scheme")
-      st.scheme = v;
-    else if (n == "cookie") {
+    else if (n.starts_with(':')) {
+      // :scheme (the listener says http or https): not forwarded
+    } else if (n == "cookie") {
       // Crumbs are joined again for HTTP/1.1 (RFC 9113 §8.2.3).
       if (!st.cookie.empty()) st.cookie += "; ";
       st.cookie += v;
@@ -181,14 +181,13 @@ struct Session::Callbacks {
     return 0;
   }
 
-  static int on_stream_close(nghttp2_session*, std::int32_t stream_id, std::uint32_t code,
-                             void* user) {
+  static int on_stream_close(nghttp2_session*, std::int32_t stream_id, std::uint32_t, void* user) {
     auto& s = self(user);
     auto it = s.streams_.find(stream_id);
     if (it == s.streams_.end()) return 0;
     auto st = it->second;
     s.streams_.erase(it);
-    st->close(code);
+    st->close();
     return 0;
   }
 
@@ -243,7 +242,7 @@ Session::Session(asio::any_io_executor ex, const FrontConfig& cfg, FrontStats& s
       out_signal_(ex) {}
 
 Session::~Session() {
-  for (auto& [id, st] : streams_) st->close(NGHTTP2_CANCEL);
+  for (auto& [id, st] : streams_) st->close();
   if (s_) nghttp2_session_del(s_);
 }
 
@@ -313,12 +312,11 @@ bool Session::take_output(std::string& out, std::size_t max) {
 }
 
 bool Session::want_read() const { return nghttp2_session_want_read(s_) != 0; }
-bool Session::want_write() const { return nghttp2_session_want_write(s_) != 0; }
 
 void Session::abort_streams() {
   // Kept alive with the session: nghttp2 still holds their data providers.
   for (auto& [id, st] : streams_) {
-    st->close(NGHTTP2_CANCEL);
+    st->close();
     aborted_.push_back(st);
   }
   streams_.clear();
@@ -370,7 +368,6 @@ void Session::submit_response(StreamState& st, unsigned status,
     reset(st, NGHTTP2_INTERNAL_ERROR);
     return;
   }
-  st.submitted = true;
   notify_output();
 }
 

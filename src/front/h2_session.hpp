@@ -53,7 +53,7 @@ struct StreamState {
   StreamState(asio::any_io_executor ex, std::int32_t stream_id) : id(stream_id), signal(ex) {}
   const std::int32_t id;
   // The request, from HEADERS.
-  std::string method, scheme, authority, path, cookie;
+  std::string method, authority, path, cookie;
   std::vector<std::pair<std::string, std::string>> fields;  // regular fields (lowercase names)
   std::size_t header_bytes = 0, header_count = 0;
   bool too_large = false;   // past limits.max_header_bytes / max_header_count: 431
@@ -67,17 +67,14 @@ struct StreamState {
   // The response body waiting for nghttp2's data provider.
   std::string out;
   std::size_t out_off = 0;
-  bool out_eof = false;    // the body ended: the provider ends the stream
-  bool deferred = false;   // the provider is waiting for more
-  bool submitted = false;  // the response header went to nghttp2
-  bool closed = false;     // the stream closed (reset by either side, or done)
-  std::uint32_t close_code = 0;
+  bool out_eof = false;   // the body ended: the provider ends the stream
+  bool deferred = false;  // the provider is waiting for more
+  bool closed = false;    // the stream closed (reset by either side, or done)
   // While a streamed response is relayed: the instance connection, whose
   // read is cancelled when the client resets the stream (ClientStream::watch_upstream).
   boost::asio::ip::tcp::socket* upstream = nullptr;
-  void close(std::uint32_t code) {
+  void close() {
     closed = true;
-    close_code = code;
     if (upstream) {
       boost::system::error_code ignored;
       upstream->cancel(ignored);
@@ -109,7 +106,6 @@ class Session : public std::enable_shared_from_this<Session> {
   // False on a fatal error.
   bool take_output(std::string& out, std::size_t max = 64 * 1024);
   bool want_read() const;
-  bool want_write() const;
   // The connection is gone: every open stream is closed and woken.
   void abort_streams();
   std::size_t open_streams() const { return streams_.size(); }

@@ -115,7 +115,7 @@ asio::awaitable<void> check_one(std::shared_ptr<HealthChecker::State> st,
   std::optional<bool> portable;
   bool ok = co_await probe(st->ctx, inst->endpoint, st->config.path, inst->address,
                            st->config.timeout, why, portable);
-  if (portable) inst->portable.store(*portable, std::memory_order_relaxed);
+  inst->note_portable(portable);
   inst->check_in_flight = false;
   inst->last_check = now_ms();
   if (st->stopped) co_return;

@@ -253,23 +253,16 @@ bool HubCore::on_message(LinkId link, std::string_view message) {
     handle(s, *f);
     if (s->released) break;  // cut off by its own message: its link is aborted
   }
-  // What this message settled is acknowledged now, whatever becomes of its
-  // sender: nothing else may come to flush it (the others may be idle).
-  if (s->released) {
-    flush();
-    return false;
-  }
-  if (!s->synced) {
+  if (!s->released && !s->synced) {
     s->synced = true;
     end_settling_if_ready();
   }
-  if (!reader.error().empty()) {
-    log()->warn("member {} sent a bad frame: {}; closing", s->instance_id, reader.error());
-    flush();
-    return false;
-  }
+  const bool bad = !s->released && !reader.error().empty();
+  if (bad) log()->warn("member {} sent a bad frame: {}; closing", s->instance_id, reader.error());
+  // What this message settled is acknowledged now, whatever becomes of its
+  // sender: nothing else may come to flush it (the others may be idle).
   flush();
-  return true;
+  return !s->released && !bad;
 }
 
 void HubCore::on_frame(LinkId link, Frame& f) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -45,6 +46,13 @@ struct Instance {
   std::atomic<std::uint64_t> rebalanced_out{0};           // idle pins moved away from it
   std::atomic<std::uint64_t> rebalanced_in{0};            // idle pins moved to it
   std::array<std::atomic<std::uint64_t>, 5> responses{};  // by class: [0]=1xx .. [4]=5xx
+
+  // What the app said of its sessions (Tether-Session-Portable), if it said
+  // anything; written only when it changes (responses and health checks).
+  void note_portable(std::optional<bool> said) {
+    if (said && portable.load(std::memory_order_relaxed) != *said)
+      portable.store(*said, std::memory_order_relaxed);
+  }
 
   void count_status(unsigned status) {
     auto c = status / 100;

@@ -423,8 +423,7 @@ boost::asio::awaitable<Exchanged<decltype(Upstreams::Connection::stream)>> relay
   const ResponseFilter filter =
       filter_response(res, sh.affinity, cfg.relay, route, *inst, host, cs.https, wall_s,
                       reading.websocket, reading.websocket_key, stats);
-  if (filter.portable && inst->portable.load(std::memory_order_relaxed) != *filter.portable)
-    inst->portable.store(*filter.portable, std::memory_order_relaxed);
+  inst->note_portable(filter.portable);
   if (filter.failure) {
     std::string body = failure_body(*filter.failure, filter.detail);
     co_await send_reply(client, status_for(*filter.failure), std::move(body), client_version,

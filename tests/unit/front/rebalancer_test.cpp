@@ -54,19 +54,9 @@ TEST(Rebalancer, AnOverloadedInstanceShedsToTheLeastLoaded) {
   Fleet f(3);
   Rebalancer r;
   std::int64_t now = 1'000'000;
-  f[0].requests = 1;  // non-zero start: counts are deltas
-  // i0 at 100 req/s, i1 at 50, i2 at 10: the mean is ~53.
-  std::vector<int> rates{100, 50, 10};
-  for (std::int64_t t = 0; t < 5'000; t += 100) {
-    now += 100;
-    for (std::size_t k = 0; k < 3; ++k) f[k].requests += rates[k] / 10;
-  }
-  EXPECT_EQ(r.move(f.snap, f[0], 60, now, false), nullptr);  // first sample
-  for (int k = 0; k < 20; ++k) {
-    now += 100;
-    for (std::size_t j = 0; j < 3; ++j) f[j].requests += rates[j] / 10;
-    r.move(f.snap, f[1], 60, now, false);  // i1 is near the mean: never moved
-  }
+  // i0 at 100 req/s, i1 at 50, i2 at 10: the mean is ~53; i1, near it, is
+  // never moved (serve's probe).
+  serve(r, f, {100, 50, 10}, 1, now, 2'000);
   EXPECT_EQ(f[1].rebalanced_out, 0u);
   Instance* to = r.move(f.snap, f[0], 60, now, false);
   ASSERT_NE(to, nullptr);
