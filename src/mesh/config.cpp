@@ -20,6 +20,7 @@ void load_mesh_config(const toml::table& root, MeshConfig& c) {
   c.rejoin_grace = m.duration("rejoin_grace", c.rejoin_grace);
   c.publish_timeout = m.duration("publish_timeout", c.publish_timeout);
   c.request_timeout = m.duration("request_timeout", c.request_timeout);
+  c.ack_delay = m.duration("ack_delay", c.ack_delay);
   auto count = [&](const char* key, std::size_t v, std::int64_t min, std::int64_t max) {
     return static_cast<std::size_t>(m.integer(key, static_cast<std::int64_t>(v), min, max));
   };
@@ -30,6 +31,8 @@ void load_mesh_config(const toml::table& root, MeshConfig& c) {
   c.insecure_tls = m.boolean("insecure_tls", c.insecure_tls);
   if (c.liveness < Millis{100})
     m.fail("liveness", "must be at least 100ms", std::to_string(c.liveness.count()) + "ms");
+  if (c.ack_delay > Millis{1'000})
+    m.fail("ack_delay", "must be at most 1s", std::to_string(c.ack_delay.count()) + "ms");
   if (c.name.empty() || c.name.size() > 200) m.fail("name", "must be 1-200 characters", c.name);
   m.reject_unknown();
 }

@@ -53,7 +53,7 @@ asio::awaitable<void> Hub::serve(std::shared_ptr<Hub> hub, boost::beast::tcp_str
   while (true) {
     auto msg = co_await link->receive_view();
     if (!msg) break;
-    bool more = hub->core_.on_message(id, *msg);
+    bool more = hub->core_.on_message(id, *msg, Clock::now());
     hub->execute();
     if (!more) break;
   }

@@ -53,6 +53,7 @@ std::size_t HubCore::unacked_of(const std::string& instance_id) const {
 
 bool HubCore::confirm_epoch(std::int64_t epoch, const std::optional<store::HubRecord>& rec,
                             Clock::time_point now) {
+  now_ = now;
   if (!rec) return false;
   if (rec->epoch == epoch && rec->hub_id == id_) {
     if (epoch > epoch_) become_hub(epoch, now);
@@ -84,7 +85,8 @@ void HubCore::become_hub(std::int64_t epoch, Clock::time_point now) {
   deadline_changed_ = true;
 }
 
-bool HubCore::on_hello(LinkId link, const Hello& hello, Clock::time_point) {
+bool HubCore::on_hello(LinkId link, const Hello& hello, Clock::time_point now) {
+  now_ = now;
   if (epoch_ == 0) {
     emit(HubAction::send_text, link, shared(refused_json("not a hub")));
     return false;
@@ -245,7 +247,8 @@ void HubCore::shutdown() {
   cut_off_.clear();
 }
 
-bool HubCore::on_message(LinkId link, std::string_view message) {
+bool HubCore::on_message(LinkId link, std::string_view message, Clock::time_point now) {
+  now_ = now;
   auto s = session_of(link);
   if (!s || s->released) return false;
   FrameReader reader(message);
@@ -285,6 +288,7 @@ void HubCore::set_grace(const SessionPtr& s, std::optional<Clock::time_point> at
 }
 
 void HubCore::on_link_lost(LinkId link, Clock::time_point now) {
+  now_ = now;
   auto s = session_of(link);
   if (!s) return;
   detach(s);
@@ -299,6 +303,13 @@ void HubCore::on_link_lost(LinkId link, Clock::time_point now) {
 }
 
 void HubCore::on_tick(Clock::time_point now) {
+  now_ = now;
+  if (config_.ack_delay.count() > 0) {
+    std::vector<SessionPtr> due;
+    for (const auto& [id, s] : sessions_)
+      if (s->ack_due && *s->ack_due <= now && !s->released) due.push_back(s);
+    for (const auto& s : due) send_acked(s);
+  }
   if (settling_ && settle_deadline_ && now >= *settle_deadline_) {
     settle_deadline_.reset();
     deadline_changed_ = true;
@@ -316,9 +327,11 @@ void HubCore::on_tick(Clock::time_point now) {
 std::optional<Clock::time_point> HubCore::next_deadline() const {
   std::optional<Clock::time_point> at;
   if (settling_ && settle_deadline_) at = settle_deadline_;
-  if (graces_ > 0)
-    for (const auto& [id, s] : sessions_)
+  if (graces_ > 0 || config_.ack_delay.count() > 0)
+    for (const auto& [id, s] : sessions_) {
       if (s->grace && (!at || *s->grace < *at)) at = s->grace;
+      if (s->ack_due && !s->released && (!at || *s->ack_due < *at)) at = s->ack_due;
+    }
   return at;
 }
 
@@ -339,7 +352,9 @@ void HubCore::handle(const SessionPtr& s, const FrameView& f) {
       break;
     case FrameType::ack: on_ack(s, f.seq); break;
     case FrameType::subscribe: s->topics.emplace(f.topic); break;
-    case FrameType::unsubscribe: s->topics.erase(std::string(f.topic)); break;
+    case FrameType::unsubscribe:
+      if (auto it = s->topics.find(f.topic); it != s->topics.end()) s->topics.erase(it);
+      break;
     case FrameType::bye: s->bye = true; break;
     default:
       log()->warn("member {} sent a hub-to-member frame type {}; ignored", s->instance_id,
@@ -354,15 +369,16 @@ void HubCore::route(const SessionPtr& from, const FrameView& f) {
     log()->warn("member {} sent {} bytes (max_message_bytes {}); dropped", from->instance_id,
                 f.payload.size(), config_.max_message_bytes);
     ++counts_.undeliverable;
-    from->pending.try_emplace(f.seq, 0);  // no receiver: done at once
+    from->pending.emplace_back(f.seq, 0);  // no receiver: done at once
     settle(from, f.seq);
     return;
   }
-  std::vector<SessionPtr> to;
+  auto& to = route_to_;
+  to.clear();
   switch (f.kind) {
     case Kind::publish:
       for (const auto& [id, s] : sessions_)
-        if (s->topics.count(std::string(f.target))) to.push_back(s);
+        if (s->topics.find(f.target) != s->topics.end()) to.push_back(s);
       break;
     case Kind::broadcast:
       for (const auto& [id, s] : sessions_) to.push_back(s);
@@ -381,11 +397,15 @@ void HubCore::route(const SessionPtr& from, const FrameView& f) {
   bytes.reserve(encoded_size(d));
   append_frame(bytes, d);
   auto frame = shared(std::move(bytes));
-  from->pending[f.seq] += static_cast<std::uint32_t>(to.size());
-  for (const auto& s : to) enqueue(s, frame, from, f.seq);
+  from->pending.emplace_back(f.seq, static_cast<std::uint32_t>(to.size()));
+  // enqueue() may route nothing further, but it may settle: iterate a
+  // moved-out list so nothing re-entrant can change it underneath.
+  auto receivers = std::move(to);
+  for (const auto& s : receivers) enqueue(s, frame, from, f.seq);
   // No receiver (or only released ones, settled inside enqueue): done now.
-  if (auto it = from->pending.find(f.seq); it != from->pending.end() && it->second == 0)
-    settle(from, f.seq);
+  if (receivers.empty()) settle(from, f.seq);
+  receivers.clear();
+  route_to_ = std::move(receivers);  // keep the capacity
 }
 
 void HubCore::reply_error(const SessionPtr& to, const FrameView& request,
@@ -411,6 +431,8 @@ void HubCore::enqueue(const SessionPtr& to, Bytes bytes, const SessionPtr& sende
     if (sender) settle(sender, sender_seq);
     return;
   }
+  // A gathered "acked" that is waiting rides along with this message.
+  if (sender && to->ack_due) send_acked(to);
   to->unacked.push_back({++to->frames, bytes, sender, sender_seq});
   if (to->link) emit(HubAction::send, to->link, std::move(bytes));
   if (to->unacked.size() > config_.member_queue) cut_off(to);
@@ -426,13 +448,15 @@ void HubCore::on_ack(const SessionPtr& s, std::uint64_t count) {
 
 // One receiver is done with `sender`'s message `seq` (or it had none).
 void HubCore::settle(const SessionPtr& sender, std::uint64_t seq) {
-  auto it = sender->pending.find(seq);
-  if (it == sender->pending.end()) return;
+  auto& pending = sender->pending;
+  auto it = std::lower_bound(pending.begin(), pending.end(), seq,
+                             [](const auto& p, std::uint64_t s) { return p.first < s; });
+  if (it == pending.end() || it->first != seq) return;
   if (it->second > 0) --it->second;
   bool moved = false;
-  while (!sender->pending.empty() && sender->pending.begin()->second == 0) {
-    sender->acked_seq = std::max(sender->acked_seq, sender->pending.begin()->first);
-    sender->pending.erase(sender->pending.begin());
+  while (!pending.empty() && pending.front().second == 0) {
+    sender->acked_seq = std::max(sender->acked_seq, pending.front().first);
+    pending.pop_front();
     moved = true;
   }
   if (moved && !sender->ack_dirty && !sender->released) {
@@ -444,11 +468,23 @@ void HubCore::settle(const SessionPtr& sender, std::uint64_t seq) {
 void HubCore::flush() {
   auto dirty = std::move(dirty_);
   dirty_.clear();
+  const auto every = std::clamp<std::uint64_t>(config_.window / 4, 1, 1024);
   for (auto& s : dirty) {
     s->ack_dirty = false;
     if (s->released) continue;
-    enqueue(s, shared(encode_control(FrameType::acked, s->acked_seq)), nullptr, 0);
+    if (config_.ack_delay.count() <= 0 || s->acked_seq - s->reported >= every) {
+      send_acked(s);
+    } else if (!s->ack_due) {
+      s->ack_due = now_ + config_.ack_delay;
+      deadline_changed_ = true;
+    }
   }
+}
+
+void HubCore::send_acked(const SessionPtr& s) {
+  s->ack_due.reset();
+  s->reported = s->acked_seq;
+  enqueue(s, shared(encode_control(FrameType::acked, s->acked_seq)), nullptr, 0);
 }
 
 void HubCore::release(const SessionPtr& s, const char* why) {

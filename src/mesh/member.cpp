@@ -40,7 +40,8 @@ Member::Member(asio::any_io_executor executor, const MeshConfig& config, std::st
       counters_(counters),
       callbacks_(std::move(callbacks)),
       tls_(make_client_tls(config.insecure_tls)),
-      nap_(executor) {}
+      nap_(executor),
+      ack_timer_(executor) {}
 
 Member::~Member() = default;
 
@@ -78,6 +79,28 @@ void Member::execute() {
   counters_.duplicates_dropped = c.duplicates_dropped;
   counters_.resent = c.resent;
   counters_.unacked = core_.unacked();
+  if (!ack_loop_running_ && core_.next_deadline_ms())
+    asio::co_spawn(executor_, ack_loop(shared_from_this()), asio::detached);
+}
+
+namespace {
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+asio::awaitable<void> Member::ack_loop(std::shared_ptr<Member> self) {
+  self->ack_loop_running_ = true;
+  while (auto due = self->core_.next_deadline_ms()) {
+    self->ack_timer_.expires_at(
+        std::chrono::steady_clock::time_point(std::chrono::milliseconds(*due)));
+    co_await self->ack_timer_.async_wait(use_nothrow);
+    self->core_.on_tick(steady_ms());
+    self->execute();
+  }
+  self->ack_loop_running_ = false;
 }
 
 // Joins, serves the link until it breaks, and joins again, until stopped.
@@ -218,10 +241,7 @@ asio::awaitable<void> Member::serve_link(std::shared_ptr<Link> link) {
   while (true) {
     auto msg = co_await link->receive_view();
     if (!msg) break;
-    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::steady_clock::now().time_since_epoch())
-                         .count();
-    auto state = core_.on_message(*msg, now);
+    auto state = core_.on_message(*msg, steady_ms());
     execute();
     if (state != detail::LinkState::open) break;
   }

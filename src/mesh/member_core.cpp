@@ -83,7 +83,7 @@ void MemberCore::on_welcome(const Welcome& welcome) {
   for (const auto& topic : topics_)
     send(std::make_shared<const std::string>(encode_control(FrameType::subscribe, 0, topic)));
   // "Synced": the hub knows our subscriptions once it reads this.
-  send(std::make_shared<const std::string>(encode_control(FrameType::ack, received_)));
+  ack_now();
   // Everything not acknowledged goes again, in order; receivers drop
   // duplicates. A resumed session already has its prefix up to `have`.
   for (const auto& out : window_) {
@@ -109,8 +109,25 @@ LinkState MemberCore::on_message(std::string_view message, std::int64_t now_ms) 
     log()->warn("bad frame from the hub: {}; rejoining", reader.error());
     return LinkState::bad_frame;
   }
-  send(std::make_shared<const std::string>(encode_control(FrameType::ack, received_)));
+  if (stepdown || config_.ack_delay.count() <= 0 || received_ - ack_sent_ >= ack_every())
+    ack_now();
+  else if (!ack_due_ms_)
+    ack_due_ms_ = now_ms + config_.ack_delay.count();
   return stepdown ? LinkState::stepdown : LinkState::open;
+}
+
+void MemberCore::ack_now() {
+  ack_due_ms_.reset();
+  ack_sent_ = received_;
+  send(std::make_shared<const std::string>(encode_control(FrameType::ack, received_)));
+}
+
+std::uint64_t MemberCore::ack_every() const {
+  return std::clamp<std::uint64_t>(config_.member_queue / 4, 1, 1024);
+}
+
+void MemberCore::on_tick(std::int64_t now_ms) {
+  if (ack_due_ms_ && now_ms >= *ack_due_ms_ && connected_) ack_now();
 }
 
 void MemberCore::handle(const FrameView& f, std::int64_t now_ms) {
@@ -184,7 +201,10 @@ Submit MemberCore::submit(Kind kind, std::string target, std::string topic,
   window_.push_back({f.seq, f.payload.size(), shared});
   window_bytes_ += f.payload.size();
   ++counts_.published;
-  if (connected_) send(std::move(shared));
+  if (!connected_) return Submit::ok;
+  // A gathered ack that is waiting rides along in the same write.
+  if (ack_due_ms_) ack_now();
+  send(std::move(shared));
   return Submit::ok;
 }
 

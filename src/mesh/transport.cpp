@@ -1,5 +1,7 @@
 #include "tether/mesh/transport.hpp"
 
+#include <span>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -63,7 +65,10 @@ class Transport final : public WsTransport {
 
   asio::awaitable<bool> write(const std::vector<asio::const_buffer>& parts) override {
     ws_.binary(true);
-    auto [ec, n] = co_await ws_.async_write(parts, use_nothrow);
+    // A view, not the vector: Beast copies the buffer sequence into each
+    // of its intermediate operations, and a batch has hundreds of parts.
+    std::span<const asio::const_buffer> view(parts.data(), parts.size());
+    auto [ec, n] = co_await ws_.async_write(view, use_nothrow);
     if (ec && error_.empty()) error_ = "write: " + describe(ec);
     co_return !ec;
   }

@@ -25,6 +25,11 @@ struct MeshConfig {
   Millis rejoin_grace{2'000}; // how long the hub keeps a broken member's queue
   Millis publish_timeout{5'000};  // publish() waits this long for window room
   Millis request_timeout{5'000};  // default for request()
+  // Acknowledgements (member -> hub "ack", hub -> sender "acked") wait up to
+  // this long to be gathered, or ride along with a frame going that way
+  // anyway; 0 sends one per message read, as before. Delivery never waits
+  // for it: only the sender's window and the hub's queue drain later.
+  Millis ack_delay{5};
   std::size_t window = 8'192;               // unacknowledged messages per sender
   std::size_t window_bytes = 16u << 20;     // ... and their payload bytes
   std::size_t member_queue = 65'536;        // unacknowledged frames per member at the hub

@@ -67,6 +67,9 @@ class Member : public std::enable_shared_from_this<Member> {
   void execute();
   void wake_waiters();
   asio::awaitable<void> sleep(std::chrono::milliseconds d);
+  // Sleeps until the core's gathered ack is due and ticks it; ends when
+  // none is due (started again by execute()).
+  static asio::awaitable<void> ack_loop(std::shared_ptr<Member> self);
 
   asio::any_io_executor executor_;
   const MeshConfig& config_;
@@ -81,6 +84,8 @@ class Member : public std::enable_shared_from_this<Member> {
   std::shared_ptr<Link> link_;
   std::set<asio::steady_timer*> room_waiters_;  // publishers waiting for window room
   asio::steady_timer nap_;                      // backoff sleeps
+  asio::steady_timer ack_timer_;                // at core_.next_deadline_ms()
+  bool ack_loop_running_ = false;
   bool store_outage_logged_ = false;
   bool waiting_logged_ = false;  // the first join waits for the front door (503)
 };

@@ -23,6 +23,8 @@ TEST(MeshConfig, DefaultsMatchTheDocs) {
   EXPECT_EQ(c.backplane, "mesh");
   EXPECT_EQ(c.liveness, Millis{1000});
   EXPECT_EQ(c.name, "default");
+  EXPECT_EQ(c.ack_delay, Millis{5});
+  EXPECT_EQ(load("[mesh]\nack_delay = \"0ms\"").ack_delay, Millis{0});
 }
 
 TEST(MeshConfig, BadValuesNameTheKey) {
@@ -32,6 +34,9 @@ TEST(MeshConfig, BadValuesNameTheKey) {
             std::string::npos);
   EXPECT_NE(config_error([] { load("[mesh]\nwindow = 0"); }).find("mesh.window"),
             std::string::npos);
+  auto ack = config_error([] { load("[mesh]\nack_delay = \"2s\""); });
+  EXPECT_NE(ack.find("mesh.ack_delay"), std::string::npos) << ack;
+  EXPECT_NE(ack.find("2000ms"), std::string::npos) << ack;
   EXPECT_NE(config_error([] { load("[mesh]\nwindw = 5"); }).find("mesh.windw"),
             std::string::npos);
 }

@@ -402,7 +402,7 @@ TEST(HubCore, ACutOffByItsOwnMessageStillAcknowledgesTheOthers) {
   std::string batch;
   for (auto& m : b.outbox) batch += m;
   b.outbox.clear();
-  EXPECT_FALSE(sim.hub().on_message(b.link, batch));
+  EXPECT_FALSE(sim.hub().on_message(b.link, batch, sim.now()));
   EXPECT_EQ(sim.hub().counts().members_cut_off, 1u);
   EXPECT_FALSE(sim.hub().has_session("B"));
   // Among its actions: A's "acked" for all three, without A saying anything.

@@ -30,6 +30,9 @@ inline MeshConfig test_config() {
   MeshConfig c;
   c.key = "0123456789abcdef-test-key";
   c.rejoin_grace = 2'000ms;
+  // Acknowledgements at once: every ordering below is exact per message.
+  // The gathered acknowledgements have tests of their own (ack_delay set).
+  c.ack_delay = 0ms;
   return c;
 }
 
@@ -45,6 +48,8 @@ struct Peer {
   LinkId link = 0;                 // 0: not connected
   std::deque<std::string> inbox;   // hub -> member, not yet processed
   std::deque<std::string> outbox;  // member -> hub, not yet read by the hub
+  std::vector<std::string> sent;   // every binary send of its core, in order
+  std::vector<std::string> got;    // every binary send of the hub to it, in order
   bool hold = false;               // do not process the inbox (a slow member)
   std::vector<Delivered> delivered;
   std::vector<std::pair<bool, std::string>> events;  // (joined?, id)
@@ -142,12 +147,20 @@ class Sim {
     run_hub_actions();
   }
 
+  // Time passes: the hub and every member tick if a deadline of theirs came.
   void advance(Clock::duration d) {
     now_ += d;
     auto at = hub_->next_deadline();
     if (at && *at <= now_) {
       hub_->on_tick(now_);
       run_hub_actions();
+    }
+    for (auto& [id, p] : peers_) {
+      auto due = p.core->next_deadline_ms();
+      if (due && *due <= ms()) {
+        p.core->on_tick(ms());
+        run_member_actions(p);
+      }
     }
   }
 
@@ -174,7 +187,7 @@ class Sim {
           for (auto& m : p.outbox) batch += m;
           p.outbox.clear();
           auto link = p.link;
-          if (!hub_->on_message(link, batch)) {
+          if (!hub_->on_message(link, batch, now_)) {
             hub_->on_link_lost(link, now_);
             link_owner_.erase(link);
             p.link = 0;
@@ -213,7 +226,10 @@ class Sim {
       auto& p = peer(it->second);
       if (p.link != a.link) continue;
       switch (a.type) {
-        case HubAction::send: p.inbox.push_back(*a.bytes); break;
+        case HubAction::send:
+          p.inbox.push_back(*a.bytes);
+          p.got.push_back(*a.bytes);
+          break;
         case HubAction::send_text: {
           auto w = parse_welcome(*a.bytes);
           if (!w || w->refused) {
@@ -245,6 +261,7 @@ class Sim {
       switch (a.type) {
         case MemberAction::send:
           if (p.link) p.outbox.push_back(*a.bytes);
+          p.sent.push_back(*a.bytes);
           break;
         case MemberAction::deliver:
           p.delivered.push_back({a.frame.stream, a.frame.origin, a.frame.topic, a.frame.payload,

@@ -77,7 +77,7 @@ class HubCore {
 
   // One binary message read from `link`. False: stop reading it (it is no
   // longer its session's link, or sent a bad frame: then an abort is queued).
-  bool on_message(LinkId link, std::string_view message);
+  bool on_message(LinkId link, std::string_view message, Clock::time_point now);
   // One frame from `link`'s member (on_message without the message's end:
   // no sync mark, no acknowledgements flushed; flush() does that).
   void on_frame(LinkId link, Frame& f);
@@ -127,12 +127,16 @@ class HubCore {
   struct Session {
     std::string instance_id, stream;
     LinkId link = 0;  // 0 while in rejoin grace
-    std::set<std::string> topics;
-    std::deque<Out> unacked;                         // sent to the member, not yet acknowledged
-    std::uint64_t frames = 0;                        // frames queued to this member so far
-    std::map<std::uint64_t, std::uint32_t> pending;  // own seq -> receivers still to ack
-    std::uint64_t acked_seq = 0;                     // reported to the member
-    std::uint64_t last_in = 0;  // highest seq of its stream taken in this session
+    std::set<std::string, std::less<>> topics;
+    std::deque<Out> unacked;   // sent to the member, not yet acknowledged
+    std::uint64_t frames = 0;  // frames queued to this member so far
+    // Own messages routed and not yet settled, (seq, receivers still to
+    // ack), in seq order (routing takes a sender's messages in order).
+    std::deque<std::pair<std::uint64_t, std::uint32_t>> pending;
+    std::uint64_t acked_seq = 0;               // settled: to report to the member
+    std::uint64_t reported = 0;                // acked_seq as last sent ("acked")
+    std::optional<Clock::time_point> ack_due;  // a gathered "acked" goes then
+    std::uint64_t last_in = 0;                 // highest seq of its stream taken in this session
     bool ack_dirty = false;
     bool released = false;
     bool bye = false;
@@ -153,6 +157,8 @@ class HubCore {
   void announce(const Bytes& frame, const SessionPtr& except);
   void on_ack(const SessionPtr& s, std::uint64_t count);
   void settle(const SessionPtr& sender, std::uint64_t seq);
+  // Sends `s` its "acked" now (what flush() and on_tick() decided).
+  void send_acked(const SessionPtr& s);
   void release(const SessionPtr& s, const char* why);
   void cut_off(const SessionPtr& s);
   // The session `hello`'s member had when it was cut off, if it is the
@@ -170,12 +176,14 @@ class HubCore {
   std::string hub_stream_;
   std::uint64_t hub_seq_ = 0;
   std::int64_t epoch_ = 0;
+  Clock::time_point now_{};                               // the time of the call being handled
   std::unordered_map<std::string, SessionPtr> sessions_;  // by instance id
   std::unordered_map<LinkId, SessionPtr> links_;          // attached links
   // Sessions cut off, kept (their sender state) until their member returns.
   static constexpr std::size_t kMaxCutOff = 1024;
   std::map<std::string, SessionPtr> cut_off_;
   std::vector<SessionPtr> dirty_;
+  std::vector<SessionPtr> route_to_;  // route()'s receivers, reused
   // Settling: a new hub relays nothing until the members of the previous
   // epoch are back (or rejoin_grace passed), so none misses a message.
   // informed_: a hello that knew the previous epoch's members has arrived;

@@ -86,9 +86,17 @@ class MemberCore {
   // The hub welcomed the last make_hello(): the link is up. Queues the
   // subscriptions, the ack ("synced") and every unacknowledged message.
   void on_welcome(const Welcome& welcome);
-  // One binary message from the hub. Queues an ack unless it was bad.
+  // One binary message from the hub. Queues an ack (at once, or by
+  // next_deadline_ms(): config.ack_delay) unless it was bad.
   LinkState on_message(std::string_view message, std::int64_t now_ms);
-  void on_link_lost() { connected_ = false; }
+  void on_link_lost() {
+    connected_ = false;
+    ack_due_ms_.reset();
+  }
+
+  // --- time: the one deadline is a gathered ack that is due
+  std::optional<std::int64_t> next_deadline_ms() const { return ack_due_ms_; }
+  void on_tick(std::int64_t now_ms);
   bool connected() const { return connected_; }
 
   // --- sending
@@ -123,6 +131,11 @@ class MemberCore {
   void handle(const FrameView& f, std::int64_t now_ms);
   void set_members(const std::vector<std::string>& ids);
   void acked(std::uint64_t seq);
+  // Acknowledges everything received so far, now.
+  void ack_now();
+  // Frames read before an ack goes at once whatever ack_delay says, so the
+  // hub's queue for us (member_queue) never fills waiting for it.
+  std::uint64_t ack_every() const;
   void send(Bytes bytes);
   void emit(MemberAction::Type type, std::string instance_id = {});
 
@@ -136,6 +149,8 @@ class MemberCore {
   std::string hello_hub_, hello_session_;  // of the last make_hello()
   std::uint64_t hello_received_ = 0;
   std::uint64_t received_ = 0;  // frames processed from the hub (this session)
+  std::uint64_t ack_sent_ = 0;  // received_ as last acknowledged
+  std::optional<std::int64_t> ack_due_ms_;
   bool connected_ = false;
   bool stopping_ = false;
   std::deque<Outgoing> window_;
