@@ -10,6 +10,7 @@ boost::json::object status_json(const BackplaneStatus& s) {
   return boost::json::object{{"role", s.role},
                              {"epoch", s.epoch},
                              {"hub", s.hub_id},
+                             {"link", s.link},
                              {"members", std::move(members)},
                              {"published", s.published},
                              {"delivered", s.delivered},

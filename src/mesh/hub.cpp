@@ -35,7 +35,11 @@ Hub::Hub(asio::any_io_executor executor, const MeshConfig& config, std::string i
 asio::awaitable<void> Hub::serve(std::shared_ptr<Hub> hub, boost::beast::tcp_stream& stream,
                                  http::Request req) {
   auto transport = co_await accept(stream, std::move(req), hub->config_.liveness, hub->id_);
-  if (!transport) co_return;
+  if (transport) co_await serve_transport(std::move(hub), std::move(transport));
+}
+
+asio::awaitable<void> Hub::serve_transport(std::shared_ptr<Hub> hub,
+                                           std::unique_ptr<WsTransport> transport) {
   auto link = std::make_shared<Link>(hub->executor_, std::move(transport));
   link->start();
   const detail::LinkId id = hub->next_link_++;

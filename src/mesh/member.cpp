@@ -138,8 +138,14 @@ asio::awaitable<bool> Member::join_once() {
     if (!rec) co_return false;
   }
   std::string cookie = core_.cookie_for(rec);
-  auto dialed = co_await dial(executor_, config_.public_url, cookie, tls_.get(), config_.liveness,
-                              std::max(config_.liveness * 5, Millis{5'000}));
+  DialResult dialed;
+  // The store names this instance: its hub is here, no front door hop.
+  if (rec && rec->hub_id == id_ && !cookie.empty() && callbacks_.own_hub)
+    dialed.transport = callbacks_.own_hub();
+  const bool in_process = dialed.transport != nullptr;
+  if (!dialed.transport)
+    dialed = co_await dial(executor_, config_.public_url, cookie, tls_.get(), config_.liveness,
+                           std::max(config_.liveness * 5, Millis{5'000}));
   if (!dialed.transport) {
     // Before the first join a 503 is the front door routing to no instance
     // yet (this one and its peers are still being health-checked): expected
@@ -205,6 +211,12 @@ asio::awaitable<bool> Member::join_once() {
     epoch = approach.next.epoch;
     cached_ = approach.next;
     log()->info("elected {} hub of epoch {}", challenge->id, epoch);
+    if (challenge->id == id_ && callbacks_.own_hub) {
+      // The front door sent us to ourselves: join our own hub in process.
+      co_await link->abort();
+      core_.elected_itself();
+      co_return false;
+    }
   }
 
   Hello hello = core_.make_hello(challenge->id, epoch, make_nonce());
@@ -228,6 +240,7 @@ asio::awaitable<bool> Member::join_once() {
   counters_.epoch = welcome->epoch;
   counters_.hub_id = welcome->id;
   counters_.role = "member";
+  counters_.link = in_process ? "local" : "front door";
   log()->info("joined hub {} (epoch {}, {} members{})", welcome->id, welcome->epoch,
               welcome->members.size(), welcome->resumed ? ", resumed" : "");
   link_ = link;
@@ -246,6 +259,7 @@ asio::awaitable<void> Member::serve_link(std::shared_ptr<Link> link) {
     if (state != detail::LinkState::open) break;
   }
   link_ = nullptr;
+  counters_.link.clear();
   core_.on_link_lost();
   if (!core_.stopping())
     log()->info("lost the hub {} (epoch {}{}{}); rejoining", counters_.hub_id, counters_.epoch,

@@ -34,6 +34,15 @@ Mesh::Mesh(asio::any_io_executor executor, MeshConfig config, std::string instan
   Member::Callbacks callbacks;
   callbacks.deliver = [this](Frame& f) { dispatch_->deliver(f); };
   callbacks.membership = [this](const MemberEvent& e) { dispatch_->notify(e); };
+  callbacks.own_hub = [ex = executor_, weak = std::weak_ptr<Hub>(hub_)]() {
+    std::unique_ptr<WsTransport> member_end;
+    if (auto hub = weak.lock()) {
+      auto [hub_end, other] = local_pair(ex);
+      asio::co_spawn(ex, Hub::serve_transport(std::move(hub), std::move(hub_end)), asio::detached);
+      member_end = std::move(other);
+    }
+    return member_end;
+  };
   member_ = std::make_shared<Member>(executor_, config_, id_, store_, counters_,
                                      std::move(callbacks));
   dispatch_ = std::make_unique<LocalDispatch>(

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -87,6 +88,8 @@ void kill_the_hub(const PlanProc& p, unsigned n, int kills) {
   auto all = instances(p);
   ASSERT_EQ(all.size(), n);
   ASSERT_TRUE(eventually([&] { return converged(all, n); })) << "the mesh did not form";
+  // The hub's own member joins it in process; the others via the front door.
+  EXPECT_TRUE(eventually([&] { return hub_member_in_process(all); })) << describe(all);
   start_publishing(all, 300);
   wait_for_progress(all);
 
@@ -109,6 +112,8 @@ void kill_the_hub(const PlanProc& p, unsigned n, int kills) {
     })) << "no convergence after kill " << kill << describe(survivors)
         << "\nplan running: " << p.proc->running() << "\nplan stderr (tail): "
         << tail(p.proc->stderr_text());
+    EXPECT_TRUE(eventually([&] { return hub_member_in_process(survivors); }))
+        << "after kill " << kill << describe(survivors);
     wait_for_progress(survivors);
   }
   expect_exactly_once(survivors);
@@ -348,10 +353,16 @@ TEST(MeshFrontDoor, RestartedFrontDoorMeshReforms) {
 
   front->signal(SIGKILL);
   front->wait();
+  // The members through the front door lose the hub; the hub's own member
+  // (in process) does not.
+  auto other = std::find_if(all.begin(), all.end(), [&](const auto& m) { return m.first != hub; });
   ASSERT_TRUE(eventually([&] {
-    auto r = report(all.begin()->second.port);
+    auto r = report(other->second.port);
     return r && r->role != "member" && r->role != "hub+member";
   }));
+  auto at_hub = report(all.at(hub).port);
+  ASSERT_TRUE(at_hub);
+  EXPECT_EQ(at_hub->link, "local") << describe(all);
   front = std::make_unique<Process>(args);
   front->wait_for_line(R"(listening on 127\.0\.0\.1:(\d+))");
   ASSERT_TRUE(eventually([&] { return converged(all, 3); })) << describe(all);

@@ -20,6 +20,7 @@ std::optional<Report> report(std::uint16_t port) {
     r.mesh = o.at("mesh").as_object();
     r.role = std::string(r.mesh.at("role").as_string());
     r.hub = std::string(r.mesh.at("hub").as_string());
+    r.link = std::string(r.mesh.at("link").as_string());
     r.epoch = r.mesh.at("epoch").to_number<std::int64_t>();
     for (const auto& m : r.mesh.at("members").as_array())
       r.members.insert(std::string(m.as_string()));
@@ -86,6 +87,14 @@ std::string describe(const Group& group) {
              : "no report";
   }
   return out;
+}
+
+bool hub_member_in_process(const Group& group) {
+  for (const auto& [id, i] : group) {
+    auto r = report(i.port);
+    if (!r || r->link != (r->id == r->hub ? "local" : "front door")) return false;
+  }
+  return true;
 }
 
 // The hub the members of `group` are joined to (it may be outside the group,

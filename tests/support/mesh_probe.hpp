@@ -17,7 +17,7 @@ namespace tether::test::probe {
 
 // GET /probe/report of one instance, as far as the tests read it.
 struct Report {
-  std::string id, role, hub;
+  std::string id, role, hub, link;
   std::int64_t epoch = 0;
   std::set<std::string> members;
   std::uint64_t sent = 0, unacked = 0, joins = 0, store_errors = 0, auth_refused = 0;
@@ -47,6 +47,10 @@ bool converged(const Group& group, std::size_t members, std::int64_t min_epoch =
 
 // What each instance of `group` reports, for failure messages.
 std::string describe(const Group& group);
+
+// True when the hub's own member (if it is in `group`) reaches it in
+// process ("local") and every other member through the front door.
+bool hub_member_in_process(const Group& group);
 
 // The hub the members of `group` are joined to (it may be outside the group,
 // and its own member agent may still be joining), or "" when none is.

@@ -51,6 +51,9 @@ struct BackplaneStatus {
   std::string role;        // "joining", "electing", "member", "hub+member", "stopped"
   std::int64_t epoch = 0;
   std::string hub_id;
+  // How the member reaches its hub: "local" (this instance is the hub: in
+  // process), "front door", or "" while not joined.
+  std::string link;
   std::vector<std::string> members;
   std::uint64_t published = 0, delivered = 0, duplicates_dropped = 0, resent = 0;
   std::uint64_t unacked = 0;            // own messages not yet acknowledged

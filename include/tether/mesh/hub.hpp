@@ -34,6 +34,10 @@ class Hub : public std::enable_shared_from_this<Hub> {
   // /.tether/mesh route). Returns when the connection is done.
   static asio::awaitable<void> serve(std::shared_ptr<Hub> hub, boost::beast::tcp_stream& stream,
                                      http::Request req);
+  // Serves one connection already open: the handshake (challenge, hello)
+  // and its frames, as for a socket. The in-process member uses it.
+  static asio::awaitable<void> serve_transport(std::shared_ptr<Hub> hub,
+                                               std::unique_ptr<WsTransport> transport);
 
   // 0 when this instance is not a hub.
   std::int64_t epoch() const { return core_.epoch(); }

@@ -35,6 +35,10 @@ class Member : public std::enable_shared_from_this<Member> {
   struct Callbacks {
     std::function<void(Frame&)> deliver;  // a new (not duplicate) deliver frame
     std::function<void(const MemberEvent&)> membership;
+    // One end of a connection to this instance's own hub (the other end
+    // served by it), or null: when the store names this instance as the
+    // hub, the member joins through it instead of through the front door.
+    std::function<std::unique_ptr<WsTransport>()> own_hub;
   };
 
   Member(asio::any_io_executor executor, const MeshConfig& config, std::string instance_id,

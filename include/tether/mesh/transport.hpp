@@ -75,6 +75,15 @@ asio::awaitable<std::unique_ptr<WsTransport>> accept(boost::beast::tcp_stream& s
                                                      std::chrono::milliseconds liveness,
                                                      std::string instance_id);
 
+// Two connected in-process ends: what one writes the other reads, whole and
+// in order. close() ends the other's reads after what was written; abort()
+// drops what this end has not read and ends both ways (what it wrote stays
+// readable, like bytes a socket already sent). The hub's own member joins
+// its hub through a pair instead of through the front door (mesh.cpp).
+// Both ends must be used on `executor`'s thread.
+std::pair<std::unique_ptr<WsTransport>, std::unique_ptr<WsTransport>> local_pair(
+    asio::any_io_executor executor);
+
 // An SSL client context for wss:// (system trust store; `insecure` accepts
 // any certificate, for local plans with a self-signed one).
 std::unique_ptr<asio::ssl::context> make_client_tls(bool insecure);

@@ -278,5 +278,14 @@ TEST_F(MemberCoreElection, BackoffDoublesToOneSecondAndResetsOnJoin) {
   EXPECT_EQ(core.after_attempt(false), 50ms);
 }
 
+// A member the front door sent to its own instance wins the election, then
+// drops that link and joins its hub in process, at once (no backoff).
+TEST_F(MemberCoreElection, ElectingItselfJoinsAgainAtOnce) {
+  EXPECT_EQ(core.after_attempt(false), 50ms);
+  core.elected_itself();
+  EXPECT_EQ(core.after_attempt(false), 0ms);
+  EXPECT_EQ(core.after_attempt(false), 50ms);
+}
+
 }  // namespace
 }  // namespace tether::mesh::detail

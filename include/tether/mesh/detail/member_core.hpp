@@ -75,6 +75,9 @@ class MemberCore {
                     const std::string& set_cookie, const std::string& cookie_sent);
   // Our CAS lost: somebody else won; read the store again without backoff.
   void election_lost() { retry_now_ = true; }
+  // It elected its own instance through the front door: join again at once,
+  // in process.
+  void elected_itself() { retry_now_ = true; }
   // After one pass of joining: 0 to go again at once (it joined, or an
   // election was lost), else how long to back off (50 ms doubling to 1 s;
   // the shell adds jitter).
