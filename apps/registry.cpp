@@ -2,8 +2,9 @@
 
 namespace tether::apps {
 
-const std::vector<BuiltinApp>& builtin_apps() {
-  static const std::vector<BuiltinApp> apps = {
+namespace {
+std::vector<BuiltinApp>& registry() {
+  static std::vector<BuiltinApp> apps = {
       {"whoami", "answers who served the request (seed 002's experiment app)", false,
        install_whoami},
       {"store",
@@ -15,11 +16,14 @@ const std::vector<BuiltinApp>& builtin_apps() {
        "seed 004's chat on a SignalR-compatible hub, scaled out over the mesh (official "
        "@microsoft/signalr client)",
        true, install_signalr_chat},
-      {"meshprobe", "publishes and checks numbered mesh messages (tests, bench/mesh)", true,
-       install_meshprobe},
   };
   return apps;
 }
+}  // namespace
+
+const std::vector<BuiltinApp>& builtin_apps() { return registry(); }
+
+void add_builtin_app(BuiltinApp app) { registry().push_back(std::move(app)); }
 
 const BuiltinApp* find_builtin_app(std::string_view name) {
   for (const auto& app : builtin_apps())

@@ -21,6 +21,11 @@ struct BuiltinApp {
 // Every built-in app, whoami first (the default).
 const std::vector<BuiltinApp>& builtin_apps();
 
+// Adds an app to the list before the command line is read: a binary built
+// on tether's CLI with an app of its own (bench/meshprobe's
+// tether-meshprobe) calls it first.
+void add_builtin_app(BuiltinApp app);
+
 // The app called `name`, or nullptr.
 const BuiltinApp* find_builtin_app(std::string_view name);
 
@@ -34,6 +39,5 @@ void install_whoami(AppSetup& setup);
 void install_store(AppSetup& setup);
 void install_chat(AppSetup& setup);
 void install_signalr_chat(AppSetup& setup);
-void install_meshprobe(AppSetup& setup);
 
 }  // namespace tether::apps

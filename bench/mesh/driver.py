@@ -4,7 +4,7 @@
   driver.py --tether BIN --label NAME --dir DIR [--config FILE] [--instances 4]
             [--seconds 8] [--rate 2500] [--bytes 100] [--kills 20] [--cpus 0]
 
-Starts `tether up --app meshprobe` (its PID tracked, stopped by that PID), then:
+Starts `tether-meshprobe up --app meshprobe` (--tether: that binary) (its PID tracked, stopped by that PID), then:
   saturated  every instance publishes with rate=0 for --seconds: delivered/s =
              the growth of the sum over receivers of per-sender counts / seconds
   fixed      every instance publishes --rate/s (then --high-rate/s): p50/p99 publish->receive of every

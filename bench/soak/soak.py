@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The soak (issue 7, item 6): mixed HTTP, WebSocket and mesh traffic through a
-`tether up --app meshprobe` plan for a fixed time, with periodic instance
+`tether-meshprobe up --app meshprobe` plan for a fixed time, with periodic instance
 kills; then the mesh's exactly-once check, error counts and the RSS of every
 process that lived through the whole run.
 
@@ -21,7 +21,7 @@ import argparse, base64, http.client, json, os, random, signal, socket, struct
 import subprocess, sys, threading, time
 
 p = argparse.ArgumentParser()
-p.add_argument("--binary", default="build/tether")
+p.add_argument("--binary", default="build/bench/tether-meshprobe")
 p.add_argument("--minutes", type=float, default=10)
 p.add_argument("--instances", type=int, default=4)
 p.add_argument("--kill-every", type=float, default=20)

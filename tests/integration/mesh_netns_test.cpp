@@ -153,10 +153,9 @@ TEST(MeshManyHosts, CutHubLinkFailsOverAndHeals) {
     n.ns = hosts.instance(k);
     n.id = "host" + std::to_string(k) + "-" + net::random_hex(4);
     n.proc = std::make_unique<Process>(
-        Hosts::exec_in(n.ns, {TETHER_BINARY, "serve", "--listen", Hosts::instance_addr(k),
-                              "--port", "0", "--app", "meshprobe", "--config", cfg,
-                              "--mesh-url", "http://" + Hosts::front_addr(k) + ":8080",
-                              "--log-level", "warn"}),
+        Hosts::exec_in(n.ns, {TETHER_MESHPROBE_BINARY, "serve", "--listen", Hosts::instance_addr(k),
+                              "--port", "0", "--app", "meshprobe", "--config", cfg, "--mesh-url",
+                              "http://" + Hosts::front_addr(k) + ":8080", "--log-level", "warn"}),
         std::vector<std::string>{"WEBSITE_INSTANCE_ID=" + n.id});
     auto m = n.proc->wait_for_line(R"(listening on ([0-9.]+:\d+))");
     n.addr = m.at(1);

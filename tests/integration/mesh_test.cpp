@@ -233,8 +233,8 @@ TEST(MeshAuth, WrongKeyIsRefused) {
   for (const auto& entry : std::filesystem::directory_iterator(p.state_dir))
     if (entry.path().extension() == ".db") db = entry.path().string();
   ASSERT_FALSE(db.empty());
-  Process stranger({TETHER_BINARY, "serve", "--port", "0", "--app", "meshprobe", "--mesh-url",
-                    front_url, "--mesh-store", "sqlite://" + db},
+  Process stranger({TETHER_MESHPROBE_BINARY, "serve", "--port", "0", "--app", "meshprobe",
+                    "--mesh-url", front_url, "--mesh-store", "sqlite://" + db},
                    {"TETHER_MESH_KEY=not-the-plan-key-at-all"});
   auto port = static_cast<std::uint16_t>(
       std::stoi(stranger.wait_for_line(R"(listening on [^:]+:(\d+))").at(1)));
@@ -370,6 +370,21 @@ TEST(MeshFrontDoor, RestartedFrontDoorMeshReforms) {
   EXPECT_EQ(epoch_of(all.at(hub)), epoch);
   wait_for_progress(all);
   expect_exactly_once(all);
+}
+
+// The probe is a test and bench tool: the shipped tether binary refuses it,
+// naming the apps it has; tether-meshprobe is tether plus the probe.
+TEST(MeshProbe, OnlyTheProbeBinaryCarriesTheProbeApp) {
+  Process shipped({TETHER_BINARY, "serve", "--port", "0", "--app", "meshprobe"});
+  EXPECT_EQ(shipped.wait(), 2);
+  auto err = shipped.stderr_text();
+  EXPECT_NE(err.find("--app: must be one of whoami, store, chat, signalr-chat (got \"meshprobe\")"),
+            std::string::npos)
+      << err;
+  Process probe({TETHER_MESHPROBE_BINARY, "serve", "--help"});
+  EXPECT_EQ(probe.wait(), 0);
+  auto help = probe.drain_stdout();
+  EXPECT_NE(help.find("signalr-chat, meshprobe"), std::string::npos) << help;
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 #pragma once
-// Driving and checking a mesh of `meshprobe` instances (apps/meshprobe/meshprobe.cpp)
-// from integration tests: its /probe/report, publishers, and the checks every
-// mesh test makes (one hub, progress, exactly once in order). Shared by the
-// mesh suites behind tether front, HAProxy and the Redis backplane.
+// Driving and checking a mesh of `meshprobe` instances (bench/meshprobe/meshprobe.cpp, in the
+// tether-meshprobe binary) from integration tests: its /probe/report, publishers, and the checks
+// every mesh test makes (one hub, progress, exactly once in order). Shared by the mesh suites
+// behind tether front, HAProxy and the Redis backplane.
 #include <cstdint>
 #include <map>
 #include <optional>

@@ -23,10 +23,18 @@ std::string log_level() {
 }
 }  // namespace
 
+const char* binary_for(const std::vector<std::string>& args) {
+  auto app = std::find(args.begin(), args.end(), "--app");
+  if (app != args.end() && std::next(app) != args.end() && *std::next(app) == "meshprobe")
+    return TETHER_MESHPROBE_BINARY;
+  return TETHER_BINARY;
+}
+
 InstanceProc start_instance(std::string id, std::vector<std::string> extra_args) {
   if (id.empty()) id = net::random_hex(32);
-  std::vector<std::string> argv{TETHER_BINARY, "serve", "--listen",    "127.0.0.1",
-                                "--port",      "0",     "--log-level", log_level()};
+  std::vector<std::string> argv{
+      binary_for(extra_args), "serve",    "--listen", "127.0.0.1", "--port", "0",
+      "--log-level",          log_level()};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   InstanceProc out;
   out.id = id;
@@ -62,8 +70,8 @@ PlanProc start_plan(std::vector<std::string> args) {
   PlanProc out;
   static int n = 0;
   out.state_dir = temp_dir() + "/plan-state-" + std::to_string(n++);
-  std::vector<std::string> argv{TETHER_BINARY, "up",          "--port",      "0",
-                                "--state-dir", out.state_dir, "--log-level", log_level()};
+  std::vector<std::string> argv{binary_for(args), "up",          "--port",      "0",
+                                "--state-dir",    out.state_dir, "--log-level", log_level()};
   // Tests were written against the whoami app; `tether up` now defaults to signalr-chat.
   if (std::find(args.begin(), args.end(), "--app") == args.end())
     argv.insert(argv.end(), {"--app", "whoami"});

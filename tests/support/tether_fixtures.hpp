@@ -25,6 +25,11 @@ struct InstanceProc {
 
 // Starts `tether serve --port 0` with WEBSITE_INSTANCE_ID=`id` (random when
 // empty) and waits for its "listening on" line.
+// The binary for a command with `args`: TETHER_MESHPROBE_BINARY
+// (bench/meshprobe: tether plus the meshprobe app) for `--app meshprobe`,
+// else the tether binary under test. start_instance and start_plan use it.
+const char* binary_for(const std::vector<std::string>& args);
+
 InstanceProc start_instance(std::string id = {}, std::vector<std::string> extra_args = {});
 
 // One `tether front`.

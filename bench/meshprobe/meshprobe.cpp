@@ -1,4 +1,6 @@
 // The meshprobe app: drives and observes the mesh, for tests and benchmarks.
+// Not a built-in app of tether: it is built into tether-meshprobe (main.cpp
+// here), which is tether's command line with this app added.
 //   GET  /healthz             "ok"
 //   POST /probe/start?rate=R&count=N&bytes=B   publish numbered messages on
 //                             topic "probe" (R per second, 0 = as fast as the
@@ -23,12 +25,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
-#include "registry.hpp"
+#include "meshprobe.hpp"
 #include "tether/app.hpp"
 #include "tether/host/websocket.hpp"
 #include "tether/mesh/backplane.hpp"
 
-namespace tether::apps {
+namespace tether::meshprobe {
 
 using namespace tether::host;
 
@@ -164,7 +166,7 @@ double number(const Context& c, const char* name, double fallback) {
 
 }  // namespace
 
-void install_meshprobe(AppSetup& setup) {
+void install(AppSetup& setup) {
   auto probe = std::make_shared<Probe>();
   probe->mesh = setup.backplane;
   Probe* p = probe.get();
@@ -216,4 +218,4 @@ void install_meshprobe(AppSetup& setup) {
   });
 }
 
-}  // namespace tether::apps
+}  // namespace tether::meshprobe
