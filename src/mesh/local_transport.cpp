@@ -56,7 +56,7 @@ class LocalEnd final : public WsTransport {
     co_return true;
   }
 
-  asio::awaitable<bool> write(const std::string& message, bool text) override {
+  asio::awaitable<bool> write(std::string_view message, bool text) override {
     co_return put(std::string(message), text);
   }
 

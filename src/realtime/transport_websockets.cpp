@@ -11,19 +11,18 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/websocket.hpp>
 
+#include "tether/http/websocket.hpp"
 #include "transports.hpp"
 
 namespace tether::realtime {
 
 namespace beast = boost::beast;
-namespace websocket = boost::beast::websocket;
 
 namespace {
 
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
-using Socket = websocket::stream<beast::tcp_stream&>;
+using Socket = http::WebSocket;
 constexpr int kGather = 8;
 
 // One WebSocket of a connection, shared by its reader and its writer.
@@ -41,9 +40,7 @@ asio::awaitable<void> write_loop(std::shared_ptr<Connection> c, Socket& ws,
                                  std::shared_ptr<Attachment> a) {
   bool failed = false;
   if (!a->resume.empty()) {
-    ws.binary(c->binary());
-    auto [ec, n] = co_await ws.async_write(asio::buffer(a->resume), use_nothrow);
-    failed = bool(ec);
+    failed = !co_await ws.write(a->resume, !c->binary());
     a->resume.clear();
   }
   auto ex = co_await asio::this_coro::executor;
@@ -64,11 +61,10 @@ asio::awaitable<void> write_loop(std::shared_ptr<Connection> c, Socket& ws,
       }
       continue;
     }
-    ws.binary(c->binary());  // MessagePack: binary frames, the handshake answer too
-    auto [ec, n] = co_await ws.async_write(asio::buffer(text), use_nothrow);
-    if (ec) break;
+    // MessagePack: binary frames, the handshake answer too.
+    if (!co_await ws.write(text, !c->binary())) break;
   }
-  if (c->closing && !a->ended) co_await ws.async_close(websocket::close_code::normal, use_nothrow);
+  if (c->closing && !a->ended) co_await ws.close();
   a->writing = false;
   a->done.cancel();
 }
@@ -78,19 +74,18 @@ asio::awaitable<void> write_loop(std::shared_ptr<Connection> c, Socket& ws,
 asio::awaitable<void> run_websockets(std::shared_ptr<Hub> hub, std::shared_ptr<Connection> c,
                                      std::string instance_id, beast::tcp_stream& stream,
                                      http::Request request) {
-  Socket ws(stream);
-  ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-  ws.set_option(websocket::stream_base::decorator(
-      [instance_id](websocket::response_type& res) { res.set("X-Instance-Id", instance_id); }));
-  ws.read_message_max(hub->options().max_message_bytes * 4);
+  http::WebSocketOptions options;  // Beast's suggested server timeouts
+  options.read_limit = hub->options().max_message_bytes * 4;
+  options.instance_id = std::move(instance_id);
   // A connection that already had a WebSocket: stateful reconnect (the
   // endpoint let nothing else through).
   const bool resuming = c->transport == TransportKind::websockets;
-  auto [ec] = co_await ws.async_accept(request, use_nothrow);
-  if (ec) {
+  auto socket = co_await http::accept_websocket(stream, request, std::move(options));
+  if (!socket) {
     if (!resuming) hub->remove(c);
     co_return;
   }
+  Socket& ws = *socket;
   if (c->gone || c->closing) co_return;  // it ended while this one was accepted
   auto ex = co_await asio::this_coro::executor;
   auto a = std::make_shared<Attachment>(ex);
@@ -105,9 +100,8 @@ asio::awaitable<void> run_websockets(std::shared_ptr<Hub> hub, std::shared_ptr<C
   asio::co_spawn(ex, write_loop(c, ws, a), asio::detached);
   beast::flat_buffer buffer;
   while (!c->closing && !a->ended) {
-    buffer.clear();
-    auto [rec, n] = co_await ws.async_read(buffer, use_nothrow);
-    if (rec || a->ended) break;
+    bool text = false;
+    if (!co_await ws.read(buffer, text) || a->ended) break;
     hub->receive(c, beast::buffers_to_string(buffer.data()));
   }
   if (!a->ended) c->supersede = nullptr;  // else a newer WebSocket's took its place
@@ -132,13 +126,8 @@ asio::awaitable<void> run_websockets(std::shared_ptr<Hub> hub, std::shared_ptr<C
   while (a->writing) co_await a->done.async_wait(use_nothrow);
   hub->remove(c);
   // Drain the client's close reply so the socket shuts down cleanly.
-  if (ws.is_open()) {
-    stream.expires_after(std::chrono::seconds(5));
-    for (;;) {
-      buffer.clear();
-      auto [rec2, n2] = co_await ws.async_read(buffer, use_nothrow);
-      if (rec2) break;
-    }
+  stream.expires_after(std::chrono::seconds(5));
+  for (bool text = false; co_await ws.read(buffer, text);) {
   }
 }
 

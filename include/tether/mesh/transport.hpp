@@ -16,6 +16,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include "tether/http/server.hpp"
+#include "tether/http/websocket.hpp"
 
 namespace boost::asio::ssl {
 class context;
@@ -25,30 +26,9 @@ namespace tether::mesh {
 
 namespace asio = boost::asio;
 
-class WsTransport {
- public:
-  virtual ~WsTransport() = default;
-  // Reads one whole message into `buffer` (cleared first). False when the
-  // connection closed, failed or went silent for `liveness`.
-  virtual asio::awaitable<bool> read(boost::beast::flat_buffer& buffer, bool& text) = 0;
-  // Writes one message. False when the connection is gone.
-  virtual asio::awaitable<bool> write(const std::string& message, bool text) = 0;
-  // Writes one binary message made of `parts`, in order, without joining
-  // them first.
-  virtual asio::awaitable<bool> write(const std::vector<asio::const_buffer>& parts) = 0;
-  // Sends a close frame (best effort, bounded by `liveness`).
-  virtual asio::awaitable<void> close() = 0;
-  // Closes the socket at once: pending reads and writes complete with errors.
-  virtual void abort() = 0;
-  // "ip:port" of the peer, for logs.
-  virtual std::string peer() const = 0;
-  // Why the connection failed: its first failed read or write ("" before
-  // one did), for logs.
-  virtual std::string error() const { return {}; }
-  // The largest message read() accepts; a bigger one fails the connection
-  // (close 1009) without being read into memory.
-  virtual void set_read_limit(std::size_t bytes) = 0;
-};
+// The mesh's connections are the one WebSocket type (http/websocket.hpp),
+// or an in-process pair (local_pair below).
+using WsTransport = http::WebSocket;
 
 // The result of opening a member connection through the front door.
 struct DialResult {
