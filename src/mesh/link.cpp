@@ -18,7 +18,7 @@ std::size_t Link::read_limit_after_hello(std::size_t max_message_bytes) {
 Link::Link(asio::any_io_executor executor, std::unique_ptr<WsTransport> transport)
     : executor_(executor),
       transport_(std::move(transport)),
-      wake_(executor, asio::steady_timer::time_point::max()),
+      queue_(executor),
       writer_exit_(executor, asio::steady_timer::time_point::max()) {}
 
 void Link::start() {
@@ -29,15 +29,13 @@ void Link::start() {
 void Link::send(Bytes frames) {
   if (!open_ || closing_ || !frames || frames->empty()) return;
   queued_bytes_ += frames->size();
-  queue_.push_back({std::move(frames), false});
-  wake_.cancel();
+  queue_.push({std::move(frames), false});
 }
 
 void Link::send_text(std::string json) {
   if (!open_ || closing_) return;
   queued_bytes_ += json.size();
-  queue_.push_back({std::make_shared<const std::string>(std::move(json)), true});
-  wake_.cancel();
+  queue_.push({std::make_shared<const std::string>(std::move(json)), true});
 }
 
 asio::awaitable<std::optional<std::string>> Link::receive(bool* text) {
@@ -45,7 +43,7 @@ asio::awaitable<std::optional<std::string>> Link::receive(bool* text) {
   bool is_text = false;
   if (!co_await transport_->read(in_, is_text)) {
     open_ = false;
-    wake_.cancel();
+    queue_.wake();
     co_return std::nullopt;
   }
   if (text) *text = is_text;
@@ -57,7 +55,7 @@ asio::awaitable<std::optional<std::string_view>> Link::receive_view() {
   bool is_text = false;
   if (!co_await transport_->read(in_, is_text)) {
     open_ = false;
-    wake_.cancel();
+    queue_.wake();
     co_return std::nullopt;
   }
   auto data = in_.data();  // a flat_buffer: one contiguous range
@@ -70,8 +68,7 @@ asio::awaitable<void> Link::write_loop(std::shared_ptr<Link> self) {
   while (self->open_) {
     if (self->queue_.empty()) {
       if (self->closing_) break;
-      self->wake_.expires_at(asio::steady_timer::time_point::max());
-      co_await self->wake_.async_wait(use_nothrow);
+      co_await self->queue_.wait();
       continue;
     }
     bool ok = false;
@@ -128,7 +125,7 @@ asio::awaitable<void> Link::wait_writer() {
 
 void Link::finish() {
   closing_ = true;
-  wake_.cancel();
+  queue_.wake();
 }
 
 asio::awaitable<void> Link::close() {
@@ -140,14 +137,14 @@ void Link::abort_now() {
   open_ = false;
   closing_ = true;
   transport_->abort();
-  wake_.cancel();
+  queue_.wake();
 }
 
 asio::awaitable<void> Link::abort() {
   open_ = false;
   closing_ = true;
   transport_->abort();
-  wake_.cancel();
+  queue_.wake();
   co_await wait_writer();
 }
 

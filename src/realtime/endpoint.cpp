@@ -162,7 +162,7 @@ void delete_hub(const std::shared_ptr<Hub>& hub, host::Context& ctx) {
   }
   c->output.clear();
   c->closing = true;
-  c->wake.cancel();
+  c->output.wake();
   if (!c->polling) hub->remove(c);
   ctx.reply(202, "", "text/plain");
 }

@@ -356,12 +356,11 @@ void Hub::enqueue(Connection& c, std::string framed, bool sequenced) {
                 c.output.size());
     c.output.clear();
     c.closing = true;
-    c.wake.cancel();
+    c.output.wake();
     return;
   }
   ++stats_.messages_queued;
-  c.output.emplace_back(std::move(framed), sequenced);
-  c.wake.cancel();
+  c.output.emplace(std::move(framed), sequenced);
 }
 
 void Hub::detach(const std::shared_ptr<Connection>& c) {
@@ -390,9 +389,9 @@ std::string Hub::resume(const std::shared_ptr<Connection>& c) {
 
 void Hub::close(Connection& c, std::string_view error) {
   if (c.closing || c.gone) return;
-  if (c.handshaken) c.output.push_back(close_message(error, false, c.protocol));
+  if (c.handshaken) c.output.push(close_message(error, false, c.protocol));
   c.closing = true;
-  c.wake.cancel();
+  c.output.wake();
   if (c.transport == TransportKind::none || c.detached) {
     // A copy: remove() erases the map's own shared_ptr while it runs.
     if (auto it = by_id_.find(c.id); it != by_id_.end()) remove(std::shared_ptr(it->second));
@@ -403,7 +402,7 @@ void Hub::remove(const std::shared_ptr<Connection>& c) {
   if (c->gone) return;
   c->gone = true;
   c->closing = true;
-  c->wake.cancel();
+  c->output.wake();
   by_id_.erase(c->id);
   by_token_.erase(c->token);
   auto groups = c->groups;
@@ -515,9 +514,9 @@ void Hub::dispatch(const std::shared_ptr<Connection>& c, std::string_view record
   if (!c->handshake_seen) {
     auto result = check_handshake(record, c->transport == TransportKind::server_sent_events);
     if (!result.ok) {
-      c->output.push_back(handshake_error(result.error));
+      c->output.push(handshake_error(result.error));
       c->closing = true;
-      c->wake.cancel();
+      c->output.wake();
       return;
     }
     c->handshake_seen = true;
@@ -531,7 +530,7 @@ void Hub::dispatch(const std::shared_ptr<Connection>& c, std::string_view record
     // topics (its connection id, its user): a message sent to it from
     // another instance right after its start() resolves must arrive.
     if (backplane_ && backplane_->status().joins > 0) {
-      asio::co_spawn(c->wake.get_executor(), confirm_handshake(weak_from_this(), c),
+      asio::co_spawn(c->output.get_executor(), confirm_handshake(weak_from_this(), c),
                      asio::detached);
       return;
     }
@@ -562,7 +561,7 @@ void Hub::dispatch(const std::shared_ptr<Connection>& c, std::string_view record
     case MessageType::ack:
       if (c->stateful) {
         c->acknowledge(m->sequence_id);
-        c->wake.cancel();  // writing may have waited for it
+        c->output.wake();  // writing may have waited for it
       }
       break;
     case MessageType::sequence:
@@ -583,7 +582,7 @@ void Hub::dispatch(const std::shared_ptr<Connection>& c, std::string_view record
       // The client is leaving: nothing more to say to it.
       c->output.clear();
       c->closing = true;
-      c->wake.cancel();
+      c->output.wake();
       break;
     case MessageType::stream_item: stream_item_from(c, *m); break;
     case MessageType::completion: completion_from(c, *m); break;
@@ -735,7 +734,7 @@ void Hub::tick() {
     if (!c->handshaken) {
       if (now - c->started > options_.handshake_timeout) {
         c->closing = true;  // no handshake: nothing to say
-        c->wake.cancel();
+        c->output.wake();
       }
       continue;
     }

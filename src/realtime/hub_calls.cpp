@@ -226,7 +226,7 @@ bool Hub::invoke_async(const std::shared_ptr<Connection>& c, ClientMessage& m, b
       return true;
     }
   }
-  auto call = std::make_shared<HubCall>(weak_from_this(), c, c->wake.get_executor(), call_key,
+  auto call = std::make_shared<HubCall>(weak_from_this(), c, c->output.get_executor(), call_key,
                                         m.invocation_id, streaming, c->id, c->user, m.target,
                                         std::move(m.arguments));
   for (const auto& id : m.stream_ids) {

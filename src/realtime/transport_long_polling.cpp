@@ -28,7 +28,7 @@ asio::awaitable<void> long_poll(std::shared_ptr<Hub> hub, std::shared_ptr<Connec
   // A newer poll ends an older one (which answers empty).
   const auto generation = ++c->poll_generation;
   c->polling = true;
-  c->wake.cancel();
+  c->output.wake();
   const auto deadline = Clock::now() + hub->options().long_poll;
   for (;;) {
     if (generation != c->poll_generation) {
@@ -49,8 +49,7 @@ asio::awaitable<void> long_poll(std::shared_ptr<Hub> hub, std::shared_ptr<Connec
       ctx.reply(200, "", "text/plain; charset=utf-8");
       break;
     }
-    c->wake.expires_at(deadline);
-    co_await c->wake.async_wait(use_nothrow);
+    co_await c->output.wait(deadline);
   }
   c->polling = false;
   c->last_poll = c->last_heard = Clock::now();

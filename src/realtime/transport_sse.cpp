@@ -74,8 +74,8 @@ asio::awaitable<void> run_server_sent_events(std::shared_ptr<Hub> hub,
     }
     if (c->closing) break;
     stream.expires_never();
-    auto which = co_await (c->wake.async_wait(use_nothrow) ||
-                           stream.socket().async_wait(asio::ip::tcp::socket::wait_read, use_nothrow));
+    auto which = co_await (c->output.wait() || stream.socket().async_wait(
+                                                   asio::ip::tcp::socket::wait_read, use_nothrow));
     if (which.index() == 1) break;  // the client sent something or closed: it is gone
   }
   if (!ec && c->closing) {

@@ -48,7 +48,7 @@ asio::awaitable<void> write_loop(std::shared_ptr<Connection> c, Socket& ws,
     auto text = c->take_output();
     if (text.empty()) {
       if (c->closing || c->gone) break;
-      co_await c->wake.async_wait(use_nothrow);
+      co_await c->output.wait();
       // Woken by a message: let those already arriving join it in one
       // write. A broadcast reaches many connections at once, and the
       // backplane's next message is often already read; each turn here
@@ -111,7 +111,7 @@ asio::awaitable<void> run_websockets(std::shared_ptr<Hub> hub, std::shared_ptr<C
     hub->detach(c);
   }
   if (a->ended) {  // the connection lives on without this WebSocket
-    c->wake.cancel();
+    c->output.wake();
     while (a->writing) co_await a->done.async_wait(use_nothrow);
     co_return;
   }
@@ -122,7 +122,7 @@ asio::awaitable<void> run_websockets(std::shared_ptr<Hub> hub, std::shared_ptr<C
     hub->remove(c);
   }
   c->closing = true;
-  c->wake.cancel();
+  c->output.wake();
   while (a->writing) co_await a->done.async_wait(use_nothrow);
   hub->remove(c);
   // Drain the client's close reply so the socket shuts down cleanly.

@@ -21,6 +21,7 @@
 #include <boost/url/pct_string_view.hpp>
 
 #include "tether/host/websocket.hpp"
+#include "tether/net/write_queue.hpp"
 #include "tether/mesh/sync.hpp"
 #include "tether/net/base64.hpp"
 #include "tether/net/duration.hpp"
@@ -352,9 +353,10 @@ std::string frame_of(std::string_view block) {
 }  // namespace
 
 struct LocalApi::WsSession {
-  explicit WsSession(asio::any_io_executor ex) : wake(ex), reader_gone(ex) {}
-  std::deque<std::string> replies;  // answers to the app's calls, sent before events
-  asio::steady_timer wake;
+  explicit WsSession(asio::any_io_executor ex) : replies(ex), reader_gone(ex) {}
+  // Answers to the app's calls, sent before events; the writer also wakes
+  // from it when the feed has events (replies.wake()).
+  net::WriteQueue<std::string> replies;
   asio::steady_timer reader_gone;
   bool reader_done = false;
 };
@@ -391,7 +393,7 @@ asio::awaitable<void> LocalApi::run_ws(LocalApi* api, host::WebSocket& ws) {
   std::string ready = json::serialize(hello);
   co_await api->sync_subscriptions();
   feed->attached = true;
-  feed->wake = [s = session.get()] { s->wake.cancel(); };
+  feed->wake = [s = session.get()] { s->replies.wake(); };
   asio::co_spawn(api->executor_, ws_reader(api, &ws, session), asio::detached);
   bool ok = co_await ws.send(std::move(ready));
   while (ok && *alive && !session->reader_done && feed->generation == generation) {
@@ -412,8 +414,7 @@ asio::awaitable<void> LocalApi::run_ws(LocalApi* api, host::WebSocket& ws) {
       }
       continue;
     }
-    session->wake.expires_after(api->options_.keepalive);
-    co_await session->wake.async_wait(use_nothrow);
+    co_await session->replies.wait(Clock::now() + api->options_.keepalive);
   }
   if (feed->generation == generation) {
     feed->attached = false;
@@ -435,10 +436,9 @@ asio::awaitable<void> LocalApi::ws_reader(LocalApi* api, host::WebSocket* ws,
     auto text = co_await ws->receive();
     if (!text || !*alive) break;
     co_await api->ws_call(*text, *session);
-    session->wake.cancel();
   }
   session->reader_done = true;
-  session->wake.cancel();
+  session->replies.wake();
   session->reader_gone.cancel();
 }
 
@@ -455,7 +455,7 @@ asio::awaitable<void> LocalApi::ws_call(const std::string& text, WsSession& sess
   auto v = json::parse(text, ec);
   if (ec || !v.is_object()) {
     fail(400, "each frame is one JSON object");
-    session.replies.push_back(json::serialize(answer));
+    session.replies.push(json::serialize(answer));
     co_return;
   }
   const auto& o = v.as_object();
@@ -470,7 +470,7 @@ asio::awaitable<void> LocalApi::ws_call(const std::string& text, WsSession& sess
     auto bytes = net::base64_decode(b->as_string());
     if (!bytes) {
       fail(400, "data_base64 is not base64");
-      session.replies.push_back(json::serialize(answer));
+      session.replies.push(json::serialize(answer));
       co_return;
     }
     payload = std::move(*bytes);
@@ -504,7 +504,7 @@ asio::awaitable<void> LocalApi::ws_call(const std::string& text, WsSession& sess
       auto members = backplane_->members();
       if (std::find(members.begin(), members.end(), instance) == members.end()) {
         fail(404, "no instance \"" + instance + "\" in the mesh");
-        session.replies.push_back(json::serialize(answer));
+        session.replies.push(json::serialize(answer));
         co_return;
       }
       st = backplane_->send(instance, topic, std::move(payload));
@@ -529,7 +529,7 @@ asio::awaitable<void> LocalApi::ws_call(const std::string& text, WsSession& sess
         break;
     }
   }
-  session.replies.push_back(json::serialize(answer));
+  session.replies.push(json::serialize(answer));
 }
 
 asio::awaitable<void> LocalApi::run_feed(LocalApi* api, std::shared_ptr<Feed> feed,

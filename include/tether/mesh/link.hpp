@@ -16,6 +16,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 
 #include "tether/mesh/transport.hpp"
+#include "tether/net/write_queue.hpp"
 
 namespace tether::mesh {
 
@@ -72,11 +73,10 @@ class Link : public std::enable_shared_from_this<Link> {
   };
   asio::any_io_executor executor_;
   std::unique_ptr<WsTransport> transport_;
-  std::deque<Item> queue_;
+  net::WriteQueue<Item> queue_;  // the writer sleeps in queue_.wait()
   std::size_t queued_bytes_ = 0;
   boost::beast::flat_buffer in_;
-  asio::steady_timer wake_;        // the writer sleeps on it
-  asio::steady_timer writer_exit_; // close() sleeps on it
+  asio::steady_timer writer_exit_;  // close() sleeps on it
   bool open_ = true;
   bool closing_ = false;
   bool writer_running_ = false;

@@ -1,6 +1,6 @@
 #pragma once
 // One SignalR connection as the hub and its transport share it. The hub
-// queues framed messages in `output` and cancels `wake`; the transport (one
+// queues framed messages in `output` (a net::WriteQueue); the transport (one
 // of realtime/transport_*.cpp) writes them, feeds what the client sends to
 // Hub::receive, and calls Hub::remove when it ends.
 #include <chrono>
@@ -13,9 +13,9 @@
 #include <string>
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
 
+#include "tether/net/write_queue.hpp"
 #include "tether/realtime/hub_protocol.hpp"
 
 namespace tether::realtime {
@@ -29,8 +29,7 @@ class ClientStream;  // realtime/hub.hpp
 class Connection {
  public:
   using Clock = std::chrono::steady_clock;
-  explicit Connection(boost::asio::any_io_executor ex)
-      : wake(ex, Clock::time_point::max()) {}
+  explicit Connection(boost::asio::any_io_executor ex) : output(ex) {}
 
   std::string id;     // what the hub API and other clients see
   std::string token;  // what the client presents as ?id= (version 0: the id)
@@ -53,8 +52,9 @@ class Connection {
     bool sequenced = false;
     Queued(std::string b, bool s = false) : bytes(std::move(b)), sequenced(s) {}  // NOLINT
   };
-  std::deque<Queued> output;
-  boost::asio::steady_timer wake;  // cancelled when output grows or closing is set
+  // Framed messages for the transport's writer; output.wake() when closing
+  // is set or anything else the writer re-reads changed.
+  net::WriteQueue<Queued> output;
 
   // Stateful reconnect (negotiated, protocol version 2, WebSockets): ASP.NET
   // Core's MessageBuffer. Sequenced messages written stay in `unacked` until
