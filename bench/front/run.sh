@@ -27,7 +27,9 @@
 #      95-byte body), HAProxy (nbthread 1), an nginx proxy (1 worker, upstream
 #      keepalive) and tether front (--threads 1) processes;
 #   4. runs wrk -t1 -d10s --latency at 50 and 200 connections against each path,
-#      reading the proxy's utime+stime from /proc/PID/stat around every run;
+#      reading the proxy's utime+stime from /proc/PID/stat around every run; then
+#      the two-thread rows: tether --threads 2 beside HAProxy nbthread 2 (cookie
+#      insert and cookie sent), proxies and wrk -t2 on both cores;
 #   5. opens 5,000 idle WebSocket tunnels through fresh tether / HAProxy / nginx
 #      processes to `tether serve`'s /ws and reads each proxy's VmRSS growth;
 #   6. prints Markdown tables and the targets met or missed (also written to
@@ -131,10 +133,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# start NAME CMD...: runs CMD pinned to core 0, output in $TMP/NAME.log; sets PID.
+# start NAME CMD...: runs CMD pinned to core 0 (CPUS=0,1: both), output in $TMP/NAME.log; sets PID.
 start() {
   local name=$1; shift
-  taskset -c 0 "$@" >"$TMP/$name.log" 2>&1 &
+  taskset -c "${CPUS:-0}" "$@" >"$TMP/$name.log" 2>&1 &
   PID=$!
   PIDS+=("$PID")
 }
@@ -257,10 +259,10 @@ len=$(curl -s "http://127.0.0.1:$P_B1/" | wc -c)
 [ "$len" -eq 95 ] || die "backend body is $len bytes, expected 95"
 
 # The global and defaults sections shared by every HAProxy config here.
-haproxy_head() {
+haproxy_head() {  # haproxy_head [THREADS]
   cat <<EOF
 global
-  nbthread 1
+  nbthread ${1:-1}
   maxconn $HA_MAXCONN
 defaults
   mode http
@@ -317,7 +319,8 @@ wait_http "$P_NG"
 # tether front, 1 thread, round-robin over the same two backends (ids b1, b2).
 start_front() {  # start_front NAME ARGS...: sets FRONT_PID and FRONT_PORT
   local name=$1; shift
-  start "$name" "$TETHER" front --listen 127.0.0.1 --port 0 --threads 1 --log-level warn "$@"
+  start "$name" "$TETHER" front --listen 127.0.0.1 --port 0 --threads "${FRONT_THREADS:-1}" \
+    --log-level warn "$@"
   FRONT_PID=$PID
   FRONT_PORT=$(wait_line "$TMP/$name.log" 'listening on' | sed -E 's/.*:([0-9]+) with.*/\1/')
   sleep 0.2  # the admin line (if any) follows the listening line
@@ -367,11 +370,11 @@ run_row() {
   local key=$1 label=$2 conns=$3 port=$4 pid=$5; shift 5
   wait_quiet
   log "$label, $conns connections ($QUIET)"
-  taskset -c 0 wrk -t1 -c"$conns" -d"${WARMUP}s" "$@" "http://127.0.0.1:$port/" >/dev/null
+  taskset -c "$WRK_CPUS" wrk -t"$WRK_T" -c"$conns" -d"${WARMUP}s" "$@" "http://127.0.0.1:$port/" >/dev/null
   local t0 b0 t1 b1 out u0="" u1=""
   [ "$pid" = - ] || u0=$(upstream_connects "$pid")  # read outside the CPU window
   t0=$([ "$pid" = - ] || cpu_ticks "$pid"); b0=$(cpu_ticks "$BACKEND_WORKER")
-  out=$(taskset -c 0 timeout $((DURATION + 20)) wrk -t1 -c"$conns" -d"${DURATION}s" --latency "$@" \
+  out=$(taskset -c "$WRK_CPUS" timeout $((DURATION + 20)) wrk -t"$WRK_T" -c"$conns" -d"${DURATION}s" --latency "$@" \
         "http://127.0.0.1:$port/")
   t1=$([ "$pid" = - ] || cpu_ticks "$pid"); b1=$(cpu_ticks "$BACKEND_WORKER")
   [ "$pid" = - ] || u1=$(upstream_connects "$pid")
@@ -397,6 +400,7 @@ run_row() {
 
 CK_TF=(-H 'Cookie: ARRAffinity=b1')
 CK_HA=(-H 'Cookie: SERVERID=b1')
+WRK_CPUS=0; WRK_T=1
 for c in 50 200; do
   run_row direct       "direct to backend"                                   $c "$P_B1" -
   run_row ha_rr        "HAProxy, roundrobin, nbthread 1"                     $c "$P_HA_RR" "$HAPROXY_PID"
@@ -407,6 +411,36 @@ for c in 50 200; do
   run_row tf_new       "tether front, no cookie sent (sets ARRAffinity)"     $c "$TF_PORT" "$TF_PID"
   run_row tf_sent      "tether front, ARRAffinity cookie sent"               $c "$TF_PORT" "$TF_PID" "${CK_TF[@]}"
 done
+
+# Two threads: tether --threads 2 beside HAProxy nbthread 2, the proxies and
+# wrk (-t2) on both cores (the backend stays on core 0), cookie rows only.
+read -r P_HA2 <<<"$(free_ports 1)"
+log "starting HAProxy nbthread 2 on :$P_HA2 and tether front --threads 2 (both cores)"
+{ haproxy_head 2; cat <<EOF
+frontend fe_ck
+  bind 127.0.0.1:$P_HA2
+  default_backend be_ck
+backend be_ck
+  balance roundrobin
+  cookie SERVERID insert indirect nocache
+  server b1 127.0.0.1:$P_B1 cookie b1
+  server b2 127.0.0.1:$P_B2 cookie b2
+EOF
+} >"$TMP/haproxy2.cfg"
+CPUS=0,1 start haproxy2 "$HAPROXY" -db -f "$TMP/haproxy2.cfg"
+HAPROXY2_PID=$PID
+CPUS=0,1 FRONT_THREADS=2 start_front tether-front2 --balancing round-robin \
+  --instance "b1=127.0.0.1:$P_B1" --instance "b2=127.0.0.1:$P_B2"
+TF2_PID=$FRONT_PID; TF2_PORT=$FRONT_PORT
+wait_http "$P_HA2"; wait_http "$TF2_PORT"
+WRK_CPUS=0,1; WRK_T=2
+for c in 50 200; do
+  run_row ha2_ck_new  "HAProxy nbthread 2, cookie insert, no cookie sent"   $c "$P_HA2" "$HAPROXY2_PID"
+  run_row ha2_ck_sent "HAProxy nbthread 2, cookie sent"                    $c "$P_HA2" "$HAPROXY2_PID" "${CK_HA[@]}"
+  run_row tf2_new     "tether front --threads 2, no cookie sent"            $c "$TF2_PORT" "$TF2_PID"
+  run_row tf2_sent    "tether front --threads 2, ARRAffinity cookie sent"   $c "$TF2_PORT" "$TF2_PID" "${CK_TF[@]}"
+done
+WRK_CPUS=0; WRK_T=1
 
 # --- profile (optional) --------------------------------------------------------
 # shorten: perf report lines with C++ template arguments and parameter lists removed.
@@ -587,6 +621,7 @@ done
 base_of() {  # the HAProxy row of the same kind
   case $1 in
     tf_new) echo ha_ck_new ;; tf_sent) echo ha_ck_sent ;; ha_ck_new|ha_ck_sent) echo "$1" ;;
+    tf2_new) echo ha2_ck_new ;; tf2_sent) echo ha2_ck_sent ;; ha2_ck_new|ha2_ck_sent) echo "$1" ;;
     *) echo ha_rr ;;
   esac
 }
@@ -599,7 +634,7 @@ commas() { printf "%'d" "$1" 2>/dev/null || echo "$1"; }
   echo "Ratios are to the HAProxy row of the same kind and connection count (cookie rows to the"
   echo "cookie rows, the rest to roundrobin). CPU = proxy utime+stime per request."
   echo
-  echo "| path, all on one core | conns | req/s | p50 / p99 µs | req/s ratio to HAProxy | proxy CPU µs/req | CPU ratio to HAProxy | backend CPU µs/req | new upstream conns per 1k req | errors | quiet |"
+  echo "| path (all on core 0; \"2\" rows: proxy and wrk -t2 on both cores) | conns | req/s | p50 / p99 µs | req/s ratio to HAProxy | proxy CPU µs/req | CPU ratio to HAProxy | backend CPU µs/req | new upstream conns per 1k req | errors | quiet |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|"
   for r in "${ROWS[@]}"; do
     IFS='|' read -r key label conns rps p50 p99 cpu bcpu errs quiet upc <<<"$r"
@@ -622,7 +657,7 @@ commas() { printf "%'d" "$1" 2>/dev/null || echo "$1"; }
   echo
   for r in "${ROWS[@]}"; do
     IFS='|' read -r key label conns rps p50 p99 cpu bcpu errs quiet upc <<<"$r"
-    case $key in tf_*) ;; *) continue ;; esac
+    case $key in tf_*|tf2_*) ;; *) continue ;; esac
     b=$(base_of "$key"); rr=$(ratio "$rps" "${RPS[$b-$conns]}"); cr=$(ratio "$cpu" "${CPU[$b-$conns]}")
     echo "- $label, $conns conns: req/s ratio $rr ($(awk -v x="$rr" 'BEGIN { print (x >= 1.0 ? "met" : "MISSED") }')," \
          "target >= 1.00), CPU ratio $cr ($(awk -v x="$cr" 'BEGIN { print (x <= 1.0 ? "met" : "MISSED") }'), target <= 1.00)"
