@@ -273,6 +273,20 @@ defaults
 EOF
 }
 
+# haproxy_cookie PORT: a frontend on PORT inserting the SERVERID cookie.
+haproxy_cookie() {
+  cat <<EOF
+frontend fe_ck
+  bind 127.0.0.1:$1
+  default_backend be_ck
+backend be_ck
+  balance roundrobin
+  cookie SERVERID insert indirect nocache
+  server b1 127.0.0.1:$P_B1 cookie b1
+  server b2 127.0.0.1:$P_B2 cookie b2
+EOF
+}
+
 log "starting HAProxy on :$P_HA_RR (roundrobin) and :$P_HA_CK (cookie SERVERID)"
 { haproxy_head; cat <<EOF
 frontend fe_rr
@@ -282,15 +296,8 @@ backend be_rr
   balance roundrobin
   server b1 127.0.0.1:$P_B1
   server b2 127.0.0.1:$P_B2
-frontend fe_ck
-  bind 127.0.0.1:$P_HA_CK
-  default_backend be_ck
-backend be_ck
-  balance roundrobin
-  cookie SERVERID insert indirect nocache
-  server b1 127.0.0.1:$P_B1 cookie b1
-  server b2 127.0.0.1:$P_B2 cookie b2
 EOF
+  haproxy_cookie "$P_HA_CK"
 } >"$TMP/haproxy.cfg"
 start haproxy "$HAPROXY" -db -f "$TMP/haproxy.cfg"
 HAPROXY_PID=$PID
@@ -416,17 +423,7 @@ done
 # wrk (-t2) on both cores (the backend stays on core 0), cookie rows only.
 read -r P_HA2 <<<"$(free_ports 1)"
 log "starting HAProxy nbthread 2 on :$P_HA2 and tether front --threads 2 (both cores)"
-{ haproxy_head 2; cat <<EOF
-frontend fe_ck
-  bind 127.0.0.1:$P_HA2
-  default_backend be_ck
-backend be_ck
-  balance roundrobin
-  cookie SERVERID insert indirect nocache
-  server b1 127.0.0.1:$P_B1 cookie b1
-  server b2 127.0.0.1:$P_B2 cookie b2
-EOF
-} >"$TMP/haproxy2.cfg"
+{ haproxy_head 2; haproxy_cookie "$P_HA2"; } >"$TMP/haproxy2.cfg"
 CPUS=0,1 start haproxy2 "$HAPROXY" -db -f "$TMP/haproxy2.cfg"
 HAPROXY2_PID=$PID
 CPUS=0,1 FRONT_THREADS=2 start_front tether-front2 --balancing round-robin \

@@ -37,6 +37,23 @@ std::string cookies_of(const websocket::response_type& res) {
   return out;
 }
 
+// Connects `t`'s TCP layer (within dial.timeout, which also bounds what
+// follows until the handshake is done); false with r.error set on failure.
+template <class T>
+asio::awaitable<bool> connect(T& t, const tcp::resolver::results_type& endpoints,
+                              const WebSocketDial& dial, const std::string& host_header,
+                              WebSocketDialResult& r) {
+  auto& tcp_layer = beast::get_lowest_layer(t.ws());
+  tcp_layer.expires_after(dial.timeout);
+  auto [ec, ep] = co_await tcp_layer.async_connect(endpoints, ws_nothrow);
+  if (ec) {
+    r.error = "connect " + host_header + ": " + ec.message();
+    co_return false;
+  }
+  tcp_layer.socket().set_option(tcp::no_delay(true));
+  co_return true;
+}
+
 template <class T>
 asio::awaitable<WebSocketDialResult> handshake(std::unique_ptr<T> t, std::string host_header,
                                                std::string target, const WebSocketDial& dial) {
@@ -92,14 +109,7 @@ asio::awaitable<WebSocketDialResult> dial_websocket(asio::any_io_executor execut
   }
   if (!secure) {
     auto t = std::make_unique<PlainClient>(executor);
-    auto& tcp_layer = beast::get_lowest_layer(t->ws());
-    tcp_layer.expires_after(dial.timeout);
-    auto [cec, ep] = co_await tcp_layer.async_connect(endpoints, ws_nothrow);
-    if (cec) {
-      r.error = "connect " + host_header + ": " + cec.message();
-      co_return r;
-    }
-    tcp_layer.socket().set_option(tcp::no_delay(true));
+    if (!co_await connect(*t, endpoints, dial, host_header, r)) co_return r;
     co_return co_await handshake(std::move(t), host_header, target, dial);
   }
   if (!dial.tls) {
@@ -107,14 +117,7 @@ asio::awaitable<WebSocketDialResult> dial_websocket(asio::any_io_executor execut
     co_return r;
   }
   auto t = std::make_unique<TlsClient>(executor, *dial.tls);
-  auto& tcp_layer = beast::get_lowest_layer(t->ws());
-  tcp_layer.expires_after(dial.timeout);
-  auto [cec, ep] = co_await tcp_layer.async_connect(endpoints, ws_nothrow);
-  if (cec) {
-    r.error = "connect " + host_header + ": " + cec.message();
-    co_return r;
-  }
-  tcp_layer.socket().set_option(tcp::no_delay(true));
+  if (!co_await connect(*t, endpoints, dial, host_header, r)) co_return r;
   auto& ssl = t->ws().next_layer();
   SSL_set_tlsext_host_name(ssl.native_handle(), host.c_str());
   ssl.set_verify_callback(asio::ssl::host_name_verification(host));

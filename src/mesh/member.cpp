@@ -141,12 +141,12 @@ asio::awaitable<bool> Member::join_once() {
   DialResult dialed;
   // The store names this instance: its hub is here, no front door hop.
   if (rec && rec->hub_id == id_ && !cookie.empty() && callbacks_.own_hub)
-    dialed.transport = callbacks_.own_hub();
-  const bool in_process = dialed.transport != nullptr;
-  if (!dialed.transport)
+    dialed.socket = callbacks_.own_hub();
+  const bool in_process = dialed.socket != nullptr;
+  if (!dialed.socket)
     dialed = co_await dial(executor_, config_.public_url, cookie, tls_.get(), config_.liveness,
                            std::max(config_.liveness * 5, Millis{5'000}));
-  if (!dialed.transport) {
+  if (!dialed.socket) {
     // Before the first join a 503 is the front door routing to no instance
     // yet (this one and its peers are still being health-checked): expected
     // while a plan starts, so said once, quietly.
@@ -160,7 +160,7 @@ asio::awaitable<bool> Member::join_once() {
     }
     co_return false;
   }
-  auto link = std::make_shared<Link>(executor_, std::move(dialed.transport));
+  auto link = std::make_shared<Link>(executor_, std::move(dialed.socket));
   link->start();
   bool text = false;
   auto first = co_await link->receive(&text);

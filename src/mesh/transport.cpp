@@ -28,13 +28,7 @@ asio::awaitable<DialResult> dial(asio::any_io_executor executor, std::string pub
   d.tls = tls;
   d.timeout = timeout;
   d.options.idle = liveness;
-  auto dialed = co_await http::dial_websocket(executor, std::move(d));
-  r.transport = std::move(dialed.socket);
-  r.error = std::move(dialed.error);
-  r.status = dialed.status;
-  r.set_cookie = std::move(dialed.set_cookie);
-  r.instance_id = std::move(dialed.instance_id);
-  co_return r;
+  co_return co_await http::dial_websocket(executor, std::move(d));
 }
 
 asio::awaitable<std::unique_ptr<WsTransport>> accept(boost::beast::tcp_stream& stream,

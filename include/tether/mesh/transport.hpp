@@ -30,14 +30,10 @@ namespace asio = boost::asio;
 // or an in-process pair (local_pair below).
 using WsTransport = http::WebSocket;
 
-// The result of opening a member connection through the front door.
-struct DialResult {
-  std::unique_ptr<WsTransport> transport;  // null on failure
-  std::string error;                      // why, when transport is null
-  unsigned status = 0;                    // the HTTP status refusing the upgrade, if one came
-  std::string set_cookie;   // "name=value; name2=value2" from Set-Cookie on the 101, or ""
-  std::string instance_id;  // X-Instance-Id of the 101 response, or ""
-};
+// The result of opening a member connection through the front door
+// (`socket` null on failure, with `error`, and `status` when the front door
+// refused the upgrade).
+using DialResult = http::WebSocketDialResult;
 
 // Opens `<public_url>/.tether/mesh` (http->ws, https->wss) presenting
 // `cookie` (may be empty), within `timeout`. `tls` is used for wss:// and

@@ -34,12 +34,7 @@ std::size_t count(const std::vector<std::string>& messages, FrameType type) {
 // The hub of epoch 1 with A subscribed to "t" and B joined; the sent and
 // got records start after the joins.
 void joined(Sim& sim) {
-  ASSERT_TRUE(sim.make_hub(1));
-  sim.add("A");
-  sim.add("B");
-  sim.subscribe("A", "t");
-  ASSERT_TRUE(sim.join("A", 1));
-  ASSERT_TRUE(sim.join("B", 1));
+  ASSERT_NO_FATAL_FAILURE(sim::hub_with_a_and_b(sim));
   sim.advance(5ms);  // A's ack of "B joined"
   sim.pump();
   ASSERT_EQ(sim.hub().unacked_of("A"), 0u);

@@ -12,22 +12,13 @@ namespace tether::mesh::detail {
 namespace {
 
 using namespace std::chrono_literals;
+using sim::hub_with_a_and_b;
 using sim::Sim;
 
 std::vector<std::uint64_t> upto(std::uint64_t n) {
   std::vector<std::uint64_t> v;
   for (std::uint64_t i = 1; i <= n; ++i) v.push_back(i);
   return v;
-}
-
-// The hub of epoch 1 with members A (subscribed to "t") and B joined.
-void hub_with_a_and_b(Sim& sim) {
-  ASSERT_TRUE(sim.make_hub(1));
-  sim.add("A");
-  sim.add("B");
-  sim.subscribe("A", "t");
-  ASSERT_TRUE(sim.join("A", 1));
-  ASSERT_TRUE(sim.join("B", 1));
 }
 
 // B publishes 3 messages A receives, but never reads the hub's "acked";

@@ -290,4 +290,14 @@ class Sim {
   Clock::time_point now_{std::chrono::hours(1)};
 };
 
+// The hub of epoch 1 with members A (subscribed to "t") and B joined.
+inline void hub_with_a_and_b(Sim& sim) {
+  ASSERT_TRUE(sim.make_hub(1));
+  sim.add("A");
+  sim.add("B");
+  sim.subscribe("A", "t");
+  ASSERT_TRUE(sim.join("A", 1));
+  ASSERT_TRUE(sim.join("B", 1));
+}
+
 }  // namespace tether::mesh::detail::sim
