@@ -21,9 +21,12 @@ constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 struct Pipe {
   explicit Pipe(asio::any_io_executor ex) : wake(ex, asio::steady_timer::time_point::max()) {}
   std::deque<std::pair<std::string, bool>> messages;  // (bytes, text)
-  std::size_t limit = SIZE_MAX;                       // the reading end's set_read_limit
-  bool closed = false;                                // nothing more comes after `messages`
-  asio::steady_timer wake;                            // the reader sleeps on it
+  // A read message's storage, handed back to the writer: batches of up to
+  // 256 KiB would otherwise be a large malloc and free each.
+  std::string spare;
+  std::size_t limit = SIZE_MAX;  // the reading end's set_read_limit
+  bool closed = false;           // nothing more comes after `messages`
+  asio::steady_timer wake;       // the reader sleeps on it
 };
 
 struct Pair {
@@ -52,16 +55,19 @@ class LocalEnd final : public WsTransport {
     std::memcpy(dst.data(), bytes.data(), bytes.size());
     buffer.commit(bytes.size());
     text = is_text;
+    if (bytes.capacity() > in_.spare.capacity()) in_.spare = std::move(bytes);
     in_.messages.pop_front();
     co_return true;
   }
 
   asio::awaitable<bool> write(std::string_view message, bool text) override {
-    co_return put(std::string(message), text);
+    auto bytes = storage();
+    bytes.assign(message.data(), message.size());
+    co_return put(std::move(bytes), text);
   }
 
   asio::awaitable<bool> write(const std::vector<asio::const_buffer>& parts) override {
-    std::string joined;
+    auto joined = storage();
     joined.reserve(asio::buffer_size(parts));
     for (const auto& p : parts) joined.append(static_cast<const char*>(p.data()), p.size());
     co_return put(std::move(joined), false);
@@ -88,6 +94,14 @@ class LocalEnd final : public WsTransport {
   void set_read_limit(std::size_t bytes) override { in_.limit = bytes; }
 
  private:
+  // Storage for the next message: what the reader handed back, if any.
+  std::string storage() {
+    std::string s = std::move(out_.spare);
+    out_.spare = std::string();
+    s.clear();
+    return s;
+  }
+
   // Queues one message for the other end; a message over its read limit
   // fails the pair, as a socket's 1009 close would.
   bool put(std::string message, bool text) {
