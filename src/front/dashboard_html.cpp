@@ -133,6 +133,15 @@ footer a { color: inherit; }
 .mesh-elections .ep { font-weight: 600; color: var(--text); }
 .mesh-elections .none { color: var(--muted); font-size: 13px; margin-top: 8px; }
 .mesh-map-card { display: flex; flex-direction: column; gap: 4px; }
+h2.pins-title { margin-top: 28px; }
+.pins-card { margin-bottom: 12px; }
+svg.pins-chart { display: block; width: 100%; height: 140px; margin-top: 8px; }
+svg.pins-chart polyline { fill: none; stroke-width: 1.8; vector-effect: non-scaling-stroke; }
+svg.pins-chart line { stroke: var(--line); stroke-width: 1; vector-effect: non-scaling-stroke; }
+.pins-card .legend i { display: inline-block; width: 14px; height: 0; margin-right: 6px;
+                       vertical-align: middle; border-top: 2px solid; }
+.pins-card .none { color: var(--muted); font-size: 13px; }
+.pins-card .legend span::before { display: none; }
 svg.mesh-map { display: block; width: 100%; height: auto; max-height: 540px; flex: none;
                margin: auto 0; }
 svg.mesh-map .link { stroke: var(--state-color); stroke-width: 2; stroke-linecap: round; fill: none; }
@@ -203,6 +212,16 @@ svg.mesh-map .node, svg.mesh-map .hub { cursor: default; }
   </section>
   <h2>Instances</h2>
   <section class="grid" id="grid"><div class="empty" id="empty">No instances yet.</div></section>
+  <h2 class="pins-title">Pins per instance over time</h2>
+  <section class="card pins-card">
+    <div class="card-head">
+      <div class="label">Requests that arrived pinned (a valid affinity cookie), per instance, req/s, last 2 minutes</div>
+      <div class="legend" id="pins-legend"></div>
+    </div>
+    <svg class="pins-chart" id="pins-chart" viewBox="0 0 600 140" preserveAspectRatio="none"
+         role="img" aria-label="pinned requests per instance over time"></svg>
+    <div class="none" id="pins-none">No pinned requests yet.</div>
+  </section>
   <footer>
     <a id="link-status" href="/status">/status</a>
     <a id="link-metrics" href="/metrics">/metrics</a>
@@ -218,6 +237,11 @@ svg.mesh-map .node, svg.mesh-map .hub { cursor: default; }
   const LATENCY_WINDOW = 10000;  // ms of histogram deltas for p50/p99
   const last = new Map();        // id -> {t, requests}
   const rates = new Map();       // id -> [req/s ...]
+  const PIN_HISTORY = 120;       // pins chart points (one per poll: 2 minutes)
+  const pinsLast = new Map();    // id -> {t, pinned}
+  const pinRates = new Map();    // id -> [pinned req/s ...], newest last
+  const PIN_COLORS = ['#2563eb', '#16a34a', '#db2777', '#ea580c', '#7c3aed', '#0891b2',
+                      '#ca8a04', '#4b5563'];
   const boxes = new Map();       // id -> {root, fields...}
   const samples = [];            // [{t, counts}] for the latency window
   let lastTotal = null;
@@ -362,6 +386,40 @@ svg.mesh-map .node, svg.mesh-map .hub { cursor: default; }
     } else {
       box.area.setAttribute('points', '');
     }
+  }
+
+  // ---- Pins per instance over time ------------------------------------
+  // One line per instance: its pinned requests per second at each poll, on
+  // one scale, so a scale-out and rebalancing (front.affinity.rebalance_idle)
+  // show as the lines converging.
+  function drawPins(ids) {
+    const chart = $('pins-chart');
+    const W = 600, H = 140, TOP = 8;
+    let max = 1, any = false;
+    for (const id of ids) for (const v of pinRates.get(id) || []) { max = Math.max(max, v); any = any || v > 0; }
+    max *= 1.15;
+    const kids = [svgEl('line', '', { x1: 0, y1: H - 0.5, x2: W, y2: H - 0.5 })];
+    const legend = [];
+    ids.forEach((id, k) => {
+      const points = pinRates.get(id) || [];
+      const color = PIN_COLORS[k % PIN_COLORS.length];
+      const off = PIN_HISTORY - points.length;  // the newest point is at the right edge
+      const xy = points.map((v, i) => ((off + i) / (PIN_HISTORY - 1) * W).toFixed(1) + ',' +
+                                      (H - (v / max) * (H - TOP)).toFixed(1));
+      const line = svgEl('polyline', '', { points: xy.join(' '), stroke: color });
+      line.dataset.instanceId = id;
+      line.dataset.last = String(points.length ? points[points.length - 1] : 0);
+      kids.push(line);
+      const item = el('span', '', short(id) + ' ' + rate(points.length ? points[points.length - 1] : null));
+      const swatch = el('i');
+      swatch.style.borderTopColor = color;
+      item.prepend(swatch);
+      item.title = id;
+      legend.push(item);
+    });
+    chart.replaceChildren(...kids);
+    $('pins-legend').replaceChildren(...legend);
+    $('pins-none').hidden = any;
   }
 
   // ---- Mesh (data.mesh, only when the app runs one) -------------------
@@ -666,6 +724,15 @@ svg.mesh-map .node, svg.mesh-map .hub { cursor: default; }
       box.fields.inflight.textContent = int(inst.outstanding);
       box.fields.tunnels.textContent = int(inst.tunnels);
       box.fields.pinned.textContent = int(inst.pinned_requests);
+      const pinned = num(inst.pinned_requests);
+      const pinPrev = pinsLast.get(inst.id);
+      if (pinPrev && t > pinPrev.t) {
+        const ph = pinRates.get(inst.id) || [];
+        ph.push(Math.max(0, pinned - pinPrev.pinned) / ((t - pinPrev.t) / 1000));
+        if (ph.length > PIN_HISTORY) ph.shift();
+        pinRates.set(inst.id, ph);
+      }
+      pinsLast.set(inst.id, { t, pinned });
       // Rebalancing (front.affinity.rebalance_idle): idle pins moved here / away.
       box.fields.moved.textContent = '+' + int(inst.rebalanced_in) + ' / −' + int(inst.rebalanced_out);
       box.fields.moved.title = 'idle pins rebalanced to / away from this instance';
@@ -705,7 +772,10 @@ svg.mesh-map .node, svg.mesh-map .hub { cursor: default; }
       boxes.delete(id);
       last.delete(id);
       rates.delete(id);
+      pinsLast.delete(id);
+      pinRates.delete(id);
     }
+    drawPins([...boxes.keys()]);
   }
 
   async function poll() {

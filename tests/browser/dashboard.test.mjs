@@ -2,7 +2,8 @@
 // traffic through the front door, headless Chromium (the system's
 // /usr/bin/chromium driven by playwright-core; no browser is downloaded)
 // opens the plan's admin endpoint and must show 3 instance boxes, each "up"
-// with requests counted. Keeps a screenshot in docs/images/dashboard.png
+// with requests counted, and a line per instance in the pins-over-time
+// chart. Keeps a screenshot in docs/images/dashboard.png
 // (or $TETHER_SCREENSHOT_DIR). Run: TETHER_BINARY=build/tether node --test
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -190,6 +191,19 @@ test('dashboard shows three live instances with their traffic', async () => {
   const status = await (await fetch(adminUrl + '/status')).json();
   const ids = status.front.instances.map((i) => i.id).sort();
   assert.deepEqual(boxes.map((b) => b.id).sort(), ids);
+
+  // Pins per instance over time: one line per instance, drawn from a few
+  // polls, and the returning users' pinned requests on it.
+  await page.waitForFunction(() => {
+    const lines = [...document.querySelectorAll('#pins-chart polyline')];
+    return lines.length === 3 &&
+      lines.every((l) => (l.getAttribute('points') || '').split(' ').length >= 4) &&
+      lines.some((l) => Number(l.dataset.last) > 0);
+  }, null, { timeout: LIMIT_MS, polling: 250 });
+  const pinIds = await page.$$eval('#pins-chart polyline', (ls) => ls.map((l) => l.dataset.instanceId));
+  assert.deepEqual(pinIds.sort(), ids);
+  assert.equal(await page.$$eval('#pins-legend span', (items) => items.length), 3);
+  assert.equal(await page.isHidden('#pins-none'), true);
 
   mkdirSync(screenshotDir, { recursive: true });
   await page.screenshot({ path: join(screenshotDir, 'dashboard.png'), fullPage: true });
