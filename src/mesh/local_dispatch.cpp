@@ -67,7 +67,8 @@ void LocalDispatch::resolve(std::uint64_t correlation, Reply reply) {
 }
 
 void LocalDispatch::deliver(Frame& f) {
-  Message msg{f.origin, f.topic, std::move(f.payload), f.kind == Kind::send};
+  // The frame is this delivery's own copy: its strings move on.
+  Message msg{std::move(f.origin), std::move(f.topic), std::move(f.payload), f.kind == Kind::send};
   switch (f.kind) {
     case Kind::publish:
     case Kind::broadcast:

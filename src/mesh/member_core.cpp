@@ -133,7 +133,7 @@ void MemberCore::on_tick(std::int64_t now_ms) {
 void MemberCore::handle(const FrameView& f, std::int64_t now_ms) {
   switch (f.type) {
     case FrameType::deliver: {
-      if (!dedup_.accept(std::string(f.stream), f.seq, now_ms)) {
+      if (!dedup_.accept(f.stream, f.seq, now_ms)) {
         ++counts_.duplicates_dropped;
         return;
       }

@@ -2,7 +2,7 @@
 
 namespace tether::mesh::detail {
 
-bool StreamDedup::accept(const std::string& stream, std::uint64_t seq, std::int64_t now_ms) {
+bool StreamDedup::accept(std::string_view stream, std::uint64_t seq, std::int64_t now_ms) {
   auto it = streams_.find(stream);
   if (it != streams_.end()) {
     if (seq <= it->second.seq) return false;
@@ -11,7 +11,7 @@ bool StreamDedup::accept(const std::string& stream, std::uint64_t seq, std::int6
   }
   // A new stream: make room first (rarely: every idle_ttl/4, or when full).
   if (streams_.size() >= max_streams_ || now_ms - last_prune_ms_ >= idle_ttl_ / 4) prune(now_ms);
-  streams_.emplace(stream, Seen{seq, now_ms});
+  streams_.emplace(std::string(stream), Seen{seq, now_ms});
   return true;
 }
 

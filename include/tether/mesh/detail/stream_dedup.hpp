@@ -7,6 +7,7 @@
 // the caller passes the time.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -21,7 +22,9 @@ class StreamDedup {
 
   // True when `seq` is above the last delivered of `stream` (then recorded
   // as delivered at `now_ms`); false for a duplicate or an older message.
-  bool accept(const std::string& stream, std::uint64_t seq, std::int64_t now_ms);
+  // Looked up without building a string (a delivery's stream is a view
+  // into the message it arrived in).
+  bool accept(std::string_view stream, std::uint64_t seq, std::int64_t now_ms);
 
   std::size_t size() const { return streams_.size(); }
   std::uint64_t forgotten() const { return forgotten_; }  // streams dropped by the bounds
@@ -37,7 +40,11 @@ class StreamDedup {
   std::size_t max_streams_;
   std::int64_t last_prune_ms_ = 0;
   std::uint64_t forgotten_ = 0;
-  std::unordered_map<std::string, Seen> streams_;
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, Seen, Hash, std::equal_to<>> streams_;
 };
 
 }  // namespace tether::mesh::detail
