@@ -11,8 +11,10 @@
 // tunnel"): a tunnel is one object owned by its pending operations
 // (completion handlers, no coroutine frame, no timer: the worker's sweep
 // closes idle ones). On a plain stream a direction awaits readiness and
-// holds a 16 KiB buffer only while bytes are in flight; a TLS stream keeps
-// one per direction (its records cannot be peeked at).
+// holds a 64 KiB buffer only while bytes are in flight (a full read goes on
+// reading without waiting again, so a bulk flow costs a read and a write
+// per 64 KiB); a TLS stream keeps a 16 KiB one per direction (its records
+// cannot be peeked at, and are at most 16 KiB).
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -71,7 +73,8 @@ class TunnelRegistration {
   std::shared_ptr<Instance> inst_;
 };
 
-inline constexpr std::size_t kTunnelChunk = 16 * 1024;
+inline constexpr std::size_t kTunnelChunk = 16 * 1024;       // a TLS client's, kept while open
+inline constexpr std::size_t kPlainTunnelChunk = 64 * 1024;  // a plain stream's, while in flight
 
 template <class Client, class Upstream>
 class Tunnel final : public TunnelBase,
@@ -144,9 +147,10 @@ class Tunnel final : public TunnelBase,
 
   template <class From, class To>
   void read_ready(From& from, To& to, Direction& d) {
-    d.buf = std::make_unique<char[]>(kTunnelChunk);
+    if (!d.buf) d.buf = std::make_unique<char[]>(kPlainTunnelChunk);
     boost::system::error_code ec;
-    std::size_t n = from.socket().read_some(boost::asio::buffer(d.buf.get(), kTunnelChunk), ec);
+    std::size_t n =
+        from.socket().read_some(boost::asio::buffer(d.buf.get(), kPlainTunnelChunk), ec);
     if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) {
       d.buf.reset();
       return wait(from, to, d);
@@ -165,11 +169,15 @@ class Tunnel final : public TunnelBase,
     if (ec) return close_both();
     last_activity = now_ms();
     boost::asio::async_write(to, boost::asio::buffer(d.buf.get(), n),
-                             [self = this->shared_from_this(), &from, &to, &d](
+                             [self = this->shared_from_this(), &from, &to, &d, n](
                                  boost::system::error_code wec, std::size_t) {
                                if (wec) return self->close_both();
                                self->last_activity = now_ms();
-                               if constexpr (kWaitable<From>) d.buf.reset();
+                               if constexpr (kWaitable<From>) {
+                                 // A full buffer: more is likely waiting.
+                                 if (n == kPlainTunnelChunk) return self->read_ready(from, to, d);
+                                 d.buf.reset();
+                               }
                                self->wait(from, to, d);
                              });
   }
