@@ -11,10 +11,10 @@
 // tunnel"): a tunnel is one object owned by its pending operations
 // (completion handlers, no coroutine frame, no timer: the worker's sweep
 // closes idle ones). On a plain stream a direction awaits readiness and
-// holds a 64 KiB buffer only while bytes are in flight (a full read goes on
-// reading without waiting again, so a bulk flow costs a read and a write
-// per 64 KiB); a TLS stream keeps a 16 KiB one per direction (its records
-// cannot be peeked at, and are at most 16 KiB).
+// holds a 16 KiB buffer only while bytes are in flight; a read that fills it
+// goes on reading without waiting again, in 64 KiB, so a bulk flow costs a
+// read and a write per 64 KiB. A TLS stream keeps a 16 KiB buffer per
+// direction (its records cannot be peeked at, and are at most 16 KiB).
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -112,6 +112,7 @@ class Tunnel final : public TunnelBase,
   struct Direction {
     std::string pending;          // bytes to deliver first
     std::unique_ptr<char[]> buf;  // plain: only while bytes are in flight
+    std::size_t cap = 0;          // buf's size: 16 KiB, 64 KiB while reads come back full
   };
 
   template <class From, class To>
@@ -147,10 +148,12 @@ class Tunnel final : public TunnelBase,
 
   template <class From, class To>
   void read_ready(From& from, To& to, Direction& d) {
-    if (!d.buf) d.buf = std::make_unique<char[]>(kPlainTunnelChunk);
+    if (!d.buf) {
+      d.buf = std::make_unique<char[]>(kTunnelChunk);
+      d.cap = kTunnelChunk;
+    }
     boost::system::error_code ec;
-    std::size_t n =
-        from.socket().read_some(boost::asio::buffer(d.buf.get(), kPlainTunnelChunk), ec);
+    std::size_t n = from.socket().read_some(boost::asio::buffer(d.buf.get(), d.cap), ec);
     if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) {
       d.buf.reset();
       return wait(from, to, d);
@@ -174,8 +177,15 @@ class Tunnel final : public TunnelBase,
                                if (wec) return self->close_both();
                                self->last_activity = now_ms();
                                if constexpr (kWaitable<From>) {
-                                 // A full buffer: more is likely waiting.
-                                 if (n == kPlainTunnelChunk) return self->read_ready(from, to, d);
+                                 // A full buffer: more is likely waiting. Read
+                                 // on at once, in 64 KiB from the second on.
+                                 if (n == d.cap) {
+                                   if (d.cap < kPlainTunnelChunk) {
+                                     d.buf = std::make_unique<char[]>(kPlainTunnelChunk);
+                                     d.cap = kPlainTunnelChunk;
+                                   }
+                                   return self->read_ready(from, to, d);
+                                 }
                                  d.buf.reset();
                                }
                                self->wait(from, to, d);
