@@ -398,14 +398,11 @@ void HubCore::route(const SessionPtr& from, const FrameView& f) {
   append_frame(bytes, d);
   auto frame = shared(std::move(bytes));
   from->pending.emplace_back(f.seq, static_cast<std::uint32_t>(to.size()));
-  // enqueue() may route nothing further, but it may settle: iterate a
-  // moved-out list so nothing re-entrant can change it underneath.
-  auto receivers = std::move(to);
-  for (const auto& s : receivers) enqueue(s, frame, from, f.seq);
+  // enqueue() never routes (a cut-off settles and announces), so `to` stays as it is.
+  for (const auto& s : to) enqueue(s, frame, from, f.seq);
   // No receiver (or only released ones, settled inside enqueue): done now.
-  if (receivers.empty()) settle(from, f.seq);
-  receivers.clear();
-  route_to_ = std::move(receivers);  // keep the capacity
+  if (to.empty()) settle(from, f.seq);
+  to.clear();  // keeps the capacity, holds no session
 }
 
 void HubCore::reply_error(const SessionPtr& to, const FrameView& request,

@@ -96,8 +96,7 @@ class LocalEnd final : public WsTransport {
  private:
   // Storage for the next message: what the reader handed back, if any.
   std::string storage() {
-    std::string s = std::move(out_.spare);
-    out_.spare = std::string();
+    auto s = std::exchange(out_.spare, {});
     s.clear();
     return s;
   }

@@ -1,7 +1,6 @@
 #include "tether/mesh/transport.hpp"
 
 #include <boost/asio/ssl/context.hpp>
-#include <boost/url/parse.hpp>
 
 #include "tether/mesh/handshake.hpp"
 
@@ -11,13 +10,8 @@ asio::awaitable<DialResult> dial(asio::any_io_executor executor, std::string pub
                                  std::string cookie, asio::ssl::context* tls,
                                  std::chrono::milliseconds liveness,
                                  std::chrono::milliseconds timeout) {
-  DialResult r;
-  auto parsed = boost::urls::parse_uri(public_url);
-  if (!parsed) {
-    r.error = "bad public URL \"" + public_url + "\"";
-    co_return r;
-  }
-  // <public_url>/.tether/mesh: the public URL's path (if any), then ours.
+  // <public_url>/.tether/mesh: the public URL's path (if any), then ours
+  // (dial_websocket parses it and says so when it is not a URL).
   std::string url = public_url;
   if (auto q = url.find_first_of("?#"); q != std::string::npos) url.erase(q);
   while (!url.empty() && url.back() == '/') url.pop_back();

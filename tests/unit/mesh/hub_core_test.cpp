@@ -375,12 +375,8 @@ TEST(HubCore, ALeaveThatCutsOffAFullMemberIsSafe) {
 TEST(HubCore, ACutOffByItsOwnMessageStillAcknowledgesTheOthers) {
   Sim sim;
   sim.config().member_queue = 4;
-  ASSERT_TRUE(sim.make_hub(1));
-  sim.add("A");
-  sim.add("B");
-  sim.subscribe("B", "t");  // only B: A receives nothing that would make it answer
-  ASSERT_TRUE(sim.join("A", 1));
-  ASSERT_TRUE(sim.join("B", 1));
+  // Only B subscribes: A receives nothing that would make it answer.
+  ASSERT_NO_FATAL_FAILURE(hub_with_a_and_b(sim, {"B"}));
   sim.peer("B").hold = true;  // B acknowledges nothing
   for (int i = 1; i <= 3; ++i) sim.publish("A", "t", "a");
   sim.pump();
@@ -415,13 +411,7 @@ TEST(HubCore, ACutOffByItsOwnMessageStillAcknowledgesTheOthers) {
 TEST(HubCore, ACutOffMemberComesBackWithoutResendingWhatTheHubTook) {
   Sim sim;
   sim.config().member_queue = 4;
-  ASSERT_TRUE(sim.make_hub(1));
-  sim.add("A");
-  sim.add("B");
-  sim.subscribe("A", "t");
-  sim.subscribe("B", "t");
-  ASSERT_TRUE(sim.join("A", 1));
-  ASSERT_TRUE(sim.join("B", 1));
+  ASSERT_NO_FATAL_FAILURE(hub_with_a_and_b(sim, {"A", "B"}));
   sim.peer("B").hold = true;  // B reads and acknowledges nothing
   for (int i = 1; i <= 3; ++i) sim.publish("B", "t", "b");
   sim.pump();

@@ -6,6 +6,7 @@
 // that cannot keep up), and a link can break with messages in flight.
 #include <chrono>
 #include <deque>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -290,12 +291,13 @@ class Sim {
   Clock::time_point now_{std::chrono::hours(1)};
 };
 
-// The hub of epoch 1 with members A (subscribed to "t") and B joined.
-inline void hub_with_a_and_b(Sim& sim) {
+// The hub of epoch 1 with members A and B joined, `subscribed` (A by
+// default) subscribed to "t" before joining.
+inline void hub_with_a_and_b(Sim& sim, std::initializer_list<const char*> subscribed = {"A"}) {
   ASSERT_TRUE(sim.make_hub(1));
   sim.add("A");
   sim.add("B");
-  sim.subscribe("A", "t");
+  for (const char* id : subscribed) sim.subscribe(id, "t");
   ASSERT_TRUE(sim.join("A", 1));
   ASSERT_TRUE(sim.join("B", 1));
 }
