@@ -30,6 +30,51 @@ HubCore::~HubCore() {
     s->pending.clear();
   }
   held_.clear();
+  outputs_.clear();
+}
+
+std::vector<HubAction> HubCore::take_actions() {
+  seal_all();
+  std::vector<HubAction> out;
+  out.swap(actions_);
+  actions_.reserve(out.size());  // the next take is likely as long: no regrowth
+  return out;
+}
+
+void HubCore::seal(const SessionPtr& s) {
+  if (s->outbuf.empty()) return;
+  if (s->released) {  // its entries were settled or dropped with it
+    s->outbuf.clear();
+    return;
+  }
+  auto batch = std::make_shared<const std::string>(std::move(s->outbuf));
+  s->outbuf = std::string();
+  for (auto it = s->unacked.rbegin(); it != s->unacked.rend() && !it->batch; ++it)
+    it->batch = batch;
+  if (s->link) emit(HubAction::send, s->link, std::move(batch));
+}
+
+void HubCore::seal_all() {
+  for (const auto& s : outputs_) {
+    s->out_listed = false;
+    seal(s);
+  }
+  outputs_.clear();
+}
+
+void HubCore::replay(const SessionPtr& s) {
+  seal(s);
+  std::string again;
+  auto send = [&] {
+    if (again.empty()) return;
+    emit(HubAction::send, s->link, std::make_shared<const std::string>(std::move(again)));
+    again = std::string();
+  };
+  for (const auto& out : s->unacked) {
+    again.append(*out.batch, out.offset, out.length);
+    if (again.size() >= kOutBatch) send();
+  }
+  send();
 }
 
 void HubCore::emit(HubAction::Type type, LinkId link, Bytes bytes) {
@@ -143,7 +188,7 @@ bool HubCore::on_hello(LinkId link, const Hello& hello, Clock::time_point now) {
   welcome["mac"] = hmac_hex(config_.key, welcome_text(hello.nonce, id_, epoch_));
   emit(HubAction::send_text, link, shared(json::serialize(welcome)));
   if (revived) {
-    announce(shared(encode_control(FrameType::joined, 0, s->instance_id)), s);
+    announce(encode_control(FrameType::joined, 0, s->instance_id), s);
     if (!s->ack_dirty) {  // what was acknowledged while it was away
       s->ack_dirty = true;
       dirty_.push_back(s);
@@ -151,11 +196,11 @@ bool HubCore::on_hello(LinkId link, const Hello& hello, Clock::time_point now) {
     log()->info("member {} is back after a cut-off (its messages up to {} kept)", s->instance_id,
                 s->last_in);
   } else if (resumed) {
-    for (const auto& out : s->unacked) emit(HubAction::send, link, out.bytes);
+    replay(s);
     log()->info("member {} resumed ({} frames replayed)", s->instance_id, s->unacked.size());
   } else {
     s->frames = hello.received;  // a fresh session counts from what the member says
-    announce(shared(encode_control(FrameType::joined, 0, s->instance_id)), s);
+    announce(encode_control(FrameType::joined, 0, s->instance_id), s);
     log()->info("member {} joined (epoch {}, {} members)", s->instance_id, epoch_,
                 sessions_.size());
   }
@@ -212,6 +257,7 @@ void HubCore::step_down(std::int64_t newer_epoch) {
   auto sessions = std::move(sessions_);
   sessions_.clear();
   for (auto& [id, s] : sessions) {
+    seal(s);  // what was queued before the step-down goes first
     s->released = true;
     s->unacked.clear();  // entries hold their senders' sessions: break the cycles
     s->pending.clear();
@@ -393,13 +439,12 @@ void HubCore::route(const SessionPtr& from, const FrameView& f) {
   }
   FrameView d{FrameType::deliver, f.kind,   f.seq,   f.correlation, from->stream,
               from->instance_id,  f.target, f.topic, f.payload};
-  std::string bytes;
-  bytes.reserve(encoded_size(d));
-  append_frame(bytes, d);
-  auto frame = shared(std::move(bytes));
+  route_frame_.clear();
+  append_frame(route_frame_, d);
   from->pending.emplace_back(f.seq, static_cast<std::uint32_t>(to.size()));
-  // enqueue() never routes (a cut-off settles and announces), so `to` stays as it is.
-  for (const auto& s : to) enqueue(s, frame, from, f.seq);
+  // enqueue() never routes (a cut-off settles and announces), so `to` and
+  // route_frame_ stay as they are.
+  for (const auto& s : to) enqueue(s, route_frame_, from, f.seq);
   // No receiver (or only released ones, settled inside enqueue): done now.
   if (to.empty()) settle(from, f.seq);
   to.clear();  // keeps the capacity, holds no session
@@ -419,10 +464,10 @@ void HubCore::reply_error(const SessionPtr& to, const FrameView& request,
   d.payload = error;
   std::string bytes;
   append_frame(bytes, d);
-  enqueue(to, shared(std::move(bytes)), nullptr, 0);
+  enqueue(to, bytes, nullptr, 0);
 }
 
-void HubCore::enqueue(const SessionPtr& to, Bytes bytes, const SessionPtr& sender,
+void HubCore::enqueue(const SessionPtr& to, std::string_view frame, const SessionPtr& sender,
                       std::uint64_t sender_seq) {
   if (to->released) {
     if (sender) settle(sender, sender_seq);
@@ -430,8 +475,15 @@ void HubCore::enqueue(const SessionPtr& to, Bytes bytes, const SessionPtr& sende
   }
   // A gathered "acked" that is waiting rides along with this message.
   if (sender && to->ack_due) send_acked(to);
-  to->unacked.push_back({++to->frames, bytes, sender, sender_seq});
-  if (to->link) emit(HubAction::send, to->link, std::move(bytes));
+  const auto offset = static_cast<std::uint32_t>(to->outbuf.size());
+  to->outbuf.append(frame);
+  to->unacked.push_back({++to->frames, nullptr, offset, static_cast<std::uint32_t>(frame.size()),
+                         sender, sender_seq});
+  if (!to->out_listed) {
+    to->out_listed = true;
+    outputs_.push_back(to);
+  }
+  if (to->outbuf.size() >= kOutBatch) seal(to);
   if (to->unacked.size() > config_.member_queue) cut_off(to);
 }
 
@@ -481,7 +533,7 @@ void HubCore::flush() {
 void HubCore::send_acked(const SessionPtr& s) {
   s->ack_due.reset();
   s->reported = s->acked_seq;
-  enqueue(s, shared(encode_control(FrameType::acked, s->acked_seq)), nullptr, 0);
+  enqueue(s, encode_control(FrameType::acked, s->acked_seq), nullptr, 0);
 }
 
 void HubCore::release(const SessionPtr& s, const char* why) {
@@ -492,6 +544,7 @@ void HubCore::release(const SessionPtr& s, const char* why) {
   if (it != sessions_.end() && it->second == s) sessions_.erase(it);
   auto unacked = std::move(s->unacked);
   s->unacked.clear();
+  s->outbuf.clear();
   for (auto& out : unacked)
     if (out.sender) settle(out.sender, out.sender_seq);
   if (s->link) {
@@ -500,12 +553,12 @@ void HubCore::release(const SessionPtr& s, const char* why) {
     emit(HubAction::abort, link);
   }
   log()->info("member {} left: {} ({} members)", s->instance_id, why, sessions_.size());
-  announce(shared(encode_control(FrameType::left, 0, s->instance_id)), nullptr);
+  announce(encode_control(FrameType::left, 0, s->instance_id), nullptr);
 }
 
 // Over a copy of the sessions: an enqueue may cut a member off, and a cut-off
 // erases its session (and announces it in turn) while this loop runs.
-void HubCore::announce(const Bytes& frame, const SessionPtr& except) {
+void HubCore::announce(std::string_view frame, const SessionPtr& except) {
   std::vector<SessionPtr> to;
   to.reserve(sessions_.size());
   for (const auto& [id, other] : sessions_)

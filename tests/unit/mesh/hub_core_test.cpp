@@ -478,6 +478,77 @@ TEST(HubCore, AHelloForANewerEpochOfAnotherHubMakesItStepDown) {
   EXPECT_EQ(sim.hub().epoch(), 0);
 }
 
+// The sends the hub made to `id` from its got[from] on: how many, and the
+// seqs of the deliver frames in them, in order.
+std::pair<std::size_t, std::vector<std::uint64_t>> delivers_since(Sim& sim, const std::string& id,
+                                                                  std::size_t from) {
+  const auto& got = sim.peer(id).got;
+  std::vector<std::uint64_t> seqs;
+  for (std::size_t i = from; i < got.size(); ++i) {
+    EXPECT_LE(got[i].size(), HubCore::kOutBatch + 64 * 1024);
+    FrameReader reader(got[i]);
+    while (auto f = reader.next_view())
+      if (f->type == FrameType::deliver) seqs.push_back(f->seq);
+    EXPECT_TRUE(reader.error().empty());
+  }
+  return {got.size() - from, seqs};
+}
+
+// B's queued messages reach the hub as one message (as one link write
+// gathers them).
+void send_outbox_as_one_message(Sim& sim, const std::string& id) {
+  auto& p = sim.peer(id);
+  std::string batch;
+  for (auto& m : p.outbox) batch += m;
+  p.outbox.clear();
+  ASSERT_TRUE(sim.hub().on_message(p.link, batch, sim.now()));
+  sim.run_hub_actions();
+}
+
+// What one message from a member routes goes to each receiver as one batch:
+// one send (one allocation, one write) per receiver, not one per frame.
+TEST(HubCore, OneMessageOfFramesGoesToEachReceiverAsOneBatch) {
+  Sim sim;
+  ASSERT_NO_FATAL_FAILURE(hub_with_a_and_b(sim, {"A", "B"}));
+  auto& b = sim.peer("B");
+  const auto a_from = sim.peer("A").got.size(), b_from = b.got.size();
+  for (int i = 1; i <= 5; ++i) sim.publish("B", "t", "m" + std::to_string(i));
+  ASSERT_NO_FATAL_FAILURE(send_outbox_as_one_message(sim, "B"));
+  EXPECT_EQ(delivers_since(sim, "A", a_from), std::make_pair(std::size_t{1}, upto(5)));
+  EXPECT_EQ(delivers_since(sim, "B", b_from), std::make_pair(std::size_t{1}, upto(5)));
+  // Acknowledging the batch settles all five for their sender.
+  sim.pump();
+  EXPECT_EQ(sim.hub().unacked_of("A"), 0u);
+  EXPECT_EQ(sim.hub().unacked_of("B"), 0u);
+  EXPECT_EQ(b.core->unacked(), 0u);
+  EXPECT_EQ(sim.peer("A").seqs_from(b.core->stream()), upto(5));
+}
+
+// A batch is sealed once it reaches kOutBatch bytes: a receiver's sends
+// stay bounded, and the frames keep their order across them. A resumed
+// receiver gets its unacknowledged frames again from those batches.
+TEST(HubCore, BatchesAreBoundedAndReplayedInOrder) {
+  Sim sim;
+  ASSERT_NO_FATAL_FAILURE(hub_with_a_and_b(sim));
+  auto& b = sim.peer("B");
+  const auto a_from = sim.peer("A").got.size();
+  const std::string payload(10 * 1024, 'p');
+  for (int i = 1; i <= 16; ++i) sim.publish("B", "t", payload);
+  ASSERT_NO_FATAL_FAILURE(send_outbox_as_one_message(sim, "B"));
+  auto [sends, seqs] = delivers_since(sim, "A", a_from);
+  EXPECT_GE(sends, 3u);  // 16 frames of over 10 KiB: at least three batches
+  EXPECT_EQ(seqs, upto(16));
+  // A's link breaks before it read any of them; it resumes and gets all 16.
+  sim.break_link("A");
+  EXPECT_EQ(sim.hub().unacked_of("A"), 16u);
+  ASSERT_TRUE(sim.join("A", 1));
+  EXPECT_TRUE(sim.peer("A").welcome->resumed);
+  EXPECT_EQ(sim.peer("A").seqs_from(b.core->stream()), upto(16));
+  EXPECT_EQ(sim.peer("A").core->counts().duplicates_dropped, 0u);
+  EXPECT_EQ(sim.hub().unacked_of("A"), 0u);
+  EXPECT_EQ(b.core->unacked(), 0u);
+}
+
 TEST(HubCore, RequestToAnUnknownInstanceFailsAtOnce) {
   Sim sim;
   ASSERT_TRUE(sim.make_hub(1));

@@ -51,6 +51,9 @@ struct HubCounts {
 
 class HubCore {
  public:
+  // A member's frames are sealed into a batch of at most about this size.
+  static constexpr std::size_t kOutBatch = 64 * 1024;
+
   // `hub_stream`: the stream id of errors the hub itself sends.
   HubCore(const MeshConfig& config, std::string instance_id, std::string hub_stream);
   ~HubCore();
@@ -98,12 +101,10 @@ class HubCore {
     return c;
   }
 
-  // What to do, in order; cleared by taking.
-  std::vector<HubAction> take_actions() {
-    std::vector<HubAction> out;
-    out.swap(actions_);
-    return out;
-  }
+  // What to do, in order; cleared by taking. The frames queued to a member
+  // since the last take go as one send per member (a batch of up to
+  // kOutBatch bytes), after the other actions of that take for its link.
+  std::vector<HubAction> take_actions();
 
   // Drops every member and all state (instance stopping): aborts queued.
   void shutdown();
@@ -119,16 +120,23 @@ class HubCore {
   struct Session;
   using SessionPtr = std::shared_ptr<Session>;
   struct Out {
-    std::uint64_t number;  // position in the session's frame sequence (1-based)
-    Bytes bytes;
-    SessionPtr sender;  // whose message this is (null: control frame)
+    std::uint64_t number;                  // position in the session's frame sequence (1-based)
+    Bytes batch;                           // the batch the frame went out in (null until sealed)
+    std::uint32_t offset = 0, length = 0;  // the frame within the batch
+    SessionPtr sender;                     // whose message this is (null: control frame)
     std::uint64_t sender_seq = 0;
   };
   struct Session {
     std::string instance_id, stream;
     LinkId link = 0;  // 0 while in rejoin grace
     std::set<std::string, std::less<>> topics;
-    std::deque<Out> unacked;   // sent to the member, not yet acknowledged
+    std::deque<Out> unacked;  // sent to the member, not yet acknowledged
+    // Frames queued since the last seal: the unacked entries without a
+    // batch, in order. Sealed into one shared batch (take_actions, or at
+    // kOutBatch bytes): one allocation per member per batch, not per frame,
+    // and acknowledging a run of frames touches one batch's count.
+    std::string outbuf;
+    bool out_listed = false;   // in outputs_
     std::uint64_t frames = 0;  // frames queued to this member so far
     // Own messages routed and not yet settled, (seq, receivers still to
     // ack), in seq order (routing takes a sender's messages in order).
@@ -151,10 +159,17 @@ class HubCore {
   void settle_deadline_passed();
   void handle(const SessionPtr& s, const FrameView& f);
   void route(const SessionPtr& from, const FrameView& f);
-  void enqueue(const SessionPtr& to, Bytes bytes, const SessionPtr& sender,
+  // Queues one encoded frame to `to` (copied into its outbuf).
+  void enqueue(const SessionPtr& to, std::string_view frame, const SessionPtr& sender,
                std::uint64_t sender_seq);
+  // Turns `s`'s outbuf into one batch: its unacked entries point into it,
+  // and it is sent when `s` has a link.
+  void seal(const SessionPtr& s);
+  void seal_all();
+  // Sends `s` its unacknowledged frames again (a resumed session).
+  void replay(const SessionPtr& s);
   // A control frame to every session but `except` (joined, left).
-  void announce(const Bytes& frame, const SessionPtr& except);
+  void announce(std::string_view frame, const SessionPtr& except);
   void on_ack(const SessionPtr& s, std::uint64_t count);
   void settle(const SessionPtr& sender, std::uint64_t seq);
   // Sends `s` its "acked" now (what flush() and on_tick() decided).
@@ -184,6 +199,8 @@ class HubCore {
   std::map<std::string, SessionPtr> cut_off_;
   std::vector<SessionPtr> dirty_;
   std::vector<SessionPtr> route_to_;  // route()'s receivers, reused
+  std::string route_frame_;           // route()'s deliver frame, reused
+  std::vector<SessionPtr> outputs_;   // sessions with a non-empty outbuf
   // Settling: a new hub relays nothing until the members of the previous
   // epoch are back (or rejoin_grace passed), so none misses a message.
   // informed_: a hello that knew the previous epoch's members has arrived;

@@ -115,6 +115,7 @@ class MemberCore {
   std::vector<MemberAction> take_actions() {
     std::vector<MemberAction> out;
     out.swap(actions_);
+    actions_.reserve(out.size());  // the next take is likely as long: no regrowth
     return out;
   }
 
