@@ -498,8 +498,14 @@ void HubCore::on_ack(const SessionPtr& s, std::uint64_t count) {
 // One receiver is done with `sender`'s message `seq` (or it had none).
 void HubCore::settle(const SessionPtr& sender, std::uint64_t seq) {
   auto& pending = sender->pending;
-  auto it = std::lower_bound(pending.begin(), pending.end(), seq,
-                             [](const auto& p, std::uint64_t s) { return p.first < s; });
+  if (pending.empty() || seq < pending.front().first) return;
+  // A sender's routed seqs are usually consecutive: try its place first.
+  auto it = pending.end();
+  if (const auto at = seq - pending.front().first; at < pending.size() && pending[at].first == seq)
+    it = pending.begin() + static_cast<std::ptrdiff_t>(at);
+  else
+    it = std::lower_bound(pending.begin(), pending.end(), seq,
+                          [](const auto& p, std::uint64_t s) { return p.first < s; });
   if (it == pending.end() || it->first != seq) return;
   if (it->second > 0) --it->second;
   bool moved = false;
