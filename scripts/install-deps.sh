@@ -24,7 +24,7 @@ build_pkgs=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libsqlite3-dev libpq-dev libhiredis-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
-  libgtest-dev libgmock-dev googletest libbenchmark-dev libnghttp2-dev
+  libgtest-dev libgmock-dev googletest libbenchmark-dev libnghttp2-dev liburing-dev
   curl
 )
 if ! $build_only; then

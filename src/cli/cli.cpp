@@ -4,11 +4,13 @@
 
 #include <csignal>
 #include <cstdio>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "commands.hpp"
 #include "tether/net/config_reader.hpp"
+#include "tether/net/event_loop.hpp"
 
 namespace tether::cli {
 
@@ -18,12 +20,14 @@ int run(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"tether: an ARR-compatible front door, app instances and a local plan"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "tether 0.1.0");
+  app.set_version_flag("--version",
+                       "tether 0.1.0 (event loop: " + std::string(net::event_loop_name()) + ")");
   tether::cli::add_up_command(app);
   tether::cli::add_serve_command(app);
   tether::cli::add_front_command(app);
   tether::cli::add_plan_control_commands(app);
   try {
+    net::check_event_loop();
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);

@@ -15,6 +15,7 @@
 #include "tether/front/proxy_error.hpp"
 #include "tether/http/parse_errors.hpp"
 #include "tether/net/config_reader.hpp"
+#include "tether/net/event_loop.hpp"
 #include "tether/net/log.hpp"
 #include "proxy/tunnel.hpp"
 #include "worker.hpp"
@@ -212,8 +213,8 @@ std::uint16_t FrontServer::start() {
     health_->start();
   }
   started_ = true;
-  shared_->log->info("listening on {}:{} with {} worker(s), balancing {}, affinity {}",
-                     cfg.listen, port, n, to_string(cfg.balancing),
+  shared_->log->info("listening on {}:{} with {} worker(s) on {}, balancing {}, affinity {}",
+                     cfg.listen, port, n, net::event_loop_name(), to_string(cfg.balancing),
                      cfg.affinity.enabled ? "on" : "off");
   return port;
 }
