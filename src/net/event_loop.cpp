@@ -2,9 +2,10 @@
 
 #include <stdexcept>
 #include <string>
-#include <system_error>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/system/system_error.hpp>
 
 namespace tether::net {
 
@@ -19,8 +20,10 @@ std::string_view event_loop_name() {
 void check_event_loop() {
 #if defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
   try {
+    // Asio opens the ring when the first I/O object needs it.
     boost::asio::io_context probe{1};
-  } catch (const std::system_error& e) {
+    boost::asio::steady_timer timer{probe};
+  } catch (const boost::system::system_error& e) {
     throw std::runtime_error(
         std::string("this build of tether runs on io_uring, which this system refuses (") +
         e.what() +
