@@ -91,40 +91,72 @@ std::vector<std::string_view> Affinity::request_tokens(const bhttp::fields& req)
   return tokens;
 }
 
-std::vector<std::string> Affinity::cookie_values(std::string_view token, std::string_view host,
-                                                 bool https) const {
-  std::string domain;
-  if (!config_.domain.empty()) domain = config_.domain;
-  else if (config_.set_domain) domain = http::host_without_port(host);
-  // A Domain attribute must be a cookie-safe name; a hostile Host header
-  // (spaces, semicolons) must not inject attributes.
-  for (char c : domain)
+namespace {
+
+// The Domain attribute for `host` into `out` (cleared first): the configured
+// domain, or the Host header's name without port, lowercased; left empty
+// when that is not a cookie-safe name (a hostile Host header with spaces or
+// semicolons must not inject attributes).
+void cookie_domain(const AffinityConfig& cfg, std::string_view host, std::string& out) {
+  out.clear();
+  if (!cfg.domain.empty())
+    out = cfg.domain;
+  else if (cfg.set_domain) {
+    out = host;
+    http::strip_port_and_lowercase(out);
+  }
+  for (char c : out)
     if (c == ';' || c == ',' || c == ' ' || c == '"' || static_cast<unsigned char>(c) < 33 ||
         static_cast<unsigned char>(c) > 126) {
-      domain.clear();
+      out.clear();
       break;
     }
+}
 
-  std::vector<std::string> out;
-  http::SetCookie main;
-  main.name = config_.cookie;
-  main.value = std::string(token);
-  main.secure = https;
-  main.domain = domain;
-  out.push_back(main.to_string());
-  if (!config_.samesite_cookie.empty()) {
-    http::SetCookie twin = main;
-    twin.name = config_.samesite_cookie;
-    twin.same_site = "None";
-    twin.secure = true;
-    out.push_back(twin.to_string());
+// One Set-Cookie value in ARR's attribute order (as http::SetCookie
+// renders it): name=value;Path=/;HttpOnly[;SameSite=None][;Secure][;Domain=..]
+void render_cookie(std::string& out, std::string_view name, std::string_view token,
+                   bool same_site_none, bool secure, std::string_view domain) {
+  out.clear();
+  out += name;
+  out += '=';
+  out += token;
+  out += ";Path=/;HttpOnly";
+  if (same_site_none) out += ";SameSite=None";
+  if (secure) out += ";Secure";
+  if (!domain.empty()) {
+    out += ";Domain=";
+    out += domain;
   }
+}
+
+}  // namespace
+
+std::vector<std::string> Affinity::cookie_values(std::string_view token, std::string_view host,
+                                                 bool https) const {
+  std::vector<std::string> out;
+  add_cookie_values(token, host, https, [&](std::string_view v) { out.emplace_back(v); });
   return out;
+}
+
+template <class Sink>
+void Affinity::add_cookie_values(std::string_view token, std::string_view host, bool https,
+                                 Sink&& sink) const {
+  // Per thread, reused: a response's cookies cost no allocation once warm.
+  thread_local std::string domain, value;
+  cookie_domain(config_, host, domain);
+  render_cookie(value, config_.cookie, token, false, https, domain);
+  sink(std::string_view(value));
+  if (!config_.samesite_cookie.empty()) {
+    render_cookie(value, config_.samesite_cookie, token, true, true, domain);
+    sink(std::string_view(value));
+  }
 }
 
 void Affinity::add_cookies(bhttp::fields& res, std::string_view token, std::string_view host,
                            bool https) const {
-  for (auto& v : cookie_values(token, host, https)) res.insert(bhttp::field::set_cookie, v);
+  add_cookie_values(token, host, https,
+                    [&](std::string_view v) { res.insert(bhttp::field::set_cookie, v); });
 }
 
 bool Affinity::take_opt_out(bhttp::fields& res) {

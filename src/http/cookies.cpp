@@ -60,18 +60,26 @@ std::string SetCookie::to_string() const {
 }
 
 std::string host_without_port(std::string_view host) {
-  std::string_view h = host;
+  std::string out(host);
+  strip_port_and_lowercase(out);
+  return out;
+}
+
+void strip_port_and_lowercase(std::string& h) {
   if (!h.empty() && h.front() == '[') {
     auto close = h.find(']');
-    h = close == std::string_view::npos ? h.substr(1) : h.substr(1, close - 1);
+    if (close == std::string::npos)
+      h.erase(0, 1);
+    else {
+      h.resize(close);
+      h.erase(0, 1);
+    }
   } else {
     auto colon = h.rfind(':');
-    if (colon != std::string_view::npos && h.find(':') == colon) h = h.substr(0, colon);
+    if (colon != std::string::npos && h.find(':') == colon) h.resize(colon);
   }
-  std::string out(h);
-  for (auto& c : out)
+  for (auto& c : h)
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-  return out;
 }
 
 }  // namespace tether::http

@@ -13,26 +13,29 @@ void set_framing(bhttp::fields& f, Framing out, std::uint64_t length) {
 
 namespace {
 
-void append_fields(std::string& out, const bhttp::fields& f) {
+void append_fields(std::string& out, const bhttp::fields& f, std::string_view extra_lines = {}) {
   for (const auto& field : f) {
     out += field.name_string();
     out += ": ";
     out += field.value();
     out += "\r\n";
   }
+  out += extra_lines;
   out += "\r\n";
 }
 
 }  // namespace
 
-std::string render_head(const bhttp::request_header<>& m) {
+std::string render_head(const bhttp::request_header<>& m) { return render_head(m, {}); }
+
+std::string render_head(const bhttp::request_header<>& m, std::string_view extra_lines) {
   std::string out;
-  out.reserve(512);
+  out.reserve(512 + extra_lines.size());
   out += m.method_string();
   out += ' ';
   out += m.target();
   out += " HTTP/1.1\r\n";
-  append_fields(out, m);
+  append_fields(out, m, extra_lines);
   return out;
 }
 

@@ -87,6 +87,12 @@ class Affinity {
   static std::optional<bool> take_portable(boost::beast::http::fields& res);
 
  private:
+  // Calls sink(std::string_view) with each Set-Cookie value, main cookie
+  // first; the views last until the next call on this thread.
+  template <class Sink>
+  void add_cookie_values(std::string_view token, std::string_view host, bool https,
+                         Sink&& sink) const;
+
   AffinityConfig config_;
 };
 

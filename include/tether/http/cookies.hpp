@@ -33,4 +33,7 @@ struct SetCookie {
 // "[::1]:80" -> "::1". Lowercased.
 std::string host_without_port(std::string_view host);
 
+// The same in place (no allocation beyond what `host` holds).
+void strip_port_and_lowercase(std::string& host);
+
 }  // namespace tether::http

@@ -103,6 +103,12 @@ class MessageWriter {
   MessageWriter(const boost::beast::http::message<isRequest, boost::beast::http::buffer_body>& m,
                 http::Framing out)
       : head_(http::render_head(m)), encoder_(out) {}
+  // A request whose header has `extra_lines` after its fields (rewrite_request's
+  // forwarding headers).
+  MessageWriter(const boost::beast::http::message<isRequest, boost::beast::http::buffer_body>& m,
+                std::string_view extra_lines, http::Framing out) requires isRequest
+      : head_(http::render_head(m, extra_lines)),
+        encoder_(out) {}
 
   // Writes the header (first call) and `n` bytes at `data`; `more` = more
   // body follows. Returns the write's error.
@@ -164,6 +170,7 @@ struct ExchangeSteps {
   RequestParser& rp;
   const http::RequestReading& reading;
   std::array<char, kRelayBuffer>& buf;
+  const std::string& extra_lines;  // rendered after the request's fields
   bool expect_continue = false;
   bool body_started = false;   // a byte of the request body was consumed
   bool sent_continue = false;  // the 100 Continue went out
@@ -176,7 +183,7 @@ struct ExchangeSteps {
     namespace asio = boost::asio;
     namespace bhttp = boost::beast::http;
     auto& req = rp.get();
-    MessageWriter<true> out{req, reading.framing};
+    MessageWriter<true> out{req, extra_lines, reading.framing};
     if (!rp.is_done() && expect_continue && !sent_continue) {
       static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
       set_deadline(client, cfg.timeouts.client_body);
@@ -291,8 +298,9 @@ boost::asio::awaitable<Exchanged<decltype(Upstreams::Connection::stream)>> relay
   const bool client_keep_alive = req.keep_alive() && !reading.close_after;
   RelayBuffers::Lease buf_lease = w.relay_buffers.take();
   std::array<char, kRelayBuffer>& buf = *buf_lease;
-  ExchangeSteps<Client, Connection> steps{cfg,    stats, *sh.log, cs,      log_id,
-                                          client, cbuf,  rp,      reading, buf};
+  std::string extra_lines;  // the forwarding headers, set by rewrite_request below
+  ExchangeSteps<Client, Connection> steps{cfg,  stats, *sh.log, cs,  log_id,     client,
+                                          cbuf, rp,    reading, buf, extra_lines};
   steps.expect_continue = bhttp::token_list(req[bhttp::field::expect]).exists("100-continue");
   req.erase(bhttp::field::expect);  // we answer 100 ourselves, just before relaying the body
   // The authoritative host (an absolute-form target's authority wins over
@@ -313,7 +321,7 @@ boost::asio::awaitable<Exchanged<decltype(Upstreams::Connection::stream)>> relay
   Instance* inst = route.inst;
 
   // --- rewrite the request header -----------------------------------------
-  rewrite_request(req, reading, cfg.relay, cs, host, log_id, route.to_local);
+  rewrite_request(req, reading, cfg.relay, cs, host, log_id, route.to_local, extra_lines);
 
   // Logs and counts a failure; returns the body for the client. (Bodies are
   // built in plain statements: GCC 12 mishandles class temporaries inside

@@ -15,31 +15,52 @@ constexpr std::string_view kWebSocket = "websocket";
 }
 
 void add_forwarding_headers(bhttp::fields& req, const ClientSide& c, std::string_view host,
-                            std::string_view original_url, std::string_view log_id) {
-  std::string xff;
-  if (auto it = req.find("X-Forwarded-For"); it != req.end()) {
-    xff = std::string(it->value());
-    xff += ", ";
+                            std::string_view original_url, std::string_view log_id,
+                            std::string& lines) {
+  static constexpr std::string_view kAdded[] = {
+      "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Client-IP",
+      "X-Client-Port",   "X-ARR-LOG-ID",      "X-Original-URL",   "X-ARR-SSL"};
+  auto line = [&](std::string_view name, std::string_view value) {
+    lines += name;
+    lines += ": ";
+    lines += value;
+    lines += "\r\n";
+  };
+  lines += "X-Forwarded-For: ";
+  bool extended = false;
+  for (auto it = req.begin(); it != req.end();) {
+    const auto name = it->name_string();
+    bool added = false;
+    if (it->name() == bhttp::field::unknown)
+      for (auto a : kAdded)
+        if (beast::iequals(name, a)) added = true;
+    if (!added) {
+      ++it;
+      continue;
+    }
+    if (!extended && beast::iequals(name, kAdded[0])) {
+      lines += it->value();
+      lines += ", ";
+      extended = true;
+    }
+    it = req.erase(it);
   }
-  xff += c.ip;
-  xff += ':';
-  xff += c.port;
-  req.set("X-Forwarded-For", xff);
-  req.set("X-Forwarded-Proto", c.https ? "https" : "http");
-  if (!host.empty()) req.set("X-Forwarded-Host", host);
-  req.set("X-Client-IP", c.ip);
-  req.set("X-Client-Port", c.port);
-  req.set("X-ARR-LOG-ID", log_id);
-  req.set("X-Original-URL", original_url);
-  if (c.https)
-    req.set("X-ARR-SSL", "on");
-  else
-    req.erase("X-ARR-SSL");
+  lines += c.ip;
+  lines += ':';
+  lines += c.port;
+  lines += "\r\n";
+  line("X-Forwarded-Proto", c.https ? "https" : "http");
+  if (!host.empty()) line("X-Forwarded-Host", host);
+  line("X-Client-IP", c.ip);
+  line("X-Client-Port", c.port);
+  line("X-ARR-LOG-ID", log_id);
+  line("X-Original-URL", original_url);
+  if (c.https) line("X-ARR-SSL", "on");
 }
 
 void rewrite_request(RelayRequest& req, const http::RequestReading& reading,
                      const RelayConfig& relay, const ClientSide& cs, std::string_view host,
-                     std::string_view log_id, bool to_local) {
+                     std::string_view log_id, bool to_local, std::string& extra_lines) {
   http::strip_hop_by_hop(req);
   if (const auto& prefix = relay.strip_request_prefix; !prefix.empty()) {
     for (auto it = req.begin(); it != req.end();) {
@@ -49,7 +70,8 @@ void rewrite_request(RelayRequest& req, const http::RequestReading& reading,
         ++it;
     }
   }
-  if (relay.forwarding_headers) add_forwarding_headers(req, cs, host, reading.target, log_id);
+  if (relay.forwarding_headers)
+    add_forwarding_headers(req, cs, host, reading.target, log_id, extra_lines);
   if (to_local && !relay.peer_header.empty()) req.set(relay.peer_header, cs.ip);
   req.target(reading.target);
   req.set(bhttp::field::host, host);

@@ -34,23 +34,27 @@ struct ClientSide {
   bool https = false;
 };
 
-// Adds the request headers ARR adds (shared/reference/front-door.md):
-// X-Forwarded-For (appended, ip:port), X-Forwarded-Proto, X-Forwarded-Host,
-// X-Client-IP, X-Client-Port, X-ARR-LOG-ID, X-Original-URL, X-ARR-SSL (only
-// on HTTPS; a client's own is removed).
+// The request headers ARR adds (shared/reference/front-door.md):
+// X-Forwarded-For (the client's first one extended with ip:port),
+// X-Forwarded-Proto, X-Forwarded-Host, X-Client-IP, X-Client-Port,
+// X-ARR-LOG-ID, X-Original-URL, X-ARR-SSL (only on HTTPS). The client's own
+// copies of all eight are removed from `req`; the new lines are appended to
+// `lines` ("Name: value\r\n" each), which http::render_head writes after
+// req's fields: no Beast field element per header.
 void add_forwarding_headers(boost::beast::http::fields& req, const ClientSide& c,
                             std::string_view host, std::string_view original_url,
-                            std::string_view log_id);
+                            std::string_view log_id, std::string& lines);
 
 // Turns the client's request header into the one the instance sees: hop-by-
 // hop fields and those under relay.strip_request_prefix removed, forwarding
 // headers (when relay.forwarding_headers), the peer header on local routes,
 // the authoritative target and Host, one framing header generated from
 // `reading` (never the client's lines), HTTP/1.1 keep-alive, and the
-// Upgrade pair for a WebSocket handshake. May run once per request.
+// Upgrade pair for a WebSocket handshake. The forwarding headers go to
+// `extra_lines`, to be rendered after req's fields. May run once per request.
 void rewrite_request(RelayRequest& req, const http::RequestReading& reading,
                      const RelayConfig& relay, const ClientSide& cs, std::string_view host,
-                     std::string_view log_id, bool to_local);
+                     std::string_view log_id, bool to_local, std::string& extra_lines);
 
 // What the response filter decided about one response.
 struct ResponseFilter {

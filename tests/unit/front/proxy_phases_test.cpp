@@ -5,6 +5,7 @@
 
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <gtest/gtest.h>
 
@@ -12,6 +13,7 @@
 #include "front/proxy/rewrite.hpp"
 #include "front/proxy/route.hpp"
 #include "front/proxy/upstream.hpp"
+#include "tether/http/message_encoder.hpp"
 #include "tether/http/message_rules.hpp"
 
 namespace tether::front::proxy {
@@ -245,19 +247,37 @@ ClientSide client(bool https) {
   return cs;
 }
 
+// The request header as the instance receives it: rendered (fields, then
+// the forwarding lines) and parsed again.
+bhttp::request<bhttp::empty_body> as_sent(const RelayRequest& req, const std::string& extra) {
+  const std::string head = http::render_head(req, extra);
+  bhttp::request_parser<bhttp::empty_body> parser;
+  parser.eager(false);
+  boost::system::error_code ec;
+  parser.put(boost::asio::buffer(head), ec);
+  EXPECT_FALSE(ec) << ec.message() << "\n" << head;
+  EXPECT_TRUE(parser.is_header_done()) << head;
+  return parser.release();
+}
+
 TEST(ProxyRewrite, RequestGetsArrHeadersAndOneFramingHeader) {
   auto p = parse(
       "POST /a?b HTTP/1.1\r\nHost: example.com\r\nX-Forwarded-For: 1.2.3.4\r\n"
-      "X-ARR-SSL: forged\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: 5\r\n"
+      "X-ARR-SSL: forged\r\nx-client-ip: 6.6.6.6\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\n"
+      "Keep-Alive: 5\r\n"
       "X-Internal-Secret: s\r\nTransfer-Encoding: chunked\r\n\r\n");
   RelayConfig relay;
   relay.strip_request_prefix = "X-Internal-";
-  auto& req = p->parser.get();
-  rewrite_request(req, p->reading, relay, client(false), "example.com", "LOG", false);
+  auto& rewritten = p->parser.get();
+  std::string extra;
+  rewrite_request(rewritten, p->reading, relay, client(false), "example.com", "LOG", false, extra);
+  const auto req = as_sent(rewritten, extra);
   EXPECT_EQ(req[bhttp::field::host], "example.com");
+  EXPECT_EQ(req.count("X-Forwarded-For"), 1u);  // the client's line is extended, not repeated
   EXPECT_EQ(req["X-Forwarded-For"], "1.2.3.4, 10.0.0.7:5555");
   EXPECT_EQ(req["X-Forwarded-Proto"], "http");
   EXPECT_EQ(req["X-Forwarded-Host"], "example.com");
+  EXPECT_EQ(req.count("X-Client-IP"), 1u);  // the client's own (any case) is replaced
   EXPECT_EQ(req["X-Client-IP"], "10.0.0.7");
   EXPECT_EQ(req["X-Client-Port"], "5555");
   EXPECT_EQ(req["X-ARR-LOG-ID"], "LOG");
@@ -276,8 +296,10 @@ TEST(ProxyRewrite, HttpsAddsArrSslAndLocalRouteThePeerHeader) {
   auto p = parse("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
   RelayConfig relay;
   relay.peer_header = "X-Peer";
-  auto& req = p->parser.get();
-  rewrite_request(req, p->reading, relay, client(true), "h", "L", true);
+  auto& rewritten = p->parser.get();
+  std::string extra;
+  rewrite_request(rewritten, p->reading, relay, client(true), "h", "L", true, extra);
+  const auto req = as_sent(rewritten, extra);
   EXPECT_EQ(req["X-ARR-SSL"], "on");
   EXPECT_EQ(req["X-Forwarded-Proto"], "https");
   EXPECT_EQ(req["X-Peer"], "10.0.0.7");
@@ -288,7 +310,9 @@ TEST(ProxyRewrite, WithoutForwardingHeadersNothingIsAdded) {
   RelayConfig relay;
   relay.forwarding_headers = false;
   auto& req = p->parser.get();
-  rewrite_request(req, p->reading, relay, client(false), "10.0.0.1:80", "L", false);
+  std::string extra;
+  rewrite_request(req, p->reading, relay, client(false), "10.0.0.1:80", "L", false, extra);
+  EXPECT_EQ(extra, "");
   EXPECT_EQ(req.count("X-Forwarded-For"), 0u);
   EXPECT_EQ(req[bhttp::field::host], "10.0.0.1:80");
   EXPECT_EQ(req.version(), 11u);
@@ -300,7 +324,8 @@ TEST(ProxyRewrite, WebSocketHandshakeKeepsTheUpgradePair) {
       "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
   ASSERT_TRUE(p->reading.websocket);
   auto& req = p->parser.get();
-  rewrite_request(req, p->reading, RelayConfig{}, client(false), "h", "L", false);
+  std::string extra;
+  rewrite_request(req, p->reading, RelayConfig{}, client(false), "h", "L", false, extra);
   EXPECT_EQ(req[bhttp::field::connection], "Upgrade");
   EXPECT_EQ(req[bhttp::field::upgrade], "websocket");
 }
