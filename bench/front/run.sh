@@ -459,7 +459,7 @@ syscalls_per_request() {
   local label=$1 port=$2 pid=$3; shift 3
   local d=5 ev="context-switches" s
   for s in sendmsg recvmsg sendto recvfrom read write readv writev epoll_wait epoll_ctl \
-           timerfd_settime; do ev="$ev,syscalls:sys_enter_$s"; done
+           timerfd_settime io_uring_enter; do ev="$ev,syscalls:sys_enter_$s"; done
   perf stat -x, -e "$ev" -p "$pid" -o "$TMP/stat-$port.txt" -- sleep $((d + 1)) 2>/dev/null &
   local stat_pid=$!; PIDS+=("$stat_pid")
   sleep 0.5
