@@ -20,10 +20,25 @@ constexpr bool kOnSocket = requires(Stream& s) {
   boost::beast::get_lowest_layer(s).expires_never();
 };
 
+// True for a bare socket: what a plain tunnel holds once the exchange handed
+// it over (Beast's stream, with its two deadline timers, is released then:
+// an idle tunnel is two sockets, two waits and the tunnel object).
+template <class Stream>
+constexpr bool kRawSocket = std::is_same_v<Stream, boost::asio::ip::tcp::socket>;
+
 // True for a plain TCP stream, whose readiness can be awaited without a
 // buffer (a TLS stream may hold decrypted bytes the socket does not show).
 template <class Stream>
-constexpr bool kWaitable = std::is_same_v<Stream, boost::beast::tcp_stream>;
+constexpr bool kWaitable = std::is_same_v<Stream, boost::beast::tcp_stream> || kRawSocket<Stream>;
+
+// The socket of a waitable stream.
+template <class Stream>
+boost::asio::ip::tcp::socket& socket_of(Stream& s) {
+  if constexpr (kRawSocket<Stream>)
+    return s;
+  else
+    return boost::beast::get_lowest_layer(s).socket();
+}
 
 // True for a client stream that learns by itself when its client leaves (an
 // HTTP/2 stream, reset by the client): given the upstream socket while a
@@ -69,6 +84,8 @@ void half_close(Stream& s) {
   if constexpr (kOnSocket<Stream>)
     boost::beast::get_lowest_layer(s).socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send,
                                                         ignored);
+  else if constexpr (kRawSocket<Stream>)
+    s.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
   else
     s.close();
 }
@@ -80,6 +97,8 @@ void close_stream(Stream& s) {
   boost::system::error_code ignored;
   if constexpr (kOnSocket<Stream>)
     boost::beast::get_lowest_layer(s).socket().close(ignored);
+  else if constexpr (kRawSocket<Stream>)
+    s.close(ignored);
   else
     s.close();
 }

@@ -8,11 +8,12 @@ namespace beast = boost::beast;
 
 // The production streams have deadlines and sockets: stream_ops.hpp must
 // not skip them (only the tests' in-memory streams lack both).
+using tcp = boost::asio::ip::tcp;
 static_assert(kOnSocket<beast::tcp_stream> && kOnSocket<TlsClient> &&
-              kWaitable<beast::tcp_stream> && !kWaitable<TlsClient>);
+              kWaitable<beast::tcp_stream> && !kWaitable<TlsClient> && kWaitable<tcp::socket>);
 
-template class Tunnel<beast::tcp_stream, beast::tcp_stream>;
-template class Tunnel<TlsClient, beast::tcp_stream>;
+template class Tunnel<tcp::socket, tcp::socket>;
+template class Tunnel<TlsClient, tcp::socket>;
 
 TunnelRegistration::TunnelRegistration(FrontServer::Worker& w, std::uint64_t id,
                                        boost::asio::ip::tcp::socket& client, TunnelBase& t,
@@ -38,13 +39,19 @@ TunnelRegistration::~TunnelRegistration() {
 
 namespace {
 
+tcp::socket& socket_of_lowest(tcp::socket& s) { return s; }
+tcp::socket& socket_of_lowest(TlsClient& s) { return beast::get_lowest_layer(s).socket(); }
+
+// The tunnel keeps the instance's bare socket: Beast's stream state (two
+// deadline timers) is freed with `h` (idle tunnels, docs/benchmarks.md).
 template <class Client>
 void start(FrontServer::Worker& w, std::uint64_t id, Client client,
            TunnelHandoff<beast::tcp_stream> h) {
   auto inst = std::move(h.instance);
-  auto t = std::make_shared<Tunnel<Client, beast::tcp_stream>>(std::move(client), std::move(h));
-  t->registration.emplace(w, id, beast::get_lowest_layer(t->client()).socket(), *t,
-                          std::move(inst));
+  TunnelHandoff<tcp::socket> bare{h.upstream.release_socket(), std::move(h.to_upstream),
+                                  std::move(h.to_client), nullptr};
+  auto t = std::make_shared<Tunnel<Client, tcp::socket>>(std::move(client), std::move(bare));
+  t->registration.emplace(w, id, socket_of_lowest(t->client()), *t, std::move(inst));
   t->start();
 }
 
@@ -52,7 +59,7 @@ void start(FrontServer::Worker& w, std::uint64_t id, Client client,
 
 void start_tunnel(FrontServer::Worker& w, std::uint64_t connection_id, beast::tcp_stream client,
                   TunnelHandoff<beast::tcp_stream> h) {
-  start(w, connection_id, std::move(client), std::move(h));
+  start(w, connection_id, client.release_socket(), std::move(h));
 }
 
 void start_tunnel(FrontServer::Worker& w, std::uint64_t connection_id, TlsClient client,

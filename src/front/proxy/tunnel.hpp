@@ -92,8 +92,8 @@ class Tunnel final : public TunnelBase,
     clear_deadline(client_);
     clear_deadline(upstream_);
     boost::system::error_code ignored;
-    if constexpr (kWaitable<Client>) client_.socket().non_blocking(true, ignored);
-    if constexpr (kWaitable<Upstream>) upstream_.socket().non_blocking(true, ignored);
+    if constexpr (kWaitable<Client>) socket_of(client_).non_blocking(true, ignored);
+    if constexpr (kWaitable<Upstream>) socket_of(upstream_).non_blocking(true, ignored);
     flush(client_, upstream_, up_);
     flush(upstream_, client_, down_);
   }
@@ -130,7 +130,7 @@ class Tunnel final : public TunnelBase,
   template <class From, class To>
   void wait(From& from, To& to, Direction& d) {
     if constexpr (kWaitable<From>) {
-      from.socket().async_wait(
+      socket_of(from).async_wait(
           boost::asio::ip::tcp::socket::wait_read,
           [self = this->shared_from_this(), &from, &to, &d](boost::system::error_code ec) {
             // Closed under us: stop, idle, the other side failed.
@@ -153,7 +153,7 @@ class Tunnel final : public TunnelBase,
       d.cap = kTunnelChunk;
     }
     boost::system::error_code ec;
-    std::size_t n = from.socket().read_some(boost::asio::buffer(d.buf.get(), d.cap), ec);
+    std::size_t n = socket_of(from).read_some(boost::asio::buffer(d.buf.get(), d.cap), ec);
     if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) {
       d.buf.reset();
       return wait(from, to, d);
@@ -202,8 +202,11 @@ class Tunnel final : public TunnelBase,
 using TlsClient = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
 // The real pairs, instantiated once in tunnel.cpp.
-extern template class Tunnel<boost::beast::tcp_stream, boost::beast::tcp_stream>;
-extern template class Tunnel<TlsClient, boost::beast::tcp_stream>;
+// Plain tunnels hold bare sockets; a TLS tunnel its client's TLS stream and
+// the instance's bare socket (start_tunnel releases them from Beast's
+// streams).
+extern template class Tunnel<boost::asio::ip::tcp::socket, boost::asio::ip::tcp::socket>;
+extern template class Tunnel<TlsClient, boost::asio::ip::tcp::socket>;
 
 // Starts the tunnel of client connection `connection_id` on `w`: the tunnel
 // owns both streams and lives on its own (the connection's coroutine and its
