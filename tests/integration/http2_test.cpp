@@ -367,7 +367,7 @@ TEST(Http2Hostile, RapidResetEndsTheConnection) {
   // Scenario (CVE-2023-44487): a client opens streams and resets each at
   // once, 2,000 times: past the reset budget (reset_burst = 200) the front
   // door sends GOAWAY (nghttp2's rate limiter says INTERNAL_ERROR) and
-  // closes, having started only about that many streams; other clients are
+  // closes, having started only a fraction of them; other clients are
   // served.
   Door d;
   RawH2 c(d.front.port);
@@ -380,7 +380,11 @@ TEST(Http2Hostile, RapidResetEndsTheConnection) {
   EXPECT_EQ(c.read_until_closed(), kInternalError);
   EXPECT_TRUE(c.closed());
   EXPECT_GE(d.counter("h2_goaways"), 1u);
-  EXPECT_LE(d.counter("h2_streams"), 400u);  // not the 2,000 it sent
+  // Not the 2,000 it sent. nghttp2 charges a reset only to a stream still
+  // open: one the instance already answered before its RST_STREAM was read
+  // is not charged, so how many start before the GOAWAY depends on read
+  // chunking and the instance's speed (200-455 seen); half is far from it.
+  EXPECT_LT(d.counter("h2_streams"), 1000u);
   still_serves(d);
 }
 
