@@ -26,8 +26,6 @@ void append_fields(std::string& out, const bhttp::fields& f, std::string_view ex
 
 }  // namespace
 
-std::string render_head(const bhttp::request_header<>& m) { return render_head(m, {}); }
-
 std::string render_head(const bhttp::request_header<>& m, std::string_view extra_lines) {
   std::string out;
   out.reserve(512 + extra_lines.size());

@@ -23,10 +23,9 @@ void set_framing(boost::beast::http::fields& f, Framing out, std::uint64_t lengt
 
 // The start line and fields of `m` as one buffer, ending in the blank line.
 // Requests go out as "HTTP/1.1", responses with m.version() (10 or 11).
-std::string render_head(const boost::beast::http::request_header<>& m);
-// The same with `extra_lines` ("Name: value\r\n" each) after m's fields.
+// A request's `extra_lines` ("Name: value\r\n" each) go after m's fields.
 std::string render_head(const boost::beast::http::request_header<>& m,
-                        std::string_view extra_lines);
+                        std::string_view extra_lines = {});
 std::string render_head(const boost::beast::http::response_header<>& m);
 
 // Frames body bytes for the wire as they come: raw for Framing::length,

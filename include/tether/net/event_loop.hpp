@@ -1,6 +1,6 @@
 #pragma once
 // Which event loop this build of tether runs on: io_uring or epoll, chosen
-// when it was built (CMake's TETHER_IO_URING; docs/operations.md).
+// when it was built (CMake's TETHER_IO_URING; docs/front-door.md, "The event loop").
 #include <string_view>
 
 namespace tether::net {

@@ -100,15 +100,11 @@ struct ExchangeRecord {
 template <bool isRequest>
 class MessageWriter {
  public:
+  // A request's `extra_lines` (rewrite_request's forwarding headers) go
+  // after its fields.
   MessageWriter(const boost::beast::http::message<isRequest, boost::beast::http::buffer_body>& m,
-                http::Framing out)
-      : head_(http::render_head(m)), encoder_(out) {}
-  // A request whose header has `extra_lines` after its fields (rewrite_request's
-  // forwarding headers).
-  MessageWriter(const boost::beast::http::message<isRequest, boost::beast::http::buffer_body>& m,
-                std::string_view extra_lines, http::Framing out) requires isRequest
-      : head_(http::render_head(m, extra_lines)),
-        encoder_(out) {}
+                http::Framing out, std::string_view extra_lines = {})
+      : head_(render(m, extra_lines)), encoder_(out) {}
 
   // Writes the header (first call) and `n` bytes at `data`; `more` = more
   // body follows. Returns the write's error.
@@ -127,6 +123,15 @@ class MessageWriter {
   bool finished() const { return head_sent_ && encoder_.finished(); }
 
  private:
+  static std::string render(
+      const boost::beast::http::message<isRequest, boost::beast::http::buffer_body>& m,
+      std::string_view extra_lines) {
+    if constexpr (isRequest)
+      return http::render_head(m, extra_lines);
+    else
+      return http::render_head(m);  // responses carry no extra lines
+  }
+
   std::string head_;
   http::BodyEncoder encoder_;
   bool head_sent_ = false;
@@ -183,7 +188,7 @@ struct ExchangeSteps {
     namespace asio = boost::asio;
     namespace bhttp = boost::beast::http;
     auto& req = rp.get();
-    MessageWriter<true> out{req, extra_lines, reading.framing};
+    MessageWriter<true> out{req, reading.framing, extra_lines};
     if (!rp.is_done() && expect_continue && !sent_continue) {
       static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
       set_deadline(client, cfg.timeouts.client_body);

@@ -1,5 +1,8 @@
 #include "rewrite.hpp"
 
+#include <algorithm>
+#include <iterator>
+
 #include <boost/beast/core/string.hpp>
 
 #include "tether/http/headers.hpp"
@@ -30,10 +33,9 @@ void add_forwarding_headers(bhttp::fields& req, const ClientSide& c, std::string
   bool extended = false;
   for (auto it = req.begin(); it != req.end();) {
     const auto name = it->name_string();
-    bool added = false;
-    if (it->name() == bhttp::field::unknown)
-      for (auto a : kAdded)
-        if (beast::iequals(name, a)) added = true;
+    const bool added = it->name() == bhttp::field::unknown &&
+                       std::any_of(std::begin(kAdded), std::end(kAdded),
+                                   [&](std::string_view a) { return beast::iequals(name, a); });
     if (!added) {
       ++it;
       continue;

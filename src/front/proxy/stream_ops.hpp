@@ -31,7 +31,8 @@ constexpr bool kRawSocket = std::is_same_v<Stream, boost::asio::ip::tcp::socket>
 template <class Stream>
 constexpr bool kWaitable = std::is_same_v<Stream, boost::beast::tcp_stream> || kRawSocket<Stream>;
 
-// The socket of a waitable stream.
+// The TCP socket under a stream: a bare socket, Beast's stream, or TLS over
+// Beast's stream.
 template <class Stream>
 boost::asio::ip::tcp::socket& socket_of(Stream& s) {
   if constexpr (kRawSocket<Stream>)

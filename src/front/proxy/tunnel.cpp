@@ -6,9 +6,10 @@ namespace tether::front::proxy {
 
 namespace beast = boost::beast;
 
+using tcp = boost::asio::ip::tcp;
+
 // The production streams have deadlines and sockets: stream_ops.hpp must
 // not skip them (only the tests' in-memory streams lack both).
-using tcp = boost::asio::ip::tcp;
 static_assert(kOnSocket<beast::tcp_stream> && kOnSocket<TlsClient> &&
               kWaitable<beast::tcp_stream> && !kWaitable<TlsClient> && kWaitable<tcp::socket>);
 
@@ -39,9 +40,6 @@ TunnelRegistration::~TunnelRegistration() {
 
 namespace {
 
-tcp::socket& socket_of_lowest(tcp::socket& s) { return s; }
-tcp::socket& socket_of_lowest(TlsClient& s) { return beast::get_lowest_layer(s).socket(); }
-
 // The tunnel keeps the instance's bare socket: Beast's stream state (two
 // deadline timers) is freed with `h` (idle tunnels, docs/benchmarks.md).
 template <class Client>
@@ -51,7 +49,7 @@ void start(FrontServer::Worker& w, std::uint64_t id, Client client,
   TunnelHandoff<tcp::socket> bare{h.upstream.release_socket(), std::move(h.to_upstream),
                                   std::move(h.to_client), nullptr};
   auto t = std::make_shared<Tunnel<Client, tcp::socket>>(std::move(client), std::move(bare));
-  t->registration.emplace(w, id, socket_of_lowest(t->client()), *t, std::move(inst));
+  t->registration.emplace(w, id, socket_of(t->client()), *t, std::move(inst));
   t->start();
 }
 
