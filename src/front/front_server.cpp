@@ -235,6 +235,7 @@ void FrontServer::stop(std::chrono::milliseconds grace) {
       boost::system::error_code ignored;
       for (auto& [id, e] : wp->clients)
         if (e.idle) e.socket->close(ignored);
+      proxy::close_tunnels(*wp);
       wp->pool.clear();
     });
   // Let in-flight exchanges finish, up to `grace`.
@@ -245,6 +246,7 @@ void FrontServer::stop(std::chrono::milliseconds grace) {
     asio::post(w->ctx, [wp = w.get()] {
       boost::system::error_code ignored;
       for (auto& [id, e] : wp->clients) e.socket->close(ignored);
+      proxy::close_tunnels(*wp);
       wp->pool.clear();
       wp->ctx.stop();
     });

@@ -5,6 +5,7 @@
 // in-memory beast::test::stream of the tier-2 tests). Decided at compile
 // time: no virtual call, no allocation.
 #include <chrono>
+#include <type_traits>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/stream_traits.hpp>
@@ -20,11 +21,16 @@ constexpr bool kOnSocket = requires(Stream& s) {
   boost::beast::get_lowest_layer(s).expires_never();
 };
 
-// True for a bare socket: what a plain tunnel holds once the exchange handed
-// it over (Beast's stream, with its two deadline timers, is released then:
-// an idle tunnel is two sockets, two waits and the tunnel object).
+// True for a bare TCP socket, on any executor: what a tunnel holds once the
+// exchange handed it over (Beast's stream, with its two deadline timers, is
+// released then: an idle tunnel is two sockets, two waits and the tunnel
+// object).
 template <class Stream>
-constexpr bool kRawSocket = std::is_same_v<Stream, boost::asio::ip::tcp::socket>;
+constexpr bool kRawSocket = requires {
+  typename Stream::executor_type;
+  requires std::is_same_v<Stream, boost::asio::basic_stream_socket<boost::asio::ip::tcp,
+                                                                   typename Stream::executor_type>>;
+};
 
 // True for a plain TCP stream, whose readiness can be awaited without a
 // buffer (a TLS stream may hold decrypted bytes the socket does not show).
@@ -34,7 +40,7 @@ constexpr bool kWaitable = std::is_same_v<Stream, boost::beast::tcp_stream> || k
 // The TCP socket under a stream: a bare socket, Beast's stream, or TLS over
 // Beast's stream.
 template <class Stream>
-boost::asio::ip::tcp::socket& socket_of(Stream& s) {
+auto& socket_of(Stream& s) {
   if constexpr (kRawSocket<Stream>)
     return s;
   else
@@ -86,7 +92,7 @@ void half_close(Stream& s) {
     boost::beast::get_lowest_layer(s).socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send,
                                                         ignored);
   else if constexpr (kRawSocket<Stream>)
-    s.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
+    s.shutdown(Stream::shutdown_send, ignored);
   else
     s.close();
 }

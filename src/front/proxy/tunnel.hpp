@@ -14,12 +14,17 @@
 // holds a 16 KiB buffer only while bytes are in flight; a read that fills it
 // goes on reading without waiting again, in 64 KiB, so a bulk flow costs a
 // read and a write per 64 KiB. A TLS stream keeps a 16 KiB buffer per
-// direction (its records cannot be peeked at, and are at most 16 KiB).
+// direction (its records cannot be peeked at, and are at most 16 KiB). The
+// sockets are bound to the worker's io_context by type, and the pending
+// operations are allocated at their own size: an idle plain tunnel is about
+// 1.9 KB of the process's memory (docs/benchmarks.md).
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -56,21 +61,43 @@ class TunnelBase {
   bool idle_timeout = false;  // closed by the sweep for idleness
 };
 
-// Keeps the worker's registry, the tunnel counters and the instance's tunnel
-// count right while a tunnel of client connection `id` lives (tunnel.cpp).
+// Keeps the worker's registry (w.tunnels, which stop() and the idle sweep
+// close), the tunnel counters and the instance's tunnel count right while a
+// tunnel of client connection `id` lives; the connection leaves w.clients
+// (tunnel.cpp).
 class TunnelRegistration {
  public:
-  TunnelRegistration(FrontServer::Worker& w, std::uint64_t id, boost::asio::ip::tcp::socket& client,
-                     TunnelBase& t, std::shared_ptr<Instance> inst);
+  TunnelRegistration(FrontServer::Worker& w, std::uint64_t id, TunnelBase& t,
+                     std::shared_ptr<Instance> inst);
   ~TunnelRegistration();
   TunnelRegistration(const TunnelRegistration&) = delete;
   TunnelRegistration& operator=(const TunnelRegistration&) = delete;
 
  private:
   FrontServer::Worker& w_;
-  std::uint64_t id_;
   TunnelBase& t_;
   std::shared_ptr<Instance> inst_;
+};
+
+// The socket a tunnel holds: bound to the worker's io_context by type, not
+// through any_io_executor, so the socket (40 bytes, not 88) and each of its
+// pending waits are smaller (idle tunnels, docs/benchmarks.md).
+using TunnelSocket =
+    boost::asio::basic_stream_socket<boost::asio::ip::tcp, boost::asio::io_context::executor_type>;
+
+// Allocates at the exact size asked for, through operator new.
+template <class T>
+struct OwnSizeAllocator {
+  using value_type = T;
+  OwnSizeAllocator() = default;
+  template <class U>
+  OwnSizeAllocator(const OwnSizeAllocator<U>&) noexcept {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T))); }
+  void deallocate(T* p, std::size_t n) noexcept { ::operator delete(p, n * sizeof(T)); }
+  template <class U>
+  bool operator==(const OwnSizeAllocator<U>&) const noexcept {
+    return true;
+  }
 };
 
 inline constexpr std::size_t kTunnelChunk = 16 * 1024;       // a TLS client's, kept while open
@@ -130,19 +157,28 @@ class Tunnel final : public TunnelBase,
   template <class From, class To>
   void wait(From& from, To& to, Direction& d) {
     if constexpr (kWaitable<From>) {
+      // The wait of an idle tunnel stays pending for its life: its operation
+      // is allocated at its own size (120 bytes), not in one of the
+      // thread's recycled blocks sized for the exchange's operations
+      // (std::allocator would not do: Asio takes it for "no allocator").
       socket_of(from).async_wait(
-          boost::asio::ip::tcp::socket::wait_read,
-          [self = this->shared_from_this(), &from, &to, &d](boost::system::error_code ec) {
-            // Closed under us: stop, idle, the other side failed.
-            if (ec) return self->close_both();
-            self->read_ready(from, to, d);
-          });
+          std::remove_reference_t<decltype(socket_of(from))>::wait_read,
+          boost::asio::bind_allocator(
+              OwnSizeAllocator<void>(),
+              [self = this->shared_from_this(), &from, &to, &d](boost::system::error_code ec) {
+                // Closed under us: stop, idle, the other side failed.
+                if (ec) return self->close_both();
+                self->read_ready(from, to, d);
+              }));
     } else {
       if (!d.buf) d.buf = std::make_unique<char[]>(kTunnelChunk);
       from.async_read_some(
           boost::asio::buffer(d.buf.get(), kTunnelChunk),
-          [self = this->shared_from_this(), &from, &to, &d](
-              boost::system::error_code ec, std::size_t n) { self->on_read(from, to, d, ec, n); });
+          boost::asio::bind_allocator(OwnSizeAllocator<void>(),
+                                      [self = this->shared_from_this(), &from, &to, &d](
+                                          boost::system::error_code ec, std::size_t n) {
+                                        self->on_read(from, to, d, ec, n);
+                                      }));
     }
   }
 
@@ -203,10 +239,10 @@ using TlsClient = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
 // The real pairs, instantiated once in tunnel.cpp.
 // Plain tunnels hold bare sockets; a TLS tunnel its client's TLS stream and
-// the instance's bare socket (start_tunnel releases them from Beast's
+// the instance's bare socket (start_tunnel takes them out of Beast's
 // streams).
-extern template class Tunnel<boost::asio::ip::tcp::socket, boost::asio::ip::tcp::socket>;
-extern template class Tunnel<TlsClient, boost::asio::ip::tcp::socket>;
+extern template class Tunnel<TunnelSocket, TunnelSocket>;
+extern template class Tunnel<TlsClient, TunnelSocket>;
 
 // Starts the tunnel of client connection `connection_id` on `w`: the tunnel
 // owns both streams and lives on its own (the connection's coroutine and its
@@ -220,5 +256,9 @@ void start_tunnel(FrontServer::Worker& w, std::uint64_t connection_id, TlsClient
 // Closes `w`'s tunnels that saw no traffic for `idle_ms` (called by the
 // worker's periodic sweep).
 void sweep_idle_tunnels(FrontServer::Worker& w, std::int64_t now, std::int64_t idle_ms);
+
+// Closes all of `w`'s tunnels (stop()); they go away as their operations
+// end. Runs on w's thread.
+void close_tunnels(FrontServer::Worker& w);
 
 }  // namespace tether::front::proxy
