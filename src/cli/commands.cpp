@@ -74,6 +74,7 @@ struct FrontFlags {
   std::string token;
   std::vector<std::string> instances;
   bool access_log = false;
+  bool reuse_port = false;
   std::string tls_cert, tls_key;
   int tls_port = -1;
 
@@ -86,6 +87,9 @@ struct FrontFlags {
     cmd->add_option("--cookie-name", cookie, "Affinity cookie name (default ARRAffinity)");
     cmd->add_option("--token", token, "Cookie value: instance-id | sha256");
     cmd->add_flag("--access-log", access_log, "Log one line per request");
+    cmd->add_flag(
+        "--reuse-port", reuse_port,
+        "Bind with SO_REUSEPORT: a new front door may start beside this one (restart in place)");
     cmd->add_option("--tls-cert", tls_cert, "PEM certificate chain: also serve HTTPS");
     cmd->add_option("--tls-key", tls_key, "PEM private key for --tls-cert");
     cmd->add_option("--tls-port", tls_port, "HTTPS port (default 8443; 0: the OS picks)");
@@ -117,6 +121,7 @@ struct FrontFlags {
       else throw ConfigError("--token: must be instance-id or sha256 (got \"" + token + "\")");
     }
     if (access_log) c.access_log = true;
+    if (reuse_port) c.reuse_port = true;
     if (!tls_cert.empty()) c.tls.cert = tls_cert;
     if (!tls_key.empty()) c.tls.key = tls_key;
     if (tls_port >= 0) c.tls.port = checked_port("--tls-port", tls_port);

@@ -48,6 +48,7 @@ void load_front_config(const toml::table& root, FrontConfig& c) {
   c.balancing = parse_balancing(front.choice("balancing", to_string(c.balancing),
                                              {"least-requests", "round-robin", "power-of-two"}));
   c.access_log = front.boolean("access_log", c.access_log);
+  c.reuse_port = front.boolean("reuse_port", c.reuse_port);
 
   auto aff = front.table("affinity");
   c.affinity.enabled = aff.boolean("enabled", c.affinity.enabled);

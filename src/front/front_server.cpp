@@ -1,5 +1,7 @@
 #include "tether/front/front_server.hpp"
 
+#include <future>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -15,6 +17,7 @@
 #include "tether/front/proxy_error.hpp"
 #include "tether/http/parse_errors.hpp"
 #include "tether/net/config_reader.hpp"
+#include "tether/net/endpoint.hpp"
 #include "tether/net/event_loop.hpp"
 #include "tether/net/log.hpp"
 #include "proxy/tunnel.hpp"
@@ -177,13 +180,26 @@ std::uint16_t FrontServer::start() {
   for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(*shared_, i));
 
   auto& ctx0 = workers_[0]->ctx;  // the acceptors live on worker 0
+  // A listener; a failure names the address, the port and the reason.
   auto listen_on = [&](std::uint16_t p) {
     auto a = std::make_unique<tcp::acceptor>(ctx0);
     tcp::endpoint ep{asio::ip::make_address(cfg.listen), p};
-    a->open(ep.protocol());
-    a->set_option(tcp::acceptor::reuse_address(true));
-    a->bind(ep);
-    a->listen(asio::socket_base::max_listen_connections);
+    boost::system::error_code ec;
+    using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+    a->open(ep.protocol(), ec);
+    if (!ec) a->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec && cfg.reuse_port) a->set_option(ReusePort(true), ec);
+    if (!ec) a->bind(ep, ec);
+    if (!ec) a->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      std::string what =
+          "cannot listen on " + net::HostPort{cfg.listen, p}.to_string() + ": " + ec.message();
+      if (ec == asio::error::address_in_use)
+        what += cfg.reuse_port ? " (another process has it, not with SO_REUSEPORT as its user)"
+                               : " (another process has it; to start a second front door beside a "
+                                 "running one, both need [front] reuse_port = true / --reuse-port)";
+      throw std::runtime_error(what);
+    }
     return a;
   };
   acceptor_ = listen_on(cfg.port);
@@ -224,12 +240,20 @@ void FrontServer::stop(std::chrono::milliseconds grace) {
   stopped_ = true;
   shared_->stopping = true;
   if (health_) health_->stop();
-  // Stop accepting; close connections that wait for a next request.
-  asio::post(workers_[0]->ctx, [a = acceptor_.get(), t = tls_acceptor_.get()] {
+  // Stop accepting, and only then close connections that wait for a next
+  // request and tunnels: a client that reconnects at once must not land in
+  // this process's accept queue (with reuse_port a new front door is
+  // listening on the same port by now).
+  auto closed = std::make_shared<std::promise<void>>();
+  asio::post(workers_[0]->ctx, [a = acceptor_.get(), t = tls_acceptor_.get(), closed] {
     boost::system::error_code ignored;
     a->close(ignored);
     if (t) t->close(ignored);
+    closed->set_value();
   });
+  // Bounded: a worker that is not running any more (it cannot be, short of
+  // a bug) must not hang the stop.
+  closed->get_future().wait_for(std::chrono::seconds(5));
   for (auto& w : workers_)
     asio::post(w->ctx, [wp = w.get()] {
       boost::system::error_code ignored;

@@ -1,6 +1,8 @@
 // Front-door lifecycle: SIGHUP reloads the instance list without dropping
 // connections; a bad file on reload keeps the running configuration;
-// SIGTERM lets an in-flight request finish.
+// SIGTERM lets an in-flight request finish; with --reuse-port a new front
+// door starts beside the running one (a restart in place), without it a
+// port in use is refused with a message saying so.
 #include <signal.h>
 
 #include <fstream>
@@ -84,6 +86,49 @@ TEST(Lifecycle, SigtermFinishesInFlightRequests) {
   front.proc->signal(SIGTERM);
   slow.join();
   EXPECT_EQ(front.proc->wait(), 0);
+}
+
+// `tether front` on 127.0.0.1:`port` over `a`, plus ARGS (not waited for).
+std::unique_ptr<Process> front_on(std::uint16_t port, const InstanceProc& a,
+                                  std::vector<std::string> args) {
+  std::vector<std::string> argv{TETHER_BINARY, "front",
+                                "--listen",    "127.0.0.1",
+                                "--port",      std::to_string(port),
+                                "--instance",  a.id + "=" + a.address(),
+                                "--log-level", "warn"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return std::make_unique<Process>(argv);
+}
+
+TEST(Lifecycle, ReusePortRestartsInPlace) {
+  // Scenario: a second front door started with --reuse-port on the port of
+  // a running one (also --reuse-port) listens beside it; SIGTERM to the old
+  // one and the port is served by the new one.
+  auto a = start_instance();
+  auto old = start_front_for({&a}, {"--reuse-port"});
+  auto fresh = front_on(old.port, a, {"--reuse-port"});
+  fresh->wait_for_line(R"(listening on 127\.0\.0\.1:)" + std::to_string(old.port));
+  old.proc->signal(SIGTERM);
+  EXPECT_EQ(old.proc->wait(), 0);
+  auto res = get(old.port, "/");
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(whoami(res).at("instance_id").as_string(), a.id);
+  EXPECT_TRUE(fresh->running());
+}
+
+TEST(Lifecycle, PortInUseIsRefusedNamingPortAndWayOut) {
+  // Scenario: without --reuse-port a second front door on a port in use
+  // stops at once, naming the address and how to share it.
+  auto a = start_instance();
+  auto old = start_front_for({&a});
+  auto second = front_on(old.port, a, {});
+  EXPECT_NE(second->wait(), 0);
+  auto err = second->stderr_text();
+  EXPECT_NE(err.find("cannot listen on 127.0.0.1:" + std::to_string(old.port) + ": "),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("reuse_port"), std::string::npos) << err;
+  EXPECT_EQ(get(old.port, "/").result_int(), 200);  // the first one is untouched
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
-// HAProxy 2.6 (Debian's /usr/sbin/haproxy) as the front door of separate
-// `tether serve --app signalr-chat` instances, with the repository's own
-// config/haproxy-mesh.cfg (seed 004: leastconn, cookie SERVERID insert
-// indirect nocache) -- only its bind address and server lines are rewritten
-// for ports the OS picks. The instances' --mesh-url is HAProxy, so the mesh
+// Separate `tether serve --app signalr-chat` instances behind a front door
+// that is its own process: HAProxy 2.6 (Debian's /usr/sbin/haproxy) with
+// the repository's own config/haproxy-mesh.cfg (seed 004: leastconn, cookie
+// SERVERID insert indirect nocache) -- only its bind address and server
+// lines are rewritten for ports the OS picks -- or `tether front
+// --reuse-port`. The instances' --mesh-url is the front door, so the mesh
 // also runs through it. Everything is a child of the test, stopped by PID.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,12 +35,33 @@ export function haproxyConfig(port, instancePorts) {
   return [...lines, ...servers, ''].join('\n');
 }
 
+// `tether front --reuse-port` on `port` in front of `members` (a restart
+// in place starts a second one beside it).
+export function startTetherFront(port, members) {
+  return startChild([process.env.TETHER_BINARY, 'front', '--reuse-port', '--listen', '127.0.0.1',
+                     '--port', String(port), '--threads', '1', '--log-level', 'info', '--admin-port', '-1',
+                     ...members.flatMap((m) => ['--instance', `${m.id}=127.0.0.1:${m.port}`])]);
+}
+
 // `instances` signalr-chat instances sharing one SQLite hub store behind
 // HAProxy; resolves once HAProxy answers and the mesh has every member.
-export async function startHaproxyPlan({ instances = 3 } = {}) {
+export function startHaproxyPlan({ instances = 3 } = {}) {
+  return startPlanBehind((port, members, dir) => {
+    const cfg = join(dir, 'haproxy.cfg');
+    writeFileSync(cfg, haproxyConfig(port, members.map((m) => m.port)));
+    return startChild([HAPROXY, '-db', '-f', cfg]);
+  }, { instances });
+}
+
+// The same behind `tether front --reuse-port` (plan.front).
+export function startTetherFrontPlan({ instances = 3 } = {}) {
+  return startPlanBehind(startTetherFront, { instances });
+}
+
+async function startPlanBehind(startFront, { instances }) {
   const binary = process.env.TETHER_BINARY;
   if (!binary) throw new Error('set TETHER_BINARY to the tether executable (ctest does)');
-  const dir = mkdtempSync(join(tmpdir(), 'tether-haproxy-realtime-'));
+  const dir = mkdtempSync(join(tmpdir(), 'tether-separate-realtime-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const env = { TETHER_MESH_KEY: randomBytes(24).toString('hex') };
@@ -52,12 +74,11 @@ export async function startHaproxyPlan({ instances = 3 } = {}) {
     const m = await c.waitFor('out', /listening on 127\.0\.0\.1:(\d+)/, 'the listening line');
     members.push({ id, port: Number(m[1]), ...c });
   }
-  const cfg = join(dir, 'haproxy.cfg');
-  writeFileSync(cfg, haproxyConfig(port, members.map((m) => m.port)));
-  const haproxy = startChild([HAPROXY, '-db', '-f', cfg]);
+  const front = startFront(port, members, dir);
 
   const plan = {
-    url, members, haproxy, dir,
+    url, members, dir,
+    front,  // the front door's process (a test may replace it)
     // The member whose hub log shows `n` members at an epoch above `after`.
     async hubWith(n, after = 0) {
       const re = new RegExp(`\\[mesh\\.hub\\] member [0-9a-f]+ joined \\(epoch (\\d+), ${n} members\\)`, 'g');
@@ -74,7 +95,7 @@ export async function startHaproxyPlan({ instances = 3 } = {}) {
       }
     },
     async stop() {
-      await plan.haproxy.stop();  // a test may have replaced it
+      await plan.front.stop();
       await Promise.all(members.map((m) => m.stop()));
       rmSync(dir, { recursive: true, force: true });
     },
@@ -84,7 +105,7 @@ export async function startHaproxyPlan({ instances = 3 } = {}) {
     try {
       if ((await fetch(`${url}/healthz`)).status === 200) break;
     } catch { /* not up yet */ }
-    if (Date.now() > deadline) throw new Error(`HAProxy did not answer on ${url}\n${haproxy.output.err}`);
+    if (Date.now() > deadline) throw new Error(`the front door did not answer on ${url}\n${plan.front.output.err}`);
     await new Promise((r) => setTimeout(r, 20));
   }
   await plan.hubWith(instances);

@@ -1,7 +1,8 @@
 // Stateful reconnect (issue 16 part 2) with the official client's
 // withStatefulReconnect(): numbered messages both ways while the client's
 // TCP connection is cut (a relay in front of a `tether up` plan), and while
-// the front door itself is restarted (HAProxy, replaced with -st); nothing
+// the front door itself is restarted (HAProxy replaced with -st, and `tether
+// front --reuse-port` replaced by a second one started beside it); nothing
 // lost, nothing twice, the same connection id, and the client never went
 // through onreconnecting/onclose (the WebSocket is replaced underneath).
 import assert from 'node:assert/strict';
@@ -12,7 +13,9 @@ import { after, before, describe, test } from 'node:test';
 
 import { startChild } from './child.mjs';
 import { connect, connectElsewhere, signalR, until } from './client.mjs';
-import { HAPROXY, haproxyConfig, haproxyInstalled, startHaproxyPlan } from './haproxy.mjs';
+import {
+  HAPROXY, haproxyConfig, haproxyInstalled, startHaproxyPlan, startTetherFront, startTetherFrontPlan,
+} from './haproxy.mjs';
 import { startPlan } from './plan.mjs';
 
 const T = signalR.HttpTransportType;
@@ -133,51 +136,76 @@ async function status(frontUrl, instance) {
   return r.json();
 }
 
-describe('the front door restarted (HAProxy replaced with -st)', { skip: !haproxyInstalled() && 'no /usr/sbin/haproxy' }, () => {
-  let plan;
-  before(async () => { plan = await startHaproxyPlan(); });
-  after(async () => { await plan?.stop(); });
+// Two front doors and how each is restarted in place.
+const restarts = [
+  {
+    name: 'HAProxy replaced with -st',
+    skip: !haproxyInstalled() && 'no /usr/sbin/haproxy',
+    startPlan: startHaproxyPlan,
+    async restart(plan) {
+      const old = plan.front;
+      const cfg = join(plan.dir, 'haproxy.cfg');
+      writeFileSync(cfg, haproxyConfig(new URL(plan.url).port, plan.members.map((m) => m.port)));
+      // The old one stops listening first (SIGTTOU: HAProxy pauses its
+      // listeners and keeps its connections), so that a reconnect cannot
+      // land in its accept queue while both are bound; then the new one
+      // binds and terminates it: every connection through it is cut.
+      old.proc.kill('SIGTTOU');
+      await until(() => refused(Number(new URL(plan.url).port)), 'the old HAProxy no longer listening');
+      plan.front = startChild([HAPROXY, '-db', '-f', cfg, '-st', String(old.proc.pid)]);
+      await until(() => old.proc.exitCode !== null || old.proc.signalCode !== null, 'the old HAProxy gone');
+    },
+  },
+  {
+    name: 'tether front: a new one started beside it, then SIGTERM to the old',
+    skip: false,
+    startPlan: startTetherFrontPlan,
+    async restart(plan) {
+      // Both bind with --reuse-port; the old one stops accepting before it
+      // closes its tunnels, so the client's reconnect reaches the new one.
+      const old = plan.front;
+      plan.front = startTetherFront(Number(new URL(plan.url).port), plan.members);
+      await plan.front.waitFor('out', /listening on 127\.0\.0\.1:\d+/, 'the new front door listening');
+      await old.stop('SIGTERM');
+      assert.equal(old.proc.exitCode, 0, `the old front door exited cleanly\n${old.output.err}`);
+    },
+  },
+];
 
-  test('a server stream and the client\'s own messages carry on over the new HAProxy', async () => {
-    const a = watchLifecycle(await connect(plan.url, { transport: T.WebSockets }, { stateful: true }));
-    try {
-      const id = a.connection.connectionId;
-      const items = [];
-      let completed = false;
-      const stream = new Promise((resolve, reject) => {
-        a.connection.stream('Counter', N, 5).subscribe({
-          next: (i) => items.push(i), complete: () => { completed = true; resolve(); }, error: reject });
-      });
-      const restart = async () => {
-        const old = plan.haproxy;
-        const cfg = join(plan.dir, 'haproxy.cfg');
-        writeFileSync(cfg, haproxyConfig(new URL(plan.url).port, plan.members.map((m) => m.port)));
-        // The old one stops listening first (SIGTTOU: HAProxy pauses its
-        // listeners and keeps its connections), so that a reconnect cannot
-        // land in its accept queue while both are bound; then the new one
-        // binds and terminates it: every connection through it is cut.
-        old.proc.kill('SIGTTOU');
-        await until(() => refused(Number(new URL(plan.url).port)), 'the old HAProxy no longer listening');
-        plan.haproxy = startChild([HAPROXY, '-db', '-f', cfg, '-st', String(old.proc.pid)]);
-        await until(() => old.proc.exitCode !== null || old.proc.signalCode !== null, 'the old HAProxy gone');
-      };
-      await sendNumbered(a, a.me.connectionId, 'self', [N / 2], restart);
-      await stream;
-      await until(() => texts(a.received, 'self').length >= N, `${N} messages to itself`);
-      assert.ok(completed);
-      assert.deepEqual(items, Array.from({ length: N }, (_, i) => i), 'every stream item once, in order');
-      assert.deepEqual(texts(a.received, 'self'), oneTo(N));
-      assert.deepEqual(a.events, []);
-      assert.equal(a.connection.connectionId, id);
-      assert.equal((await a.connection.invoke('WhoAmI')).connectionId, a.me.connectionId);
-      const counts = await Promise.all(plan.members.map(async (m) =>
-        (await (await fetch(`http://127.0.0.1:${m.port}/realtime/status`)).json()).reconnects));
-      assert.ok(counts.reduce((x, y) => x + y, 0) >= 1, `a reconnect counted (${counts})`);
-    } finally {
-      await a.connection.stop();
-    }
+for (const front of restarts) {
+  describe(`the front door restarted (${front.name})`, { skip: front.skip }, () => {
+    let plan;
+    before(async () => { plan = await front.startPlan(); });
+    after(async () => { await plan?.stop(); });
+
+    test('a server stream and the client\'s own messages carry on over the new front door', async () => {
+      const a = watchLifecycle(await connect(plan.url, { transport: T.WebSockets }, { stateful: true }));
+      try {
+        const id = a.connection.connectionId;
+        const items = [];
+        let completed = false;
+        const stream = new Promise((resolve, reject) => {
+          a.connection.stream('Counter', N, 5).subscribe({
+            next: (i) => items.push(i), complete: () => { completed = true; resolve(); }, error: reject });
+        });
+        await sendNumbered(a, a.me.connectionId, 'self', [N / 2], () => front.restart(plan));
+        await stream;
+        await until(() => texts(a.received, 'self').length >= N, `${N} messages to itself`);
+        assert.ok(completed);
+        assert.deepEqual(items, Array.from({ length: N }, (_, i) => i), 'every stream item once, in order');
+        assert.deepEqual(texts(a.received, 'self'), oneTo(N));
+        assert.deepEqual(a.events, []);
+        assert.equal(a.connection.connectionId, id);
+        assert.equal((await a.connection.invoke('WhoAmI')).connectionId, a.me.connectionId);
+        const counts = await Promise.all(plan.members.map(async (m) =>
+          (await (await fetch(`http://127.0.0.1:${m.port}/realtime/status`)).json()).reconnects));
+        assert.ok(counts.reduce((x, y) => x + y, 0) >= 1, `a reconnect counted (${counts})`);
+      } finally {
+        await a.connection.stop();
+      }
+    });
   });
-});
+}
 
 describe('without withStatefulReconnect()', () => {
   let plan;

@@ -145,6 +145,11 @@ struct FrontConfig {
   TlsConfig tls;
   Http2Config http2;
   bool access_log = false;
+  // Bind the listeners with SO_REUSEPORT, so that a new front door can bind
+  // the same port while this one still runs: a restart in place (start the
+  // new one, then SIGTERM the old, which stops accepting before it closes
+  // anything). Off by default: a second front door on a port in use fails.
+  bool reuse_port = false;
   AdminConfig admin;
   std::vector<InstanceConfig> instances;
   RelayConfig relay;

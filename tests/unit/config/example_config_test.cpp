@@ -28,6 +28,7 @@ TEST_F(ExampleConfig, FrontLoadsValidatesAndMatchesDefaults) {
   EXPECT_EQ(c.threads, d.threads);
   EXPECT_EQ(c.balancing, d.balancing);
   EXPECT_EQ(c.access_log, d.access_log);
+  EXPECT_EQ(c.reuse_port, d.reuse_port);
   EXPECT_EQ(c.affinity.enabled, d.affinity.enabled);
   EXPECT_EQ(c.affinity.cookie, "ARRAffinity");
   EXPECT_EQ(c.affinity.samesite_cookie, "ARRAffinitySameSite");
@@ -125,7 +126,7 @@ TEST_F(ExampleConfig, EveryReadKeyIsWrittenOut) {
   const char* keys[] = {
       "up.instances", "up.app", "up.admin_listen", "up.admin_port", "up.state_dir",
       "up.stop_grace", "up.drain_grace", "up.start_timeout",
-      "front.port", "front.threads", "front.balancing", "front.access_log",
+      "front.port", "front.threads", "front.balancing", "front.access_log", "front.reuse_port",
       "front.affinity.enabled", "front.affinity.cookie", "front.affinity.samesite_cookie",
       "front.affinity.token", "front.affinity.set_domain", "front.affinity.domain",
       "front.affinity.max_idle", "front.affinity.max_life", "front.affinity.rebalance_idle",

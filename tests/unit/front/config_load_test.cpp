@@ -39,6 +39,7 @@ TEST(LoadFrontConfig, EmptyFileKeepsDefaults) {
   EXPECT_EQ(c.threads, 0u);
   EXPECT_EQ(c.balancing, Balancing::least_requests);
   EXPECT_FALSE(c.access_log);
+  EXPECT_FALSE(c.reuse_port);
   EXPECT_TRUE(c.affinity.enabled);
   EXPECT_EQ(c.affinity.cookie, "ARRAffinity");
   EXPECT_EQ(c.affinity.samesite_cookie, "ARRAffinitySameSite");
@@ -80,6 +81,7 @@ TEST(LoadFrontConfig, EverySection) {
     threads = 4
     balancing = "round-robin"
     access_log = true
+    reuse_port = true
 
     [front.affinity]
     enabled = false
@@ -118,6 +120,7 @@ TEST(LoadFrontConfig, EverySection) {
   EXPECT_EQ(c.threads, 4u);
   EXPECT_EQ(c.balancing, Balancing::round_robin);
   EXPECT_TRUE(c.access_log);
+  EXPECT_TRUE(c.reuse_port);
   EXPECT_FALSE(c.affinity.enabled);
   EXPECT_EQ(c.affinity.cookie, "SERVERID");
   EXPECT_EQ(c.affinity.samesite_cookie, "");
