@@ -75,6 +75,8 @@ void start(FrontServer::Worker& w, std::uint64_t id, Client client,
 
 void start_tunnel(FrontServer::Worker& w, std::uint64_t connection_id, beast::tcp_stream client,
                   TunnelHandoff<beast::tcp_stream> h) {
+  // A failed rebind leaves `socket` closed: the tunnel's first wait fails
+  // and closes both ends.
   boost::system::error_code ec;
   auto socket = rebind(w, client.release_socket(), ec);
   start(w, connection_id, std::move(socket), std::move(h));
