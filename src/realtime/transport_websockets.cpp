@@ -51,13 +51,16 @@ asio::awaitable<void> write_loop(std::shared_ptr<Connection> c, Socket& ws,
       co_await c->output.wait();
       // Woken by a message: let those already arriving join it in one
       // write. A broadcast reaches many connections at once, and the
-      // backplane's next message is often already read; each turn here
-      // lets it be delivered first (while the queue still grows, at most
-      // kGather turns). At low load this costs one post, never a wait.
-      for (int turn = 0; turn < kGather && !a->ended; ++turn) {
+      // backplane's next message is often already read, or readable: each
+      // turn here lets it be delivered first, while the queue grows (at
+      // most kGather turns). A message the event loop has yet to read needs
+      // two turns (the loop polls once per turn; the read completes in the
+      // next), so the gathering stops after two turns without growth. At
+      // low load this costs two posts, never a wait.
+      for (int turn = 0, quiet = 0; turn < kGather && quiet < 2 && !a->ended; ++turn) {
         const auto queued = c->output.size();
         co_await asio::post(ex, asio::use_awaitable);
-        if (c->output.size() == queued) break;
+        quiet = c->output.size() == queued ? quiet + 1 : 0;
       }
       continue;
     }
