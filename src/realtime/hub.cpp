@@ -138,12 +138,12 @@ bool Hub::publish_or_fail(const std::string& t, std::string payload) {
 struct Hub::Outgoing {
   std::string_view target;
   const json::array* arguments = nullptr;
-  std::optional<std::string> framed[2];  // by Protocol
+  Connection::Shared framed[2];  // by Protocol
 
-  const std::string& in(Protocol p) {
+  const Connection::Shared& in(Protocol p) {
     auto& f = framed[static_cast<int>(p)];
-    if (!f) f = invocation(target, *arguments, p);
-    return *f;
+    if (!f) f = std::make_shared<const std::string>(invocation(target, *arguments, p));
+    return f;
   }
 };
 
@@ -252,7 +252,8 @@ void Hub::on_backplane(const std::string& t, const std::string& payload) {
     auto parsed = parse_client_message(record, error);
     if (!parsed || parsed->type != int(MessageType::invocation)) return;
     Outgoing message{parsed->target, &parsed->arguments, {}};
-    message.framed[static_cast<int>(Protocol::json)] = std::string(m->as_string());
+    message.framed[static_cast<int>(Protocol::json)] =
+        std::make_shared<const std::string>(m->as_string());
     deliver(t, message, except());
     return;
   }
@@ -349,7 +350,15 @@ std::shared_ptr<Connection> Hub::find(const std::string& token) const {
 }
 
 void Hub::enqueue(Connection& c, std::string framed, bool sequenced) {
-  if (c.closing || c.gone) return;
+  if (admit(c)) c.output.emplace(std::move(framed), sequenced);
+}
+
+void Hub::enqueue(Connection& c, const std::shared_ptr<const std::string>& framed) {
+  if (admit(c)) c.output.emplace(framed, true);
+}
+
+bool Hub::admit(Connection& c) {
+  if (c.closing || c.gone) return false;
   if (c.output.size() >= options_.max_queued) {
     ++stats_.slow_clients_dropped;
     log()->warn("hub {}: connection {} lags {} messages behind: dropped", options_.name, c.id,
@@ -357,10 +366,10 @@ void Hub::enqueue(Connection& c, std::string framed, bool sequenced) {
     c.output.clear();
     c.closing = true;
     c.output.wake();
-    return;
+    return false;
   }
   ++stats_.messages_queued;
-  c.output.emplace(std::move(framed), sequenced);
+  return true;
 }
 
 void Hub::detach(const std::shared_ptr<Connection>& c) {
@@ -383,7 +392,7 @@ std::string Hub::resume(const std::shared_ptr<Connection>& c) {
   log()->debug("hub {}: connection {} resumed on a new WebSocket ({} messages resent)",
                options_.name, c->id, c->unacked.size());
   std::string out = sequence_message(c->first_unacked, c->protocol);
-  for (const auto& m : c->unacked) out += m;
+  for (const auto& m : c->unacked) out += m.bytes();
   return out;
 }
 

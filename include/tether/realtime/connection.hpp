@@ -45,12 +45,19 @@ class Connection {
   bool gone = false;     // removed from the hub
 
   std::string input;  // bytes received, not yet a whole record
-  // One framed message to send, in `protocol` (the handshake answer: JSON).
+  // A framed message many connections share (a broadcast, framed once per
+  // protocol): queued by reference, not copied per connection.
+  using Shared = std::shared_ptr<const std::string>;
+  // One framed message to send, in `protocol` (the handshake answer: JSON):
+  // this connection's own, or shared.
   // `sequenced`: it counts in stateful reconnect's sequence (is_sequenced).
   struct Queued {
-    std::string bytes;
+    std::string own;
+    Shared shared;
     bool sequenced = false;
-    Queued(std::string b, bool s = false) : bytes(std::move(b)), sequenced(s) {}  // NOLINT
+    Queued(std::string b, bool s = false) : own(std::move(b)), sequenced(s) {}  // NOLINT
+    Queued(Shared b, bool s) : shared(std::move(b)), sequenced(s) {}
+    const std::string& bytes() const { return shared ? *shared : own; }
   };
   // Framed messages for the transport's writer; output.wake() when closing
   // is set or anything else the writer re-reads changed.
@@ -66,7 +73,7 @@ class Connection {
   bool reconnect_offered = false;  // negotiate answered useStatefulReconnect
   bool stateful = false;
   std::size_t reconnect_buffer = 100'000;
-  std::deque<std::string> unacked;
+  std::deque<Queued> unacked;
   std::int64_t first_unacked = 1;  // the sequence id of unacked.front()
   std::size_t unacked_bytes = 0;
   std::int64_t received = 0;        // the client's last sequenced message processed
@@ -79,7 +86,7 @@ class Connection {
   // Drops what the client acknowledged up to `sequence_id`.
   void acknowledge(std::int64_t sequence_id) {
     while (!unacked.empty() && first_unacked <= sequence_id) {
-      unacked_bytes -= unacked.front().size();
+      unacked_bytes -= unacked.front().bytes().size();
       unacked.pop_front();
       ++first_unacked;
     }
@@ -112,11 +119,11 @@ class Connection {
       auto& m = output.front();
       if (stateful && m.sequenced) {
         if (unacked_bytes >= reconnect_buffer && !closing) break;
-        out += m.bytes;
-        unacked_bytes += m.bytes.size();
-        unacked.push_back(std::move(m.bytes));
+        out += m.bytes();
+        unacked_bytes += m.bytes().size();
+        unacked.push_back(std::move(m));
       } else {
-        out += m.bytes;
+        out += m.bytes();
       }
       output.pop_front();
     }

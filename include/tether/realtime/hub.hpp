@@ -335,6 +335,10 @@ class Hub : public std::enable_shared_from_this<Hub> {
   // Queues a framed message for `c` (dropping a client that lags too far).
   // `sequenced`: it counts for stateful reconnect (is_sequenced).
   void enqueue(Connection& c, std::string framed, bool sequenced = true);
+  // A broadcast's framing, shared by every connection it reaches.
+  void enqueue(Connection& c, const std::shared_ptr<const std::string>& framed);
+  // Whether `c` takes one more message (a lagging connection is dropped).
+  bool admit(Connection& c);
   // Stateful reconnect: `c`'s WebSocket dropped; it waits disconnect_timeout
   // for the client's next one (realtime/transport_websockets.cpp).
   void detach(const std::shared_ptr<Connection>& c);

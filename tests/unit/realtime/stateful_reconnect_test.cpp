@@ -106,7 +106,7 @@ TEST_F(StatefulReconnect, WrittenMessagesWaitForTheClientsAck) {
   EXPECT_EQ(c->received, 2);  // the client's two invocations
   hub->receive(c, "{\"type\":8,\"sequenceId\":1}\x1e");
   ASSERT_EQ(c->unacked.size(), 1u);
-  EXPECT_EQ(c->unacked.front(), echoed_frame("b"));
+  EXPECT_EQ(c->unacked.front().bytes(), echoed_frame("b"));
   EXPECT_EQ(c->first_unacked, 2);
   hub->receive(c, "{\"type\":8,\"sequenceId\":9}\x1e");
   EXPECT_TRUE(c->unacked.empty());
