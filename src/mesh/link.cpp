@@ -3,6 +3,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 
@@ -10,6 +11,7 @@ namespace tether::mesh {
 
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kBatchBytes = 256 * 1024;
+constexpr int kGatherTurns = 8;  // the most turns a woken writer waits for more items
 
 std::size_t Link::read_limit_after_hello(std::size_t max_message_bytes) {
   return kBatchBytes + max_message_bytes + 64 * 1024;
@@ -69,6 +71,13 @@ asio::awaitable<void> Link::write_loop(std::shared_ptr<Link> self) {
     if (self->queue_.empty()) {
       if (self->closing_) break;
       co_await self->queue_.wait();
+      // Woken by an item: let those already arriving join it in one
+      // message, while each turn adds some (at most kGatherTurns).
+      for (int turn = 0, quiet = 0; turn < kGatherTurns && quiet < 1 && self->open_; ++turn) {
+        const auto queued = self->queue_.size();
+        co_await asio::post(self->executor_, asio::use_awaitable);
+        quiet = self->queue_.size() == queued ? quiet + 1 : 0;
+      }
       continue;
     }
     bool ok = false;
