@@ -113,23 +113,6 @@ void cookie_domain(const AffinityConfig& cfg, std::string_view host, std::string
     }
 }
 
-// One Set-Cookie value in ARR's attribute order (as http::SetCookie
-// renders it): name=value;Path=/;HttpOnly[;SameSite=None][;Secure][;Domain=..]
-void render_cookie(std::string& out, std::string_view name, std::string_view token,
-                   bool same_site_none, bool secure, std::string_view domain) {
-  out.clear();
-  out += name;
-  out += '=';
-  out += token;
-  out += ";Path=/;HttpOnly";
-  if (same_site_none) out += ";SameSite=None";
-  if (secure) out += ";Secure";
-  if (!domain.empty()) {
-    out += ";Domain=";
-    out += domain;
-  }
-}
-
 }  // namespace
 
 std::vector<std::string> Affinity::cookie_values(std::string_view token, std::string_view host,
@@ -145,10 +128,20 @@ void Affinity::add_cookie_values(std::string_view token, std::string_view host, 
   // Per thread, reused: a response's cookies cost no allocation once warm.
   thread_local std::string domain, value;
   cookie_domain(config_, host, domain);
-  render_cookie(value, config_.cookie, token, false, https, domain);
+  http::SetCookie cookie;
+  cookie.name = config_.cookie;
+  cookie.value = token;
+  cookie.secure = https;
+  cookie.domain = domain;
+  value.clear();
+  cookie.append_to(value);
   sink(std::string_view(value));
   if (!config_.samesite_cookie.empty()) {
-    render_cookie(value, config_.samesite_cookie, token, true, true, domain);
+    cookie.name = config_.samesite_cookie;
+    cookie.same_site = "None";
+    cookie.secure = true;
+    value.clear();
+    cookie.append_to(value);
     sink(std::string_view(value));
   }
 }

@@ -35,6 +35,11 @@ std::vector<std::string_view> cookie_values(const bhttp::fields& fields, std::st
 std::string SetCookie::to_string() const {
   std::string out;
   out.reserve(name.size() + value.size() + domain.size() + 64);
+  append_to(out);
+  return out;
+}
+
+void SetCookie::append_to(std::string& out) const {
   out += name;
   out += '=';
   out += value;
@@ -56,7 +61,6 @@ std::string SetCookie::to_string() const {
     out += ";Domain=";
     out += domain;
   }
-  return out;
 }
 
 std::string host_without_port(std::string_view host) {

@@ -3,7 +3,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 
@@ -72,12 +71,9 @@ asio::awaitable<void> Link::write_loop(std::shared_ptr<Link> self) {
       if (self->closing_) break;
       co_await self->queue_.wait();
       // Woken by an item: let those already arriving join it in one
-      // message, while each turn adds some (at most kGatherTurns).
-      for (int turn = 0, quiet = 0; turn < kGatherTurns && quiet < 1 && self->open_; ++turn) {
-        const auto queued = self->queue_.size();
-        co_await asio::post(self->executor_, asio::use_awaitable);
-        quiet = self->queue_.size() == queued ? quiet + 1 : 0;
-      }
+      // message, while each turn adds some (one quiet turn: a link's
+      // latency matters more than its batch size).
+      co_await self->queue_.gather(kGatherTurns, 1, [&] { return !self->open_; });
       continue;
     }
     bool ok = false;

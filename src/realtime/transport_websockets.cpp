@@ -6,7 +6,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
@@ -43,7 +42,6 @@ asio::awaitable<void> write_loop(std::shared_ptr<Connection> c, Socket& ws,
     failed = !co_await ws.write(a->resume, !c->binary());
     a->resume.clear();
   }
-  auto ex = co_await asio::this_coro::executor;
   while (!failed && !a->ended) {
     auto text = c->take_output();
     if (text.empty()) {
@@ -51,17 +49,9 @@ asio::awaitable<void> write_loop(std::shared_ptr<Connection> c, Socket& ws,
       co_await c->output.wait();
       // Woken by a message: let those already arriving join it in one
       // write. A broadcast reaches many connections at once, and the
-      // backplane's next message is often already read, or readable: each
-      // turn here lets it be delivered first, while the queue grows (at
-      // most kGather turns). A message the event loop has yet to read needs
-      // two turns (the loop polls once per turn; the read completes in the
-      // next), so the gathering stops after two turns without growth. At
-      // low load this costs two posts, never a wait.
-      for (int turn = 0, quiet = 0; turn < kGather && quiet < 2 && !a->ended; ++turn) {
-        const auto queued = c->output.size();
-        co_await asio::post(ex, asio::use_awaitable);
-        quiet = c->output.size() == queued ? quiet + 1 : 0;
-      }
+      // backplane's next message is often already read, or readable (two
+      // quiet turns wait for one the loop has polled but not yet read).
+      co_await c->output.gather(kGather, 2, [&] { return a->ended; });
       continue;
     }
     // MessagePack: binary frames, the handshake answer too.

@@ -14,19 +14,22 @@ namespace tether::http {
 std::vector<std::string_view> cookie_values(const boost::beast::http::fields& fields,
                                             std::string_view name);
 
-// Attributes of one Set-Cookie header.
+// Attributes of one Set-Cookie header (views: what they point at must
+// outlive the rendering).
 struct SetCookie {
-  std::string name;
-  std::string value;
-  std::string path = "/";
-  std::string domain;     // empty: no Domain attribute
-  std::string same_site;  // empty: no SameSite attribute
+  std::string_view name;
+  std::string_view value;
+  std::string_view path = "/";
+  std::string_view domain;     // empty: no Domain attribute
+  std::string_view same_site;  // empty: no SameSite attribute
   bool http_only = true;
   bool secure = false;
   long long max_age = -1;  // < 0: session cookie
 
   // Renders in ARR's attribute order: name=value;Path=/;HttpOnly;SameSite=..;Secure;Domain=..
   std::string to_string() const;
+  // The same appended to `out` (no allocation once `out` has the room).
+  void append_to(std::string& out) const;
 };
 
 // The host part of a Host header value: "example.com:8080" -> "example.com",

@@ -15,6 +15,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -48,6 +49,21 @@ class WriteQueue {
     wake_.expires_at(deadline);
     auto [ec] = co_await wake_.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
     co_return bool(ec);
+  }
+
+  // Gathering, for a writer just woken: yields to the event loop, turn
+  // after turn, while items keep arriving, so that they leave in one write.
+  // Stops after `quiet` turns in a row that added nothing, after
+  // `max_turns`, or when `stop()` is true. (A message the loop has polled
+  // but not yet read completes in the turn after the poll: two quiet turns
+  // wait for it, one does not.) At low load: `quiet` posts, never a wait.
+  template <class Stop>
+  boost::asio::awaitable<void> gather(int max_turns, int quiet, Stop stop) {
+    for (int turn = 0, still = 0; turn < max_turns && still < quiet && !stop(); ++turn) {
+      const auto queued = items_.size();
+      co_await boost::asio::post(get_executor(), boost::asio::use_awaitable);
+      still = items_.size() == queued ? still + 1 : 0;
+    }
   }
 
   bool empty() const { return items_.empty(); }

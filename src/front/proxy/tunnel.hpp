@@ -16,8 +16,8 @@
 // read and a write per 64 KiB. A TLS stream keeps a 16 KiB buffer per
 // direction (its records cannot be peeked at, and are at most 16 KiB). The
 // sockets are bound to the worker's io_context by type, and the pending
-// operations are allocated at their own size: an idle plain tunnel is about
-// 1.9 KB of the process's memory (docs/benchmarks.md).
+// operations are allocated at their own size: an idle plain tunnel is
+// 1.84 KB of the process's memory in bench/front/run.sh (docs/benchmarks.md).
 #include <cstdint>
 #include <memory>
 #include <optional>

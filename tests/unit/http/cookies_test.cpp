@@ -127,7 +127,7 @@ TEST(SetCookieToString, EmptyPathOmitted) {
   SetCookie c;
   c.name = "n";
   c.value = "v";
-  c.path.clear();
+  c.path = {};
   c.secure = true;
   EXPECT_EQ(c.to_string(), "n=v;HttpOnly;Secure");
 }
