@@ -70,6 +70,7 @@ ready() {  # ready PORT [CURL ARGS]: until it answers 200 over h2c (or as the ar
   fail "nothing answers 200 on 127.0.0.1:$port"
 }
 ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+sticks() { awk '{ sub(/.*\) /, ""); print $13 }' "/proc/$1/stat"; }  # stime: the kernel's part
 HZ=$(getconf CLK_TCK)
 
 read -r B1 B2 HA <<<"$(ports 3)"
@@ -127,19 +128,20 @@ ROWS=()
 measure() {
   local name=$1 pid=$2 port=$3; shift 3
   h2load -c 10 -m 10 -D 1 "$@" "http://127.0.0.1:$port/" >/dev/null 2>&1  # warm-up
-  local t0 t1 out
-  t0=$(ticks "$pid")
+  local t0 t1 s0 s1 out
+  t0=$(ticks "$pid"); s0=$(sticks "$pid")
   out=$(taskset -c 0 h2load -c 10 -m 10 -D "$DURATION" "$@" "http://127.0.0.1:$port/" 2>&1)
-  t1=$(ticks "$pid")
+  t1=$(ticks "$pid"); s1=$(sticks "$pid")
   local rps done2xx mean
   rps=$(sed -nE 's/^finished in [^,]+, ([0-9.]+) req\/s.*/\1/p' <<<"$out")
   done2xx=$(sed -nE 's/^status codes: ([0-9]+) 2xx.*/\1/p' <<<"$out")
   mean=$(awk '/^time for request:/ { print $6 }' <<<"$out")
   [ -n "$rps" ] && [ "${done2xx:-0}" -gt 0 ] || fail "$name: h2load said: $out"
-  local us
+  local us ks
   us=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v n="$done2xx" 'BEGIN { printf "%.1f", d / hz * 1e6 / n }')
-  ROWS+=("$name|$rps|$mean|$us")
-  say "$name: $rps req/s, CPU $us µs/req, mean $mean"
+  ks=$(awk -v d=$((s1 - s0)) -v hz="$HZ" -v n="$done2xx" 'BEGIN { printf "%.1f", d / hz * 1e6 / n }')
+  ROWS+=("$name|$rps|$mean|$us|$ks")
+  say "$name: $rps req/s, CPU $us µs/req ($ks in the kernel), mean $mean"
 }
 say "h2load -c 10 -m 10 for ${DURATION}s per row, everything on core 0"
 measure "HAProxy 2.6, cookie insert" "$HA_PID" "$HA"
@@ -148,13 +150,13 @@ measure "HAProxy, cookie sent" "$HA_PID" "$HA" -H "cookie: SERVERID=b1"
 measure "tether front, cookie sent" "$TE_PID" "$TE" -H "cookie: ARRAffinity=b1"
 
 {
-  echo "| path (h2c, 100 streams over 10 connections) | req/s | mean latency | proxy CPU µs/req |"
-  echo "|---|---|---|---|"
-  for r in "${ROWS[@]}"; do IFS='|' read -r n a b c <<<"$r"; echo "| $n | $a | $b | $c |"; done
-  IFS='|' read -r _ ha_rps _ ha_us <<<"${ROWS[0]}"
-  IFS='|' read -r _ te_rps _ te_us <<<"${ROWS[1]}"
-  IFS='|' read -r _ ha2_rps _ ha2_us <<<"${ROWS[2]}"
-  IFS='|' read -r _ te2_rps _ te2_us <<<"${ROWS[3]}"
+  echo "| path (h2c, 100 streams over 10 connections) | req/s | mean latency | proxy CPU µs/req | of which kernel |"
+  echo "|---|---|---|---|---|"
+  for r in "${ROWS[@]}"; do IFS='|' read -r n a b c k <<<"$r"; echo "| $n | $a | $b | $c | $k |"; done
+  IFS='|' read -r _ ha_rps _ ha_us _ <<<"${ROWS[0]}"
+  IFS='|' read -r _ te_rps _ te_us _ <<<"${ROWS[1]}"
+  IFS='|' read -r _ ha2_rps _ ha2_us _ <<<"${ROWS[2]}"
+  IFS='|' read -r _ te2_rps _ te2_us _ <<<"${ROWS[3]}"
   awk -v a="$te_rps" -v b="$ha_rps" -v c="$te_us" -v d="$ha_us" -v e="$te2_rps" -v f="$ha2_rps" \
       -v g="$te2_us" -v h="$ha2_us" 'BEGIN {
     printf "\ntether / HAProxy: cookie set %.2fx req/s, %.2fx CPU per request; cookie sent %.2fx req/s, %.2fx CPU per request (target: req/s >= 1.0x)\n",

@@ -7,7 +7,11 @@
 //   node bench.mjs --redis SOCK [--redis-pid PID] [--rows a,b,...] [--repeats N]
 //                  [--clients N] [--workers N] [--warm S] [--window S]
 //                  [--start-rate R] [--factor F] [--max-rate R] [--p99-bound MS]
-//                  [--sample-every N] [--saturated-steps N] [--out FILE.json]
+//                  [--sample-every N] [--saturated-steps N] [--pad N] [--out FILE.json]
+//
+// --pad N appends N spaces to each message's text (the send timestamp, which
+// the receivers still read as a number): the same messages, N bytes longer in
+// every protocol, to see what a byte costs against what a message costs.
 //
 // Receivers connect directly to the 3 instances (3 Socket.IO processes),
 // round-robin, not through the front door. Three more connections (one per
@@ -45,6 +49,7 @@ const SATURATED_STEPS = Number(opt('saturated-steps', 2));
 const REDIS = opt('redis');
 const REDIS_PID = opt('redis-pid') ? Number(opt('redis-pid')) : null;
 const OUT = opt('out');
+const PAD = ' '.repeat(Number(opt('pad', 0)));
 const ROWS = (opt('rows', 'mesh-json,mesh-msgpack,redis-json,redis-msgpack,socketio')).split(',');
 const TETHER = process.env.TETHER_BINARY;
 if (!REDIS) throw new Error('--redis SOCK is required (run.sh starts redis-server)');
@@ -178,7 +183,7 @@ function paced(kind, senders, rate) {
     if (stopped) return;
     const due = Math.floor(((performance.now() - start) / 1000) * rate) + 1;
     while (sent < due) {
-      senders[sent % senders.length].send(frameSend(kind, now().toFixed(3)));
+      senders[sent % senders.length].send(frameSend(kind, now().toFixed(3) + PAD));
       sent++;
     }
     setTimeout(tick, 2);
@@ -335,6 +340,7 @@ for (let rep = 1; rep <= REPEATS; rep++) {
   }
 }
 const json = JSON.stringify({ clients: CLIENTS, workers: WORKERS, warm: WARM, window: WINDOW, p99Bound: P99_BOUND,
+                              pad: PAD.length,
                               saturatedSteps: SATURATED_STEPS, factor: FACTOR,
                               sampleEvery: SAMPLE_EVERY, results }, null, 1);
 if (OUT) writeFileSync(OUT, json);

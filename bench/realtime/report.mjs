@@ -39,6 +39,7 @@ const picked = Object.fromEntries(rows.map((row) => [row, runs(row).map(pick)]))
 const out = [...header];
 const commonRate = data.results[0]?.steps[0]?.rate;
 out.push(`Each cell is the range over ${Math.max(...rows.map((r) => runs(r).length))} runs of the same configuration (lowest–highest).`);
+if (data.pad) out.push(`Every message's text was padded with ${data.pad} spaces (--pad): ${data.pad} bytes more per delivery in every protocol.`);
 out.push('');
 out.push(`**Saturation** (rate raised ×${data.factor ?? 1.5} per step until ${data.saturatedSteps ?? 2} steps no longer delivered the offered rate (< 99 %, or anything lost or dropped, or p99 over 4× the bound); "saturated" = the step with the most deliveries/s; "fully delivered" = 0 lost, ` +
          `no client dropped, ≥ 99 % of the offered deliveries/s, p99 ≤ ${data.p99Bound} ms):`);
