@@ -108,6 +108,25 @@ for (const b of ['mesh', 'redis']) {
            `${ratio(effFirst(`${b}-msgpack`), effFirst(`${b}-json`))} | ${ratio(thrSat(`${b}-msgpack`), thrSat(`${b}-json`))} |`);
 }
 
+// issue 16's targets, on the saturated deliveries per server CPU-second
+out.push('');
+out.push('Targets (issue 16, part 8; saturated deliveries per server CPU-second, means over the runs):');
+out.push('');
+const verdict = (x, ok) => (x ? `${x.toFixed(2)} (${ok(x) ? 'met' : 'MISSED'})` : '-');
+for (const row of rows.filter((r) => r !== 'socketio')) {
+  if (!picked.socketio) break;
+  const x = effSat(row) / effSat('socketio');
+  out.push(`- ${NAMES[row]} / Socket.IO: ${verdict(x, (v) => v >= 2)}, target ≥ 2.00`);
+}
+for (const b of ['mesh', 'redis']) {
+  if (!picked[`${b}-json`] || !picked[`${b}-msgpack`]) continue;
+  const x = effSat(`${b}-msgpack`) / effSat(`${b}-json`);
+  out.push(`- ${b === 'mesh' ? 'mesh' : 'Redis'}: MessagePack / JSON: ${verdict(x, (v) => v >= 1.3)}, target ≥ 1.30 ` +
+           '(not reachable with this message: docs/benchmarks.md, "What MessagePack can gain here")');
+}
+const lostOk = data.results.flatMap((r) => r.steps).every((s) => s.lost === 0);
+out.push(`- nothing lost (every step, after its drain): ${lostOk ? 'met' : 'MISSED'}`);
+
 // correctness: the official client
 out.push('');
 const checks = data.results.filter((r) => r.officialCheck.length);
