@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/field.hpp>
 
 #include "tether/http/headers.hpp"
@@ -25,7 +28,7 @@ bool connection_specific(std::string_view name) {
          name == "transfer-encoding" || name == "upgrade" || name == "te";
 }
 
-nghttp2_nv nv(const std::string& name, const std::string& value) {
+nghttp2_nv nv(std::string_view name, std::string_view value) {
   return {reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
           reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(),
           value.size(), NGHTTP2_NV_FLAG_NONE};
@@ -348,20 +351,27 @@ void Session::consumed(StreamState& st) {
   notify_output();
 }
 
-void Session::submit_response(StreamState& st, unsigned status,
-                              const std::vector<std::pair<std::string, std::string>>& fields,
+void Session::submit_response(StreamState& st, unsigned status, std::span<const FieldView> fields,
                               bool ends) {
   if (st.closed) return;
-  const std::string status_name = ":status", status_value = std::to_string(status);
-  std::vector<nghttp2_nv> nva;
-  nva.reserve(fields.size() + 1);
-  nva.push_back(nv(status_name, status_value));
-  for (const auto& [name, value] : fields) nva.push_back(nv(name, value));
+  char digits[8];
+  const auto [end, ec] = std::to_chars(std::begin(digits), std::end(digits), status);
+  (void)ec;  // a status has 3 digits
+  // On the stack for any ordinary response; nghttp2 copies the list.
+  std::array<nghttp2_nv, 32> small;
+  std::vector<nghttp2_nv> large;
+  nghttp2_nv* nva = small.data();
+  if (fields.size() + 1 > small.size()) {
+    large.resize(fields.size() + 1);
+    nva = large.data();
+  }
+  std::size_t n = 0;
+  nva[n++] = nv(":status", std::string_view(digits, static_cast<std::size_t>(end - digits)));
+  for (const auto& [name, value] : fields) nva[n++] = nv(name, value);
   nghttp2_data_provider provider{};
   provider.source.ptr = &st;
   provider.read_callback = &Callbacks::read_body;
-  const int rv =
-      nghttp2_submit_response(s_, st.id, nva.data(), nva.size(), ends ? nullptr : &provider);
+  const int rv = nghttp2_submit_response(s_, st.id, nva, n, ends ? nullptr : &provider);
   if (rv != 0) {
     log_->warn("conn={} HTTP/2 stream {}: response not submitted: {}", conn_id_, st.id,
                nghttp2_strerror(rv));
@@ -397,10 +407,15 @@ void Session::reset(StreamState& st, std::uint32_t code) {
 // --- ClientStream -------------------------------------------------------------
 
 void ClientStream::feed(const char* data, std::size_t n) {
-  pending_.append(data, n);
+  // Parsed in place; only what a header in pieces leaves over is kept.
+  std::string_view in(data, n);
+  if (!pending_.empty()) {
+    pending_.append(data, n);
+    in = pending_;
+  }
   StreamState& st = *st_;
   std::array<char, 16 * 1024> scratch;
-  while (!pending_.empty() && !broken_) {
+  while (!in.empty() && !broken_) {
     if (!parser_) {
       parser_.emplace();
       parser_->body_limit(boost::none);
@@ -415,8 +430,8 @@ void ClientStream::feed(const char* data, std::size_t n) {
       res.body().size = scratch.size();
     }
     boost::beast::error_code ec;
-    const std::size_t used = p.put(asio::buffer(pending_), ec);
-    pending_.erase(0, used);
+    const std::size_t used = p.put(asio::buffer(in.data(), in.size()), ec);
+    in.remove_prefix(used);
     if (ec == bhttp::error::need_more && used == 0) break;  // a header in pieces
     if (ec && ec != bhttp::error::need_buffer && ec != bhttp::error::need_more) {
       broken_ = true;  // the relay's own bytes: only a bug gets here
@@ -430,16 +445,7 @@ void ClientStream::feed(const char* data, std::size_t n) {
         parser_.reset();  // the final response follows
         continue;
       }
-      std::vector<std::pair<std::string, std::string>> fields;
-      for (const auto& f : res) {
-        auto name = std::string(f.name_string());
-        for (auto& c : name)
-          if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-        if (connection_specific(name)) continue;
-        fields.emplace_back(std::move(name), std::string(f.value()));
-      }
-      header_sent_ = true;
-      session_->submit_response(st, status, fields, p.is_done());
+      submit_header(res, p.is_done());
       if (p.is_done()) {
         st.out_eof = true;
         continue;
@@ -452,10 +458,81 @@ void ClientStream::feed(const char* data, std::size_t n) {
       if (produced > 0 || p.is_done()) session_->resume(st);
     }
     if (p.is_done()) {
-      pending_.clear();  // nothing follows a response on this stream
+      in = {};  // nothing follows a response on this stream
       break;
     }
   }
+  if (in.empty())
+    pending_.clear();
+  else if (pending_.empty())
+    pending_.assign(in);
+  else
+    pending_.erase(0, pending_.size() - in.size());
+}
+
+void ClientStream::submit_header(const bhttp::response_header<>& res, bool ends) {
+  // The names in lower case, in one buffer sized up front (the views into it
+  // stay valid); the values are viewed where the header keeps them.
+  std::size_t name_bytes = 0, count = 0;
+  for (const auto& f : res) {
+    name_bytes += f.name_string().size();
+    ++count;
+  }
+  std::array<char, 1024> small_names;
+  std::string large_names;
+  char* names = small_names.data();
+  if (name_bytes > small_names.size()) {
+    large_names.resize(name_bytes);
+    names = large_names.data();
+  }
+  std::array<Session::FieldView, 32> small_fields;
+  std::vector<Session::FieldView> large_fields;
+  Session::FieldView* fields = small_fields.data();
+  if (count > small_fields.size()) {
+    large_fields.resize(count);
+    fields = large_fields.data();
+  }
+  std::size_t used = 0, kept = 0;
+  for (const auto& f : res) {
+    const std::string_view raw = f.name_string();
+    char* name = names + used;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      const char c = raw[i];
+      name[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    }
+    const std::string_view lower(name, raw.size());
+    used += raw.size();
+    if (connection_specific(lower)) continue;
+    fields[kept++] = {lower, f.value()};
+  }
+  header_sent_ = true;
+  session_->submit_response(*st_, res.result_int(), std::span(fields, kept), ends);
+}
+
+asio::awaitable<boost::beast::error_code> ClientStream::write_response(
+    const bhttp::response_header<>& head, const char* data, std::size_t n, bool more) {
+  StreamState& st = *st_;
+  if (st.closed || broken_) co_return asio::error::connection_reset;
+  if (!header_sent_) {
+    const bool ends = !more && n == 0;  // no body: END_STREAM on the HEADERS frame
+    submit_header(head, ends);
+    if (ends) {
+      st.out_eof = true;
+      co_return boost::beast::error_code{};
+    }
+  }
+  bool waited = false;
+  boost::system::error_code woke;
+  while (st.out_pending() >= kMaxOut) {  // wait for the peer to take some
+    if (!wait(waited, woke)) co_return boost::beast::error::timeout;
+    auto [ec] = co_await st.signal.async_wait(asio::as_tuple(asio::use_awaitable));
+    woke = ec;
+    if (st.closed || broken_) co_return asio::error::connection_reset;
+  }
+  if (n > 0) st.out.append(data, n);
+  if (!more) st.out_eof = true;
+  if (n > 0 || !more) session_->resume(st);
+  co_return boost::beast::error_code{};
 }
 
 void ClientStream::finish() {

@@ -21,12 +21,15 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/compose.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -117,9 +120,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // The relay drained the request inbox: flow-control credit goes back.
   void consumed(StreamState& st);
   // A response header (`status`, fields already without connection-specific
-  // ones). `ends` = no body follows (END_STREAM on the HEADERS frame).
-  void submit_response(StreamState& st, unsigned status,
-                       const std::vector<std::pair<std::string, std::string>>& fields, bool ends);
+  // ones, names in lower case; nghttp2 copies them). `ends` = no body follows
+  // (END_STREAM on the HEADERS frame).
+  using FieldView = std::pair<std::string_view, std::string_view>;
+  void submit_response(StreamState& st, unsigned status, std::span<const FieldView> fields,
+                       bool ends);
   // An interim (1xx) response header.
   void submit_interim(StreamState& st, unsigned status);
   // More of the response body (or its end) is in st.out.
@@ -229,6 +234,14 @@ class ClientStream {
         token, st_->signal);
   }
 
+  // proxy::kTakesResponse: the relay's response as parsed (the final
+  // header, given again with every call) and `n` body bytes at `data`,
+  // unframed; `more` = more body follows. Waits while kMaxOut bytes are
+  // waiting for the client, as async_write_some does.
+  boost::asio::awaitable<boost::beast::error_code> write_response(
+      const boost::beast::http::response_header<>& head, const char* data, std::size_t n,
+      bool more);
+
   // For proxy::close_stream on a stream without a socket.
   void close() { finish(); }
 
@@ -274,6 +287,9 @@ class ClientStream {
 
   // Parses `n` response bytes the relay wrote; hands header and body on.
   void feed(const char* data, std::size_t n);
+  // Hands the final response header to nghttp2 (connection-specific fields
+  // dropped, names lowercased).
+  void submit_header(const boost::beast::http::response_header<>& res, bool ends);
 
   std::shared_ptr<Session> session_;
   std::shared_ptr<StreamState> st_;

@@ -21,11 +21,11 @@ void reply(Session& session, StreamState& st, int status, const std::string& det
   body += "\n";
   session.stats().count_status(static_cast<unsigned>(status));
   session.stats().requests_refused.fetch_add(1, std::memory_order_relaxed);
-  session.submit_response(st, static_cast<unsigned>(status),
-                          {{"content-type", "text/plain; charset=utf-8"},
-                           {"cache-control", "no-store"},
-                           {"content-length", std::to_string(body.size())}},
-                          false);
+  const std::string length = std::to_string(body.size());
+  const Session::FieldView fields[] = {{"content-type", "text/plain; charset=utf-8"},
+                                       {"cache-control", "no-store"},
+                                       {"content-length", length}};
+  session.submit_response(st, static_cast<unsigned>(status), fields, false);
   st.out = std::move(body);
   st.out_eof = true;
   session.resume(st);

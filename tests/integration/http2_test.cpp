@@ -134,6 +134,31 @@ TEST(Http2, BodiesBothWaysAndManyStreamsOnOneConnection) {
   EXPECT_EQ(rows, 60) << stat;
 }
 
+TEST(Http2, HeadAndBodilessResponsesEndOnTheirHeaders) {
+  // Scenario: responses without a body (HEAD, 204, an empty 200) end their
+  // stream with the HEADERS frame; curl would wait out --max-time (exit 28)
+  // for a stream that never ends. Fields keep their values, lowercased.
+  Door d;
+  auto [rc, head] = curl({"-sI", "--http2-prior-knowledge", d.url("/download?bytes=1000")});
+  ASSERT_EQ(rc, 0) << head;
+  EXPECT_EQ(head.rfind("HTTP/2 200", 0), 0u) << head;
+  EXPECT_EQ(header_of(head, "content-length"), "1000") << head;
+  EXPECT_NE(head.find("\r\nset-cookie: ARRAffinity="), std::string::npos) << head;
+  EXPECT_EQ(body_of(head), "") << head;
+  for (const std::string code : {"204", "200", "404"}) {
+    auto [rc2, out] = curl({"-i", "--http2-prior-knowledge", d.url("/status/" + code)});
+    ASSERT_EQ(rc2, 0) << out;
+    EXPECT_EQ(out.rfind("HTTP/2 " + code, 0), 0u) << out;
+    EXPECT_EQ(body_of(out), "") << out;
+    EXPECT_EQ(out.find("\r\nconnection:"), std::string::npos) << out;
+  }
+  // A body in many DATA frames, and HEAD again on the same front door.
+  auto [rc3, info] = curl({"--http2-prior-knowledge", "-o", "/dev/null", "-w",
+                           "%{http_code} %{size_download}", d.url("/download?bytes=200000")});
+  ASSERT_EQ(rc3, 0) << info;
+  EXPECT_EQ(info, "200 200000");
+}
+
 TEST(Http2, FailuresHaveTheirHttp11Statuses) {
   // Scenario: over HTTP/2 a dead instance is a 502 (then 503 once it is
   // marked down) with a short body, an oversized header list a 431, and the

@@ -137,6 +137,26 @@ class MessageWriter {
   bool head_sent_ = false;
 };
 
+// The response to a kTakesResponse client: the header as parsed with the
+// first write, the body unframed (the client frames it itself).
+template <class Client>
+class ResponseHandover {
+ public:
+  explicit ResponseHandover(const boost::beast::http::response_header<>& head) : head_(head) {}
+
+  boost::asio::awaitable<boost::beast::error_code> write(Client& c, const char* data, std::size_t n,
+                                                         bool more) {
+    auto ec = co_await c.write_response(head_, data, n, more);
+    if (!ec && !more) done_ = true;
+    co_return ec;
+  }
+  bool finished() const { return done_; }
+
+ private:
+  const boost::beast::http::response_header<>& head_;
+  bool done_ = false;
+};
+
 // Writes a short error response with `status` (from a mapping: status_for
 // here, http::status_for_read_error / http::status_for for request reading);
 // the connection is closed afterwards. Returns false when the write failed.
@@ -476,7 +496,12 @@ boost::asio::awaitable<Exchanged<decltype(Upstreams::Connection::stream)>> relay
   const unsigned status = res.result_int();
 
   // --- relay the response --------------------------------------------------
-  MessageWriter<false> out{res, framing.out};
+  auto out = [&] {
+    if constexpr (kTakesResponse<Client>)
+      return ResponseHandover<Client>{res};
+    else
+      return MessageWriter<false>{res, framing.out};
+  }();
   // A streamed body (no length: SSE, long polls) may wait on the instance
   // for long: notice the client leaving meanwhile (issue 15, part 4).
   const bool streamed =

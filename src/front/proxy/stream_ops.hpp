@@ -10,6 +10,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
 
 namespace tether::front::proxy {
 
@@ -55,6 +56,17 @@ template <class Client>
 constexpr bool kSelfWatching = requires(Client& c, boost::asio::ip::tcp::socket* s) {
   c.departed();
   c.watch_upstream(s);
+};
+
+// True for a client stream that takes the response as parsed (an HTTP/2
+// stream, which hands it to nghttp2): the relay gives it the response header
+// and the body as it comes, unframed, instead of HTTP/1.1 bytes it would
+// have to parse again (front/h2_session.hpp).
+template <class Client>
+constexpr bool kTakesResponse = requires(Client& c,
+                                         const boost::beast::http::response_header<>& head,
+                                         const char* data, std::size_t n, bool more) {
+  c.write_response(head, data, n, more);
 };
 
 // The guard kSelfWatching clients return; nothing for the others.
