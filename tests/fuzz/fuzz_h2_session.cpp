@@ -38,7 +38,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           // with 400 by the front door; it must never be half-read.
           if (!ec && !p.is_header_done()) std::abort();
         }
-        s->submit_response(*st, 200, {{"content-length", "2"}}, false);
+        const h2::Session::FieldView fields[] = {{"content-length", "2"}};
+        s->submit_response(*st, 200, fields, false);
         st->out = "ok";
         st->out_eof = true;
         s->resume(*st);
