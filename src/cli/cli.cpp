@@ -11,10 +11,14 @@
 #include "commands.hpp"
 #include "tether/net/config_reader.hpp"
 #include "tether/net/event_loop.hpp"
+#include "tether/net/malloc_tuning.hpp"
 
 namespace tether::cli {
 
 int run(int argc, char** argv) {
+  // First, before anything else runs: may re-execute this binary once
+  // (tether/net/malloc_tuning.hpp).
+  net::tune_malloc(argv);
   // A peer that went away must fail one write with EPIPE, never kill a
   // front door, plan or instance (hiredis and libpq write with plain write()).
   std::signal(SIGPIPE, SIG_IGN);

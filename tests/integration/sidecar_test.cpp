@@ -4,6 +4,8 @@
 // python3 (tests/integration/apps/sidecar_app.py), a real plan.
 #include <signal.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <map>
 #include <set>
 #include <thread>
@@ -120,6 +122,20 @@ TEST(Sidecar, ForwardsToTheAppAndServesItsOwnRoutes) {
   EXPECT_EQ(all.at("WEBSITE_SITE_NAME").as_string(), "tether");
   EXPECT_EQ(env.token.size(), 64u);
   EXPECT_FALSE(all.at("has_mesh_key").as_bool());
+  // tether serve re-executed itself with a larger malloc cache
+  // (net/malloc_tuning.hpp); the app gets the environment tether was given.
+  const char* given = std::getenv("GLIBC_TUNABLES");
+  if (!given) {  // (with several tunables ld.so cuts the /proc copy at the first)
+    std::ifstream environ_file("/proc/" + std::to_string(s.proc->pid()) + "/environ");
+    std::string environ_text((std::istreambuf_iterator<char>(environ_file)),
+                             std::istreambuf_iterator<char>());
+    EXPECT_NE(environ_text.find("GLIBC_TUNABLES=glibc.malloc.tcache_count=64"), std::string::npos);
+  }
+  if (given)
+    EXPECT_EQ(all.at("GLIBC_TUNABLES").as_string(), given);
+  else
+    EXPECT_TRUE(all.at("GLIBC_TUNABLES").is_null()) << all.at("GLIBC_TUNABLES");
+  EXPECT_TRUE(all.at("TETHER_MALLOC_TUNED").is_null());
 
   auto res = get(s.port, "/");
   EXPECT_EQ(res.result_int(), 200);

@@ -57,7 +57,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/env":
             env = {k: os.environ.get(k) for k in (
                 "PORT", "WEBSITE_INSTANCE_ID", "WEBSITE_SITE_NAME", "WEBSITE_HOSTNAME",
-                "TETHER_API", "TETHER_API_TOKEN")}
+                "TETHER_API", "TETHER_API_TOKEN", "GLIBC_TUNABLES", "TETHER_MALLOC_TUNED")}
             env["has_mesh_key"] = "TETHER_MESH_KEY" in os.environ
             env["headers"] = {k: v for k, v in self.headers.items()}
             return self.send_text(200, json.dumps(env), "application/json")
