@@ -357,21 +357,16 @@ void Session::submit_response(StreamState& st, unsigned status, std::span<const 
   char digits[8];
   const auto [end, ec] = std::to_chars(std::begin(digits), std::end(digits), status);
   (void)ec;  // a status has 3 digits
-  // On the stack for any ordinary response; nghttp2 copies the list.
-  std::array<nghttp2_nv, 32> small;
-  std::vector<nghttp2_nv> large;
-  nghttp2_nv* nva = small.data();
-  if (fields.size() + 1 > small.size()) {
-    large.resize(fields.size() + 1);
-    nva = large.data();
-  }
-  std::size_t n = 0;
-  nva[n++] = nv(":status", std::string_view(digits, static_cast<std::size_t>(end - digits)));
-  for (const auto& [name, value] : fields) nva[n++] = nv(name, value);
+  // nghttp2 copies the list and what it points at.
+  std::vector<nghttp2_nv> nva;
+  nva.reserve(fields.size() + 1);
+  nva.push_back(nv(":status", std::string_view(digits, static_cast<std::size_t>(end - digits))));
+  for (const auto& [name, value] : fields) nva.push_back(nv(name, value));
   nghttp2_data_provider provider{};
   provider.source.ptr = &st;
   provider.read_callback = &Callbacks::read_body;
-  const int rv = nghttp2_submit_response(s_, st.id, nva, n, ends ? nullptr : &provider);
+  const int rv =
+      nghttp2_submit_response(s_, st.id, nva.data(), nva.size(), ends ? nullptr : &provider);
   if (rv != 0) {
     log_->warn("conn={} HTTP/2 stream {}: response not submitted: {}", conn_id_, st.id,
                nghttp2_strerror(rv));
@@ -407,15 +402,12 @@ void Session::reset(StreamState& st, std::uint32_t code) {
 // --- ClientStream -------------------------------------------------------------
 
 void ClientStream::feed(const char* data, std::size_t n) {
-  // Parsed in place; only what a header in pieces leaves over is kept.
-  std::string_view in(data, n);
-  if (!pending_.empty()) {
-    pending_.append(data, n);
-    in = pending_;
-  }
+  // Only what the relay writes as bytes comes here (its own error replies,
+  // 100 Continue): a response from an instance arrives parsed (write_response).
+  pending_.append(data, n);
   StreamState& st = *st_;
   std::array<char, 16 * 1024> scratch;
-  while (!in.empty() && !broken_) {
+  while (!pending_.empty() && !broken_) {
     if (!parser_) {
       parser_.emplace();
       parser_->body_limit(boost::none);
@@ -430,8 +422,8 @@ void ClientStream::feed(const char* data, std::size_t n) {
       res.body().size = scratch.size();
     }
     boost::beast::error_code ec;
-    const std::size_t used = p.put(asio::buffer(in.data(), in.size()), ec);
-    in.remove_prefix(used);
+    const std::size_t used = p.put(asio::buffer(pending_), ec);
+    pending_.erase(0, used);
     if (ec == bhttp::error::need_more && used == 0) break;  // a header in pieces
     if (ec && ec != bhttp::error::need_buffer && ec != bhttp::error::need_more) {
       broken_ = true;  // the relay's own bytes: only a bug gets here
@@ -458,16 +450,10 @@ void ClientStream::feed(const char* data, std::size_t n) {
       if (produced > 0 || p.is_done()) session_->resume(st);
     }
     if (p.is_done()) {
-      in = {};  // nothing follows a response on this stream
+      pending_.clear();  // nothing follows a response on this stream
       break;
     }
   }
-  if (in.empty())
-    pending_.clear();
-  else if (pending_.empty())
-    pending_.assign(in);
-  else
-    pending_.erase(0, pending_.size() - in.size());
 }
 
 void ClientStream::submit_header(const bhttp::response_header<>& res, bool ends) {
@@ -478,35 +464,23 @@ void ClientStream::submit_header(const bhttp::response_header<>& res, bool ends)
     name_bytes += f.name_string().size();
     ++count;
   }
-  std::array<char, 1024> small_names;
-  std::string large_names;
-  char* names = small_names.data();
-  if (name_bytes > small_names.size()) {
-    large_names.resize(name_bytes);
-    names = large_names.data();
-  }
-  std::array<Session::FieldView, 32> small_fields;
-  std::vector<Session::FieldView> large_fields;
-  Session::FieldView* fields = small_fields.data();
-  if (count > small_fields.size()) {
-    large_fields.resize(count);
-    fields = large_fields.data();
-  }
-  std::size_t used = 0, kept = 0;
+  std::string names(name_bytes, '\0');
+  std::vector<Session::FieldView> fields;
+  fields.reserve(count);
+  std::size_t used = 0;
   for (const auto& f : res) {
     const std::string_view raw = f.name_string();
-    char* name = names + used;
+    char* name = names.data() + used;
     for (std::size_t i = 0; i < raw.size(); ++i) {
       const char c = raw[i];
       name[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
     }
     const std::string_view lower(name, raw.size());
     used += raw.size();
-    if (connection_specific(lower)) continue;
-    fields[kept++] = {lower, f.value()};
+    if (!connection_specific(lower)) fields.emplace_back(lower, f.value());
   }
   header_sent_ = true;
-  session_->submit_response(*st_, res.result_int(), std::span(fields, kept), ends);
+  session_->submit_response(*st_, res.result_int(), fields, ends);
 }
 
 asio::awaitable<boost::beast::error_code> ClientStream::write_response(
