@@ -391,9 +391,10 @@ asio::awaitable<void> LocalApi::run_ws(LocalApi* api, host::WebSocket& ws) {
   hello["event"] = "ready";
   hello["data"] = std::move(about);
   std::string ready = json::serialize(hello);
-  co_await api->sync_subscriptions();
+  // Attached before the wait for the hub, as in run_feed.
   feed->attached = true;
-  feed->wake = [s = session.get()] { s->replies.wake(); };
+  co_await api->sync_subscriptions();
+  if (feed->generation == generation) feed->wake = [s = session.get()] { s->replies.wake(); };
   asio::co_spawn(api->executor_, ws_reader(api, &ws, session), asio::detached);
   bool ok = co_await ws.send(std::move(ready));
   while (ok && *alive && !session->reader_done && feed->generation == generation) {
@@ -540,17 +541,9 @@ asio::awaitable<void> LocalApi::run_feed(LocalApi* api, std::shared_ptr<Feed> fe
   json::object ready{{"stream", feed->stream()},
                      {"instance", api->options_.instance_id},
                      {"topics", std::move(topics)}};
-  co_await api->sync_subscriptions();
-  std::string out =
-      "HTTP/1.1 200 OK\r\n"
-      "Content-Type: text/event-stream\r\n"
-      "Cache-Control: no-cache\r\n"
-      "Connection: close\r\n\r\n"
-      "event: ready\ndata: " +
-      json::serialize(ready) + "\n\n";
-  asio::steady_timer wake(api->executor_);
+  // Attached from here on, the wait for the hub included: a sweep in
+  // between must not expire the feed the app is about to be told is ready.
   feed->attached = true;
-  feed->wake = [&wake] { wake.cancel(); };
   // However this ends: the feed waits for a Last-Event-ID within its grace.
   struct Detach {
     std::shared_ptr<Feed> feed;
@@ -562,6 +555,17 @@ asio::awaitable<void> LocalApi::run_feed(LocalApi* api, std::shared_ptr<Feed> fe
       feed->detached_at = Clock::now();
     }
   } detach{feed, generation};
+  co_await api->sync_subscriptions();
+  std::string out =
+      "HTTP/1.1 200 OK\r\n"
+      "Content-Type: text/event-stream\r\n"
+      "Cache-Control: no-cache\r\n"
+      "Connection: close\r\n\r\n"
+      "event: ready\ndata: " +
+      json::serialize(ready) + "\n\n";
+  asio::steady_timer wake(api->executor_);
+  if (feed->generation != generation) co_return;  // taken over during the wait
+  feed->wake = [&wake] { wake.cancel(); };
   const auto write_timeout = api->options_.write_timeout;
   const auto keepalive = api->options_.keepalive;
   for (;;) {

@@ -21,6 +21,7 @@
 #include "tether/app/app_host.hpp"
 #include "tether/front/front_server.hpp"
 #include "tether/http/client.hpp"
+#include "tether/net/child_port.hpp"
 #include "tether/net/log.hpp"
 #include "tether/net/random.hpp"
 #include "tether/net/stop_signals.hpp"
@@ -32,14 +33,6 @@ using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 
 namespace {
-
-// A loopback port nobody listens on now, for the app (App Service picks the
-// app's port the same way; the app binds it a moment later).
-std::uint16_t free_loopback_port() {
-  asio::io_context io;
-  tcp::acceptor a(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
-  return a.local_endpoint().port();
-}
 
 // What waiting for the app found.
 enum class Probe { refused, connected, answered };
@@ -180,7 +173,7 @@ int run_sidecar(const char* prog, host::HostConfig config) {
     opts.backplane_kind = config.mesh.backplane;
     opts.instance_id = host->instance().id;
     api = std::make_unique<LocalApi>(setup.executor, setup.backplane, opts);
-    app_port = free_loopback_port();
+    app_port = net::free_port_for_child();  // why not bind(0): net/child_port.hpp
     setup.router.get("/.tether/health", [&health, &app](host::Context& c) {
       std::string problem = health ? health->problem() : "the app is starting";
       if (problem.empty())

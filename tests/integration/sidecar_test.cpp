@@ -287,6 +287,16 @@ PlanApps start_apps(unsigned n, std::vector<std::string> extra = {}) {
   return out;
 }
 
+// For a failure's message: each instance's /v1/status (mesh role, epoch,
+// counters) and the plan's log (its instances' logs included).
+std::string describe(const PlanApps& apps) {
+  std::string out;
+  for (std::size_t i = 0; i < apps.envs.size(); ++i)
+    out += "instance " + std::to_string(i) + " " + apps.ids[i] + ": " +
+           api_call(apps.envs[i], boost::beast::http::verb::get, "/v1/status").body() + "\n";
+  return out + "the plan's log:\n" + apps.plan.proc->stderr_text();
+}
+
 // Waits until every instance's mesh lists `n` members.
 void wait_mesh(const std::vector<AppEnv>& envs, std::size_t n) {
   for (const auto& e : envs)
@@ -318,7 +328,7 @@ TEST(SidecarPlan, AppsOnThreeInstancesTalkThroughTheLocalApi) {
     for (int n = 0; n < 2 * per_sender; ++n) {
       SseEvent raw;
       auto m = next_message(*feeds[f], &raw);
-      ASSERT_TRUE(m) << "feed " << f << " ended after " << n << " messages";
+      ASSERT_TRUE(m) << "feed " << f << " ended after " << n << " messages\n" << describe(apps);
       ASSERT_EQ(m->at("specversion").as_string(), "1.0");
       ASSERT_EQ(m->at("subject").as_string(), "chat");
       ASSERT_EQ(m->at("id").as_string(), raw.id);
@@ -389,7 +399,7 @@ TEST(SidecarPlan, TheLocalApiOverOneWebSocket) {
   int results = 0, next = 0;
   while (results < n || next < n) {  // a's results, and its own messages (it subscribes too)
     auto f = a.receive();
-    ASSERT_TRUE(f) << results << " results, " << next << " messages";
+    ASSERT_TRUE(f) << results << " results, " << next << " messages\n" << describe(apps);
     auto o = json::parse(*f).as_object();
     if (o.at("event") == "result") {
       EXPECT_EQ(o.at("status").to_number<int>(), 202) << *f;
@@ -436,7 +446,7 @@ TEST(SidecarPlan, ASubscriberResumesWithLastEventIdAndASlowOneGetsAGap) {
     for (int i = 0; i < 10; ++i) {
       SseEvent raw;
       auto m = next_message(*feed, &raw);
-      ASSERT_TRUE(m);
+      ASSERT_TRUE(m) << "message " << i << " did not arrive\n" << describe(apps);
       ASSERT_EQ(m->at("data").as_string(), std::to_string(i));
       last_id = raw.id;
     }

@@ -1,9 +1,9 @@
 #include "support/mesh_probe.hpp"
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
+
+#include "tether/net/child_port.hpp"
 
 namespace tether::test::probe {
 
@@ -191,11 +191,7 @@ void wait_for_progress(const Group& group) {
       << describe(group);
 }
 
-std::uint16_t free_port() {
-  boost::asio::io_context ctx;
-  boost::asio::ip::tcp::acceptor a(ctx, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return a.local_endpoint().port();
-}
+std::uint16_t free_port() { return net::free_port_for_child(); }
 
 void expect_request_reply_and_direct_send(const Instance& a, const Instance& b) {
   auto res = post(a.port, "/probe/request?to=" + b.id);

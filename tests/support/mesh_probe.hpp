@@ -76,7 +76,8 @@ void expect_exactly_once(const Group& group);
 void expect_request_reply_and_direct_send(const Instance& a, const Instance& b);
 
 // A free loopback port, for a front door that cannot report the port it
-// bound (HAProxy) or must come back on the same one.
+// bound (HAProxy) or must come back on the same one: outside the kernel's
+// ephemeral range, so no other bind(0) takes it meanwhile (net/child_port.hpp).
 std::uint16_t free_port();
 
 }  // namespace tether::test::probe

@@ -137,6 +137,22 @@ TEST(FeedRegistry, DeliversByTopicAndExpiresDetachedFeedsAfterTheGrace) {
   EXPECT_EQ(r.feeds_expired(), 2u);
 }
 
+TEST(FeedRegistry, ANewFeedNobodyAttachedYetKeepsItsGraceFromItsOpening) {
+  // A sweep between opening a feed and attaching its writer (the writer
+  // waits for the hub first) must not take it: that lost every message a
+  // freshly subscribed app was then sent.
+  FeedLimits limits;
+  limits.grace = std::chrono::seconds(30);
+  FeedRegistry r(limits);
+  const auto before = Clock::now();
+  auto f = r.open({"x"});
+  EXPECT_TRUE(r.expire(before + std::chrono::seconds(1)).empty());
+  EXPECT_EQ(r.find(f->stream()), f);
+  EXPECT_EQ(r.feeds_expired(), 0u);
+  // Never attached at all: it goes after the grace, as a detached one does.
+  EXPECT_EQ(r.expire(Clock::now() + std::chrono::seconds(31)), (std::vector<std::string>{"x"}));
+}
+
 TEST(FeedRegistry, TheNewestAttachedFeedAnswersRequests) {
   FeedRegistry r({});
   auto a = r.open({"q"});

@@ -61,7 +61,8 @@ class Feed {
   // The writer attached to it (one at a time: a newer one replaces an older).
   std::uint64_t generation = 0;
   bool attached = false;
-  Clock::time_point detached_at{};
+  // A feed nobody attached yet counts its grace from its opening.
+  Clock::time_point detached_at = Clock::now();
   std::function<void()> wake;  // set by the attached writer
 
  private:
