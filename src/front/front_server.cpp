@@ -112,6 +112,37 @@ asio::awaitable<void> sweep_loop(FrontServer::Worker* w) {
   }
 }
 
+// Ends keep-alive waits past client_idle and response-header waits past
+// upstream_response, several times per the shorter of the two (those waits
+// have no timer of their own: drained_read.hpp). Cancelling a keep-alive
+// read ends the connection, as its deadline did; a response wait marked
+// expired ends in a 504, as its deadline did.
+asio::awaitable<void> deadline_sweep_loop(FrontServer::Worker* w) {
+  asio::steady_timer timer(w->ctx);
+  const auto& t = w->shared.config.timeouts;
+  auto period = std::clamp<std::chrono::milliseconds>(
+      std::min(t.client_idle, t.upstream_response) / 4, std::chrono::milliseconds(50),
+      std::chrono::milliseconds(30'000));
+  while (!w->shared.stopping.load()) {
+    timer.expires_after(period);
+    auto [ec] = co_await timer.async_wait(use_nothrow);
+    if (ec) co_return;
+    const auto now = now_ms();
+    for (auto& [id, e] : w->clients)
+      if (e.idle_deadline_ms != 0 && e.idle_deadline_ms <= now) {
+        e.idle_deadline_ms = 0;
+        boost::system::error_code ignored;
+        e.socket->cancel(ignored);
+      }
+    for (auto* wait : w->upstream_waits)
+      if (!wait->expired && wait->deadline_ms <= now) {
+        wait->expired = true;
+        boost::system::error_code ignored;
+        wait->socket->cancel(ignored);
+      }
+  }
+}
+
 // Closes idle tunnels, several times per tunnel_idle.
 asio::awaitable<void> tunnel_sweep_loop(FrontServer::Worker* w) {
   asio::steady_timer timer(w->ctx);
@@ -219,6 +250,7 @@ std::uint16_t FrontServer::start() {
   for (auto& w : workers_) {
     asio::co_spawn(w->ctx, sweep_loop(w.get()), asio::detached);
     asio::co_spawn(w->ctx, tunnel_sweep_loop(w.get()), asio::detached);
+    asio::co_spawn(w->ctx, deadline_sweep_loop(w.get()), asio::detached);
     w->thread = std::thread([wp = w.get()] {
       auto guard = asio::make_work_guard(wp->ctx);
       wp->ctx.run();

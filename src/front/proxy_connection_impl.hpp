@@ -20,6 +20,7 @@
 #include "tether/http/parse_errors.hpp"
 #include "tether/http/read_header.hpp"
 
+#include "drained_read.hpp"
 #include "h2_connection.hpp"
 #include "proxy/relay.hpp"
 #include "proxy/tunnel.hpp"
@@ -123,10 +124,22 @@ asio::awaitable<void> serve_client(FrontServer::Worker& w, Stream& client, Clien
     if (sh.stopping.load(std::memory_order_relaxed)) break;
     if (!first && cbuf.size() == 0) {
       // Keep-alive: wait for the next request's first byte.
-      w.clients[cs.id].idle = true;
-      beast::get_lowest_layer(client).expires_after(cfg.timeouts.client_idle);
-      auto [ec, n] = co_await client.async_read_some(cbuf.prepare(4096), use_nothrow);
-      w.clients[cs.id].idle = false;
+      auto& entry = w.clients[cs.id];
+      entry.idle = true;
+      std::size_t n = 0;
+      beast::error_code ec;
+      if constexpr (!kIsTls<Stream>) {
+        // Without the EAGAIN read (drained_read.hpp); the worker's sweep
+        // enforces client_idle (it cancels the read at the deadline).
+        entry.idle_deadline_ms = now_ms() + cfg.timeouts.client_idle.count();
+        std::tie(ec, n) =
+            co_await async_read_drained(lowest.socket(), cbuf.prepare(4096), use_nothrow);
+        entry.idle_deadline_ms = 0;
+      } else {
+        lowest.expires_after(cfg.timeouts.client_idle);
+        std::tie(ec, n) = co_await client.async_read_some(cbuf.prepare(4096), use_nothrow);
+      }
+      entry.idle = false;
       if (ec) break;
       cbuf.commit(n);
     }

@@ -2,6 +2,8 @@
 // failure statuses (502, 503, 504).
 #include <signal.h>
 
+#include <cstring>
+
 #include <gtest/gtest.h>
 
 #include <sys/socket.h>
@@ -12,6 +14,9 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
 
 #include "support/mesh_probe.hpp"
 #include "support/recording_backend.hpp"
@@ -217,6 +222,37 @@ TEST(Proxy, SlowInstanceGives504) {
   EXPECT_NE(res.body().find("did not answer in time"), std::string::npos) << res.body();
   // Fast requests still pass.
   EXPECT_EQ(get(front.port, "/delay?ms=0").result_int(), 200);
+}
+
+TEST(Proxy, AnIdleKeepAliveConnectionIsClosedAfterClientIdle) {
+  // Scenario: a client keeps its connection after a response and sends
+  // nothing more. The front door closes it once timeouts.client_idle has
+  // passed (its worker's sweep ends the wait: front/drained_read.hpp),
+  // and a connection that keeps asking is served on.
+  auto a = start_instance();
+  auto cfg = write_temp_file("idle.toml", "[front.timeouts]\nclient_idle = \"300ms\"\n");
+  auto front = start_front_for({&a}, {"--config", cfg});
+  boost::asio::io_context ctx;
+  boost::asio::ip::tcp::socket s(ctx);
+  s.connect({boost::asio::ip::make_address("127.0.0.1"), front.port});
+  const std::string req = "GET /delay?ms=0 HTTP/1.1\r\nHost: x\r\n\r\n";
+  boost::beast::flat_buffer in;
+  for (int i = 0; i < 3; ++i) {  // keep-alive: each answered on the same connection
+    boost::asio::write(s, boost::asio::buffer(req));
+    bhttp::response<bhttp::string_body> res;
+    bhttp::read(s, in, res);
+    ASSERT_EQ(res.result_int(), 200) << res.body();
+    ASSERT_TRUE(res.keep_alive());
+  }
+  // Then silence: the read ends with EOF (the front door closed), not with
+  // the 60 s bound that only turns a hang into a failure.
+  timeval tv{60, 0};
+  ASSERT_EQ(::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+  char buf[4096];
+  ssize_t r = 0;
+  while ((r = ::recv(s.native_handle(), buf, sizeof buf, 0)) > 0) {
+  }
+  EXPECT_EQ(r, 0) << "not closed: " << std::strerror(errno);
 }
 
 }  // namespace

@@ -40,6 +40,7 @@
 #include "tether/net/random.hpp"
 
 #include "../client_watch.hpp"
+#include "../drained_read.hpp"
 #include "../worker.hpp"
 #include "outcome.hpp"
 #include "rewrite.hpp"
@@ -61,6 +62,9 @@ using RequestParser = boost::beast::http::request_parser<boost::beast::http::buf
 using ResponseParser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
 
 inline constexpr std::size_t kRelayBuffer = RelayBuffers::kSize;
+// What the first read of a response header asks for: a shorter answer means
+// the socket was drained (drained_read.hpp).
+inline constexpr std::size_t kFirstRead = 16 * 1024;
 
 // Keeps an instance's in-flight count right on every exit path.
 class OutstandingGuard {
@@ -196,6 +200,7 @@ struct ExchangeSteps {
   const http::RequestReading& reading;
   std::array<char, kRelayBuffer>& buf;
   const std::string& extra_lines;  // rendered after the request's fields
+  FrontServer::Worker& worker;
   bool expect_continue = false;
   bool body_started = false;   // a byte of the request body was consumed
   bool sent_continue = false;  // the 100 Continue went out
@@ -259,6 +264,26 @@ struct ExchangeSteps {
       upr->body_limit(boost::none);
       upr->header_limit(256 * 1024);
       if (rp.get().method() == bhttp::verb::head) upr->skip(true);
+      if constexpr (std::is_same_v<std::decay_t<decltype(up.stream)>, boost::beast::tcp_stream>) {
+        if (up.buffer.size() == 0) {
+          // The first bytes without the EAGAIN read (drained_read.hpp),
+          // under the worker's sweep instead of the stream's timer.
+          UpstreamWait wait(worker, up.stream.socket(),
+                            now_ms() + cfg.timeouts.upstream_response.count());
+          auto [rec, got] = co_await async_read_drained(
+              up.stream.socket(), up.buffer.prepare(kFirstRead), relay_detail::use_nothrow);
+          if (rec) {
+            if (wait.expired()) rec = boost::beast::error::timeout;
+            if (retryable_read_error(rec, body_started, false, rp.get().method()))
+              co_return Outcome::retry(rec);
+            co_return Outcome::fail(rec == boost::beast::error::timeout
+                                        ? ProxyFailure::upstream_timeout
+                                        : ProxyFailure::upstream_broken,
+                                    rec);
+          }
+          up.buffer.commit(got);
+        }
+      }
       set_deadline(up.stream, cfg.timeouts.upstream_response);
       auto [ec, n] =
           co_await bhttp::async_read_header(up.stream, up.buffer, *upr, relay_detail::use_nothrow);
@@ -324,8 +349,8 @@ boost::asio::awaitable<Exchanged<decltype(Upstreams::Connection::stream)>> relay
   RelayBuffers::Lease buf_lease = w.relay_buffers.take();
   std::array<char, kRelayBuffer>& buf = *buf_lease;
   std::string extra_lines;  // the forwarding headers, set by rewrite_request below
-  ExchangeSteps<Client, Connection> steps{cfg,  stats, *sh.log, cs,  log_id,     client,
-                                          cbuf, rp,    reading, buf, extra_lines};
+  ExchangeSteps<Client, Connection> steps{cfg,  stats, *sh.log, cs,  log_id,      client,
+                                          cbuf, rp,    reading, buf, extra_lines, w};
   steps.expect_continue = bhttp::token_list(req[bhttp::field::expect]).exists("100-continue");
   req.erase(bhttp::field::expect);  // we answer 100 ourselves, just before relaying the body
   // The authoritative host (an absolute-form target's authority wins over
