@@ -13,6 +13,8 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <tuple>
+#include <type_traits>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -23,7 +25,9 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 
+#include "drained_read.hpp"
 #include "h2_session.hpp"
 #include "proxy/rewrite.hpp"
 #include "proxy/stream_ops.hpp"
@@ -125,7 +129,13 @@ boost::asio::awaitable<void> serve_h2(FrontServer::Worker& w, Stream& client,
   proxy::clear_deadline(client);
   while (ok && session->want_read() && !sh.stopping.load(std::memory_order_relaxed)) {
     w.clients[side.id].idle = session->open_streams() == 0;
-    auto [ec, n] = co_await client.async_read_some(boost::asio::buffer(buf), use_nothrow);
+    boost::system::error_code ec;
+    std::size_t n = 0;
+    if constexpr (std::is_same_v<Stream, boost::beast::tcp_stream>)  // no EAGAIN read first
+      std::tie(ec, n) =
+          co_await async_read_drained(client.socket(), boost::asio::buffer(buf), use_nothrow);
+    else
+      std::tie(ec, n) = co_await client.async_read_some(boost::asio::buffer(buf), use_nothrow);
     w.clients[side.id].idle = false;
     if (ec) break;
     state->last_activity = std::chrono::steady_clock::now();
