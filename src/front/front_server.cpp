@@ -122,7 +122,7 @@ asio::awaitable<void> deadline_sweep_loop(FrontServer::Worker* w) {
   const auto& t = w->shared.config.timeouts;
   auto period = std::clamp<std::chrono::milliseconds>(
       std::min(t.client_idle, t.upstream_response) / 4, std::chrono::milliseconds(50),
-      std::chrono::milliseconds(30'000));
+      std::chrono::milliseconds(5'000));
   while (!w->shared.stopping.load()) {
     timer.expires_after(period);
     auto [ec] = co_await timer.async_wait(use_nothrow);
