@@ -87,49 +87,29 @@ TEST(DrainedRead, AFullBufferLeavesTheRestForTheNextRead) {
   EXPECT_EQ(total, big.size());
 }
 
+// One read pending on a fresh pair, then `act` on it: how the read ends.
+template <class Act>
+boost::system::error_code ending_after(Act act, bool close_first = false) {
+  Pair p;
+  if (close_first) p.b.close();
+  std::array<char, 64> buf{};
+  Result r;
+  start(p.b, buf, r);
+  p.ctx.poll();
+  act(p);
+  run_until(p.ctx, r);
+  EXPECT_TRUE(r.done);
+  return r.ec;
+}
+
 TEST(DrainedRead, EndOfStreamCancelAndCloseComplete) {
-  {
-    Pair p;
-    std::array<char, 64> buf{};
-    Result r;
-    start(p.b, buf, r);
-    p.a.shutdown(tcp::socket::shutdown_send);
-    run_until(p.ctx, r);
-    ASSERT_TRUE(r.done);
-    EXPECT_EQ(r.ec, asio::error::eof);
-  }
-  {
-    Pair p;
-    std::array<char, 64> buf{};
-    Result r;
-    start(p.b, buf, r);
-    p.ctx.poll();
-    p.b.cancel();  // what the worker's deadline sweep does
-    run_until(p.ctx, r);
-    ASSERT_TRUE(r.done);
-    EXPECT_EQ(r.ec, asio::error::operation_aborted);
-  }
-  {
-    Pair p;
-    std::array<char, 64> buf{};
-    Result r;
-    start(p.b, buf, r);
-    p.ctx.poll();
-    p.b.close();
-    run_until(p.ctx, r);
-    ASSERT_TRUE(r.done);
-    EXPECT_EQ(r.ec, asio::error::operation_aborted);
-  }
-  {
-    Pair p;
-    p.b.close();
-    std::array<char, 64> buf{};
-    Result r;
-    start(p.b, buf, r);  // a closed socket: an error, not a hang
-    run_until(p.ctx, r);
-    ASSERT_TRUE(r.done);
-    EXPECT_EQ(r.ec, asio::error::bad_descriptor);
-  }
+  EXPECT_EQ(ending_after([](Pair& p) { p.a.shutdown(tcp::socket::shutdown_send); }),
+            asio::error::eof);
+  // What the worker's deadline sweep does.
+  EXPECT_EQ(ending_after([](Pair& p) { p.b.cancel(); }), asio::error::operation_aborted);
+  EXPECT_EQ(ending_after([](Pair& p) { p.b.close(); }), asio::error::operation_aborted);
+  // A closed socket: an error, not a hang.
+  EXPECT_EQ(ending_after([](Pair&) {}, /*close_first=*/true), asio::error::bad_descriptor);
 }
 
 TEST(DrainedRead, ACoroutineAwaitsItAndALoopDestroyedWithItPendingFreesIt) {
