@@ -112,11 +112,10 @@ asio::awaitable<void> sweep_loop(FrontServer::Worker* w) {
   }
 }
 
-// Ends keep-alive waits past client_idle and response-header waits past
-// upstream_response, several times per the shorter of the two (those waits
-// have no timer of their own: drained_read.hpp). Cancelling a keep-alive
-// read ends the connection, as its deadline did; a response wait marked
-// expired ends in a 504, as its deadline did.
+// Ends the reads with no timer of their own (Worker::swept_waits: keep-alive
+// waits past client_idle, first response bytes past upstream_response)
+// every quarter of the shorter of the two. A cancelled keep-alive read ends
+// the connection, an expired response wait a 504, as their timers did.
 asio::awaitable<void> deadline_sweep_loop(FrontServer::Worker* w) {
   asio::steady_timer timer(w->ctx);
   const auto& t = w->shared.config.timeouts;
@@ -128,13 +127,7 @@ asio::awaitable<void> deadline_sweep_loop(FrontServer::Worker* w) {
     auto [ec] = co_await timer.async_wait(use_nothrow);
     if (ec) co_return;
     const auto now = now_ms();
-    for (auto& [id, e] : w->clients)
-      if (e.idle_deadline_ms != 0 && e.idle_deadline_ms <= now) {
-        e.idle_deadline_ms = 0;
-        boost::system::error_code ignored;
-        e.socket->cancel(ignored);
-      }
-    for (auto* wait : w->upstream_waits)
+    for (auto* wait : w->swept_waits)
       if (!wait->expired && wait->deadline_ms <= now) {
         wait->expired = true;
         boost::system::error_code ignored;

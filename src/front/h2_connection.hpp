@@ -14,7 +14,6 @@
 #include <memory>
 #include <string>
 #include <tuple>
-#include <type_traits>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -25,7 +24,6 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
 #include "drained_read.hpp"
 #include "h2_session.hpp"
@@ -131,9 +129,9 @@ boost::asio::awaitable<void> serve_h2(FrontServer::Worker& w, Stream& client,
     w.clients[side.id].idle = session->open_streams() == 0;
     boost::system::error_code ec;
     std::size_t n = 0;
-    if constexpr (std::is_same_v<Stream, boost::beast::tcp_stream>)  // no EAGAIN read first
-      std::tie(ec, n) =
-          co_await async_read_drained(client.socket(), boost::asio::buffer(buf), use_nothrow);
+    if constexpr (proxy::kWaitable<Stream>)  // no EAGAIN read first (drained_read.hpp)
+      std::tie(ec, n) = co_await async_read_drained(proxy::socket_of(client),
+                                                    boost::asio::buffer(buf), use_nothrow);
     else
       std::tie(ec, n) = co_await client.async_read_some(boost::asio::buffer(buf), use_nothrow);
     w.clients[side.id].idle = false;

@@ -129,12 +129,11 @@ asio::awaitable<void> serve_client(FrontServer::Worker& w, Stream& client, Clien
       std::size_t n = 0;
       beast::error_code ec;
       if constexpr (!kIsTls<Stream>) {
-        // Without the EAGAIN read (drained_read.hpp); the worker's sweep
-        // enforces client_idle (it cancels the read at the deadline).
-        entry.idle_deadline_ms = now_ms() + cfg.timeouts.client_idle.count();
+        // Without the EAGAIN read (drained_read.hpp), under the worker's
+        // sweep instead of the stream's timer.
+        SweptDeadline deadline(w, lowest.socket(), now_ms() + cfg.timeouts.client_idle.count());
         std::tie(ec, n) =
             co_await async_read_drained(lowest.socket(), cbuf.prepare(4096), use_nothrow);
-        entry.idle_deadline_ms = 0;
       } else {
         lowest.expires_after(cfg.timeouts.client_idle);
         std::tie(ec, n) = co_await client.async_read_some(cbuf.prepare(4096), use_nothrow);

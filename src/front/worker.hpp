@@ -96,22 +96,19 @@ struct FrontServer::Worker {
   struct ClientEntry {
     boost::asio::ip::tcp::socket* socket;
     bool idle;  // waiting for a next request, or a tunnel: closed at once on stop
-    // Set while a plain HTTP/1.1 connection waits for its next request with
-    // no deadline of its own (drained_read.hpp): the worker's sweep cancels
-    // the wait once now_ms() passes it. 0: none.
-    std::int64_t idle_deadline_ms = 0;
   };
   std::unordered_map<std::uint64_t, ClientEntry> clients;
-  // Waits for an instance's response header with no deadline of their own
-  // (drained_read.hpp): the worker's sweep cancels those past theirs and
-  // marks them expired. Registered for the wait's length (UpstreamWait).
+  // Reads with no timer of their own (drained_read.hpp: a keep-alive wait,
+  // an instance's first response bytes): the worker's sweep cancels those
+  // past their deadline and marks them expired. Registered for the read's
+  // length (SweptDeadline).
   struct DeadlineWait {
     boost::asio::ip::tcp::socket* socket;
     std::int64_t deadline_ms;
     bool expired = false;
-    std::size_t index = 0;  // its place in upstream_waits
+    std::size_t index = 0;  // its place in swept_waits
   };
-  std::vector<DeadlineWait*> upstream_waits;
+  std::vector<DeadlineWait*> swept_waits;
   // Live tunnels, plain and TLS (front/proxy/tunnel.hpp), for the idle sweep.
   std::unordered_set<proxy::TunnelBase*> tunnels;
   RelayBuffers relay_buffers;  // before ctx: frames destroyed with it give theirs back
@@ -123,20 +120,20 @@ struct FrontServer::Worker {
 
 // Registers one DeadlineWait with its worker for its lifetime (removal by
 // swapping with the last: no search, no allocation once the vector grew).
-class UpstreamWait {
+class SweptDeadline {
  public:
-  UpstreamWait(FrontServer::Worker& w, boost::asio::ip::tcp::socket& s, std::int64_t deadline_ms)
-      : w_(w), wait_{&s, deadline_ms, false, w.upstream_waits.size()} {
-    w_.upstream_waits.push_back(&wait_);
+  SweptDeadline(FrontServer::Worker& w, boost::asio::ip::tcp::socket& s, std::int64_t deadline_ms)
+      : w_(w), wait_{&s, deadline_ms, false, w.swept_waits.size()} {
+    w_.swept_waits.push_back(&wait_);
   }
-  ~UpstreamWait() {
-    auto& v = w_.upstream_waits;
+  ~SweptDeadline() {
+    auto& v = w_.swept_waits;
     v[wait_.index] = v.back();
     v[wait_.index]->index = wait_.index;
     v.pop_back();
   }
-  UpstreamWait(const UpstreamWait&) = delete;
-  UpstreamWait& operator=(const UpstreamWait&) = delete;
+  SweptDeadline(const SweptDeadline&) = delete;
+  SweptDeadline& operator=(const SweptDeadline&) = delete;
   bool expired() const { return wait_.expired; }
 
  private:

@@ -259,41 +259,35 @@ struct ExchangeSteps {
   boost::asio::awaitable<Outcome> read_response_head(Connection& up,
                                                      std::optional<ResponseParser>& upr) {
     namespace bhttp = boost::beast::http;
+    using UpStream = std::decay_t<decltype(up.stream)>;
+    auto failed = [&](const boost::beast::error_code& ec, bool got_some) {
+      if (retryable_read_error(ec, body_started, got_some, rp.get().method()))
+        return Outcome::retry(ec);
+      return Outcome::fail(ec == boost::beast::error::timeout ? ProxyFailure::upstream_timeout
+                                                              : ProxyFailure::upstream_broken,
+                           ec);
+    };
     for (;;) {
       upr.emplace();
       upr->body_limit(boost::none);
       upr->header_limit(256 * 1024);
       if (rp.get().method() == bhttp::verb::head) upr->skip(true);
-      if constexpr (std::is_same_v<std::decay_t<decltype(up.stream)>, boost::beast::tcp_stream>) {
+      if constexpr (kWaitable<UpStream>) {
         if (up.buffer.size() == 0) {
           // The first bytes without the EAGAIN read (drained_read.hpp),
           // under the worker's sweep instead of the stream's timer.
-          UpstreamWait wait(worker, up.stream.socket(),
-                            now_ms() + cfg.timeouts.upstream_response.count());
-          auto [rec, got] = co_await async_read_drained(
-              up.stream.socket(), up.buffer.prepare(kFirstRead), relay_detail::use_nothrow);
-          if (rec) {
-            if (wait.expired()) rec = boost::beast::error::timeout;
-            if (retryable_read_error(rec, body_started, false, rp.get().method()))
-              co_return Outcome::retry(rec);
-            co_return Outcome::fail(rec == boost::beast::error::timeout
-                                        ? ProxyFailure::upstream_timeout
-                                        : ProxyFailure::upstream_broken,
-                                    rec);
-          }
+          auto& socket = socket_of(up.stream);
+          SweptDeadline deadline(worker, socket, now_ms() + cfg.timeouts.upstream_response.count());
+          auto [ec, got] = co_await async_read_drained(socket, up.buffer.prepare(kFirstRead),
+                                                       relay_detail::use_nothrow);
+          if (ec) co_return failed(deadline.expired() ? boost::beast::error::timeout : ec, false);
           up.buffer.commit(got);
         }
       }
       set_deadline(up.stream, cfg.timeouts.upstream_response);
       auto [ec, n] =
           co_await bhttp::async_read_header(up.stream, up.buffer, *upr, relay_detail::use_nothrow);
-      if (ec) {
-        if (retryable_read_error(ec, body_started, upr->got_some(), rp.get().method()))
-          co_return Outcome::retry(ec);
-        co_return Outcome::fail(ec == boost::beast::error::timeout ? ProxyFailure::upstream_timeout
-                                                                   : ProxyFailure::upstream_broken,
-                                ec);
-      }
+      if (ec) co_return failed(ec, upr->got_some());
       const auto status = upr->get().result();
       if (bhttp::to_status_class(status) == bhttp::status_class::informational &&
           status != bhttp::status::switching_protocols)
