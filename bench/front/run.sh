@@ -462,9 +462,12 @@ for l in sys.stdin:
 # per request over one wrk -c50 run (needs perf and syscall tracepoints).
 syscalls_per_request() {
   local label=$1 port=$2 pid=$3; shift 3
-  local d=5 ev="context-switches" s
+  # The total counts every system call (raw_syscalls), the kinds only those named.
+  local d=5 ev="context-switches,raw_syscalls:sys_enter" s
   for s in sendmsg recvmsg sendto recvfrom read write readv writev epoll_wait epoll_ctl \
-           timerfd_settime io_uring_enter; do ev="$ev,syscalls:sys_enter_$s"; done
+           timerfd_settime io_uring_enter ioctl fcntl setsockopt getrandom; do
+    ev="$ev,syscalls:sys_enter_$s"
+  done
   perf stat -x, -e "$ev" -p "$pid" -o "$TMP/stat-$port.txt" -- sleep $((d + 1)) 2>/dev/null &
   local stat_pid=$!; PIDS+=("$stat_pid")
   sleep 0.5
@@ -472,8 +475,8 @@ syscalls_per_request() {
   wait "$stat_pid" || { log "perf stat failed (no syscall tracepoints?)"; return 0; }
   local reqs; reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
   awk -F, -v r="$reqs" -v label="$label" '
-    /^[0-9]/ { n = $3; sub(/^syscalls:sys_enter_/, "", n); if ($1 > 0) s = s sprintf(" %s %.2f", n, $1 / r);
-               if ($3 != "context-switches") t += $1 }
+    /^[0-9]/ { if ($3 == "raw_syscalls:sys_enter") { t = $1; next }
+               n = $3; sub(/^syscalls:sys_enter_/, "", n); if ($1 > 0) s = s sprintf(" %s %.2f", n, $1 / r) }
     END { printf "| %s | %.2f |%s |\n", label, t / r, s }' "$TMP/stat-$port.txt"
 }
 PROFILE_MD=""

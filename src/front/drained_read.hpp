@@ -124,7 +124,9 @@ auto async_read_drained(boost::asio::ip::tcp::socket& socket, boost::asio::mutab
         boost::system::error_code ec;
         if (impl.socket_ == detail::invalid_socket)
           ec = boost::asio::error::bad_descriptor;
-        else
+        else if (!(impl.state_ & detail::socket_ops::non_blocking))
+          // Once per socket, as Asio's own operations do (an ioctl each
+          // time otherwise: two system calls per request).
           detail::socket_ops::set_internal_non_blocking(impl.socket_, impl.state_, true, ec);
         if (ec) {
           auto ex = boost::asio::get_associated_executor(handler, io_ex);
