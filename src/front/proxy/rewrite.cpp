@@ -33,7 +33,9 @@ void add_forwarding_headers(bhttp::fields& req, const ClientSide& c, std::string
   bool extended = false;
   for (auto it = req.begin(); it != req.end();) {
     const auto name = it->name_string();
-    const bool added = it->name() == bhttp::field::unknown &&
+    // Every added name is 9 to 17 characters and starts with "X-".
+    const bool added = it->name() == bhttp::field::unknown && name.size() >= 9 &&
+                       name.size() <= 17 && (name[0] == 'X' || name[0] == 'x') && name[1] == '-' &&
                        std::any_of(std::begin(kAdded), std::end(kAdded),
                                    [&](std::string_view a) { return beast::iequals(name, a); });
     if (!added) {
@@ -80,7 +82,7 @@ void rewrite_request(RelayRequest& req, const http::RequestReading& reading,
   // One framing header, generated here: never the client's lines.
   http::set_framing(req, reading.framing, reading.length);
   req.version(11);
-  req.keep_alive(true);
+  http::set_keep_alive(req, true);
   if (reading.websocket) {
     req.set(bhttp::field::connection, "Upgrade");
     req.set(bhttp::field::upgrade, kWebSocket);
@@ -153,7 +155,7 @@ ResponseFraming frame_response(RelayResponse& res, const http::ResponseReading& 
     res.set(bhttp::field::content_length, std::to_string(*rr.advertised_length));
   if (client_version < 11) res.version(10);
   f.client_keep_alive = f.client_keep_alive && !stopping;
-  res.keep_alive(f.client_keep_alive);
+  http::set_keep_alive(res, f.client_keep_alive);
   return f;
 }
 

@@ -4,6 +4,10 @@
 // instantiated with (beast::tcp_stream, beast::ssl_stream over it, and the
 // in-memory beast::test::stream of the tier-2 tests). Decided at compile
 // time: no virtual call, no allocation.
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <array>
 #include <chrono>
 #include <type_traits>
 
@@ -81,6 +85,30 @@ bool client_departed(Client& c) {
     return c.departed();
   else
     return false;
+}
+
+// Writes what the socket takes of `parts` at once, without waiting and
+// without the event loop: returns the bytes written (0 on any error, which
+// the asynchronous write that follows then meets itself). Only on plain TCP
+// streams (kWaitable); 0 on the others. A small response or request header
+// fits the socket's buffer nearly always, so the relay's writes complete
+// here: no deadline timer, no completion posted through the loop.
+template <class Stream, std::size_t N>
+std::size_t write_now(Stream& s, const std::array<boost::asio::const_buffer, N>& parts) {
+  if constexpr (kWaitable<Stream>) {
+    std::array<::iovec, N> iov;
+    std::size_t count = 0;
+    for (const auto& p : parts)
+      if (p.size()) iov[count++] = {const_cast<void*>(p.data()), p.size()};
+    if (count == 0) return 0;
+    ::msghdr msg{};
+    msg.msg_iov = iov.data();
+    msg.msg_iovlen = count;
+    const ::ssize_t n = ::sendmsg(socket_of(s).native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    return n > 0 ? static_cast<std::size_t>(n) : 0;
+  } else {
+    return 0;
+  }
 }
 
 // Sets the deadline of the stream's next operations (none on streams
