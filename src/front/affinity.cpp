@@ -152,22 +152,37 @@ void Affinity::add_cookies(bhttp::fields& res, std::string_view token, std::stri
                     [&](std::string_view v) { res.insert(bhttp::field::set_cookie, v); });
 }
 
+namespace {
+
+// Removes every line named `name` from `res` in one pass over its lines (no
+// search of Beast's index by name); true when one of them said true.
+// `found`: whether there was any.
+bool take_flag(bhttp::fields& res, std::string_view name, bool& found) {
+  bool value = false;
+  found = false;
+  for (auto it = res.begin(); it != res.end();) {
+    if (!http::iequals(it->name_string(), name)) {
+      ++it;
+      continue;
+    }
+    found = true;
+    if (http::header_is_true(it->value())) value = true;
+    it = res.erase(it);
+  }
+  return value;
+}
+
+}  // namespace
+
 bool Affinity::take_opt_out(bhttp::fields& res) {
-  bool opt_out = false;
-  auto range = res.equal_range(kOptOutHeader);
-  for (auto it = range.first; it != range.second; ++it)
-    if (http::header_is_true(it->value())) opt_out = true;
-  if (range.first != range.second) res.erase(kOptOutHeader);
-  return opt_out;
+  bool found = false;
+  return take_flag(res, kOptOutHeader, found);
 }
 
 std::optional<bool> Affinity::take_portable(bhttp::fields& res) {
-  auto range = res.equal_range(kPortableHeader);
-  if (range.first == range.second) return std::nullopt;
-  bool portable = false;
-  for (auto it = range.first; it != range.second; ++it)
-    if (http::header_is_true(it->value())) portable = true;
-  res.erase(kPortableHeader);
+  bool found = false;
+  const bool portable = take_flag(res, kPortableHeader, found);
+  if (!found) return std::nullopt;
   return portable;
 }
 

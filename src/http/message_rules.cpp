@@ -64,11 +64,36 @@ std::vector<std::string_view> list_elements(std::string_view list) {
 
 // Whether any line of `name` lists `token` (case-insensitive).
 bool has_token(const bhttp::fields& f, bhttp::field name, std::string_view token) {
-  auto [first, last] = f.equal_range(name);
-  for (auto it = first; it != last; ++it)
-    for (auto e : list_elements(it->value()))
-      if (iequals(e, token)) return true;
+  for (const auto& line : f)
+    if (line.name() == name)
+      for (auto e : list_elements(line.value()))
+        if (iequals(e, token)) return true;
   return false;
+}
+
+// What framing and routing read of a message's fields, gathered in one pass
+// over its lines by their codes (Beast files a known name under its code
+// whatever its case, as its own by-name search does). Values are the first
+// line's, as Beast's operator[] gives.
+struct Census {
+  std::size_t transfer_encoding = 0, content_length = 0, host = 0, upgrade = 0;
+  std::string_view first_transfer_encoding, first_host;
+};
+
+Census census_of(const bhttp::fields& f) {
+  Census c;
+  for (const auto& line : f) switch (line.name()) {
+      case bhttp::field::transfer_encoding:
+        if (c.transfer_encoding++ == 0) c.first_transfer_encoding = line.value();
+        break;
+      case bhttp::field::content_length: ++c.content_length; break;
+      case bhttp::field::host:
+        if (c.host++ == 0) c.first_host = line.value();
+        break;
+      case bhttp::field::upgrade: ++c.upgrade; break;
+      default: break;
+    }
+  return c;
 }
 
 // A Content-Length value: 1*DIGIT that fits in 64 bits.
@@ -207,9 +232,9 @@ bool read_target(const bhttp::request_header<>& req, RequestReading& r) {
 // lines disagree.
 bool content_length(const bhttp::fields& f, std::optional<std::uint64_t>& value) {
   value.reset();
-  auto [first, last] = f.equal_range(bhttp::field::content_length);
-  for (auto it = first; it != last; ++it) {
-    auto v = parse_length(trim(it->value()));
+  for (const auto& line : f) {
+    if (line.name() != bhttp::field::content_length) continue;
+    auto v = parse_length(trim(line.value()));
     if (!v || (value && *value != *v)) return false;
     value = v;
   }
@@ -218,12 +243,12 @@ bool content_length(const bhttp::fields& f, std::optional<std::uint64_t>& value)
 
 // Reads Transfer-Encoding and Content-Length into r.framing/r.length.
 // `response`: the rules for an instance's answer (only plain "chunked").
-bool read_framing(const bhttp::fields& f, bool response, bool parser_chunked,
+bool read_framing(const bhttp::fields& f, const Census& census, bool response, bool parser_chunked,
                   boost::optional<std::uint64_t> parser_length, MessageFault fault,
                   Framing& framing, std::uint64_t& length, std::string& detail,
                   MessageFault& out_fault) {
-  const auto te_count = f.count(bhttp::field::transfer_encoding);
-  const auto cl_count = f.count(bhttp::field::content_length);
+  const auto te_count = census.transfer_encoding;
+  const auto cl_count = census.content_length;
   auto refuse = [&](MessageFault which, std::string why) {
     out_fault = which;
     detail = std::move(why);
@@ -232,7 +257,7 @@ bool read_framing(const bhttp::fields& f, bool response, bool parser_chunked,
   if (te_count > 1) return refuse(fault, "several Transfer-Encoding lines");
   if (te_count == 1) {
     if (cl_count) return refuse(fault, "both Transfer-Encoding and Content-Length");
-    auto codings = list_elements(f[bhttp::field::transfer_encoding]);
+    auto codings = list_elements(census.first_transfer_encoding);
     if (codings.empty()) return refuse(fault, "empty Transfer-Encoding");
     for (std::size_t i = 0; i + 1 < codings.size(); ++i)
       if (iequals(codings[i], "chunked")) return refuse(fault, "chunked applied twice");
@@ -288,12 +313,13 @@ bool valid_host(std::string_view v) {
 RequestReading read_request(const bhttp::request_header<>& req, bool parser_chunked,
                             boost::optional<std::uint64_t> parser_length) {
   RequestReading r;
-  if (!read_framing(req, false, parser_chunked, parser_length, MessageFault::bad_framing,
+  const Census census = census_of(req);
+  if (!read_framing(req, census, false, parser_chunked, parser_length, MessageFault::bad_framing,
                     r.framing, r.length, r.detail, r.fault))
     return r;
   if (r.framing == Framing::chunked && req.version() < 11) r.close_after = true;
   if (!read_target(req, r)) return r;
-  const auto host_count = req.count(bhttp::field::host);
+  const auto host_count = census.host;
   if (host_count > 1) {
     r.fault = MessageFault::bad_host;
     r.detail = "several Host lines";
@@ -304,18 +330,17 @@ RequestReading read_request(const bhttp::request_header<>& req, bool parser_chun
     r.detail = "no Host";
     return r;
   }
-  if (host_count == 1 && !valid_host(req[bhttp::field::host])) {
+  if (host_count == 1 && !valid_host(census.first_host)) {
     r.fault = MessageFault::bad_host;
     r.detail = "invalid Host";
     return r;
   }
   // Absolute-form already set the authority as the host (RFC 9112 §3.2.2).
-  if (r.host.empty() && host_count == 1) r.host = std::string(req[bhttp::field::host]);
+  if (r.host.empty() && host_count == 1) r.host = std::string(census.first_host);
 
   // RFC 6455 §4.2.1: GET, HTTP/1.1, Upgrade: websocket, Connection: upgrade,
   // one Sec-WebSocket-Key of 16 base64 bytes, Sec-WebSocket-Version: 13.
-  if (req.method() == bhttp::verb::get && req.version() == 11 &&
-      req.count(bhttp::field::upgrade) == 1 &&
+  if (req.method() == bhttp::verb::get && req.version() == 11 && census.upgrade == 1 &&
       has_token(req, bhttp::field::upgrade, "websocket") &&
       has_token(req, bhttp::field::connection, "upgrade") &&
       req.count(bhttp::field::sec_websocket_key) == 1 &&
@@ -335,7 +360,8 @@ ResponseReading read_response(const bhttp::response_header<>& res, bhttp::verb r
                               bool parser_chunked, boost::optional<std::uint64_t> parser_length) {
   ResponseReading r;
   const unsigned code = res.result_int();
-  if (res.count(bhttp::field::transfer_encoding) > 1) {
+  const Census census = census_of(res);
+  if (census.transfer_encoding > 1) {
     r.fault = MessageFault::bad_response_framing;
     r.detail = "several Transfer-Encoding lines";
     return r;
@@ -349,7 +375,7 @@ ResponseReading read_response(const bhttp::response_header<>& res, bhttp::verb r
     }
     return r;
   }
-  read_framing(res, true, parser_chunked, parser_length, MessageFault::bad_response_framing,
+  read_framing(res, census, true, parser_chunked, parser_length, MessageFault::bad_response_framing,
                r.framing, r.length, r.detail, r.fault);
   return r;
 }

@@ -112,22 +112,26 @@ class MessageWriter {
       : head_(render(m, extra_lines)), encoder_(out) {}
 
   // Writes the header (first call) and `n` bytes at `data`; `more` = more
-  // body follows. Returns the write's error. What the socket takes at once
-  // is written without the event loop (write_now); only a rest waits, under
-  // `timeout`.
+  // body follows. In two steps, so that the usual case costs no coroutine:
+  // write_at_once writes what the socket takes at once, without the event
+  // loop (write_now), and says whether that was all; if not, write_rest
+  // waits for the socket to take the rest, under `timeout`, and returns the
+  // write's error. `data` must stay valid until then.
   template <class Stream>
-  boost::asio::awaitable<boost::beast::error_code> write(
-      Stream& s, const char* data, std::size_t n, bool more,
-      std::chrono::steady_clock::duration timeout) {
-    auto parts =
+  bool write_at_once(Stream& s, const char* data, std::size_t n, bool more) {
+    parts_ =
         encoder_.encode(head_sent_ ? std::string_view{} : std::string_view{head_}, data, n, more);
     head_sent_ = true;
-    const std::size_t total = boost::asio::buffer_size(parts);
-    if (total == 0) co_return boost::beast::error_code{};
-    const std::size_t now = write_now(s, parts);
-    if (now == total) co_return boost::beast::error_code{};
-    boost::beast::buffers_suffix<decltype(parts)> rest(parts);
-    rest.consume(now);
+    const std::size_t total = boost::asio::buffer_size(parts_);
+    if (total == 0) return true;
+    written_ = write_now(s, parts_);
+    return written_ == total;
+  }
+  template <class Stream>
+  boost::asio::awaitable<boost::beast::error_code> write_rest(
+      Stream& s, std::chrono::steady_clock::duration timeout) {
+    boost::beast::buffers_suffix<decltype(parts_)> rest(parts_);
+    rest.consume(written_);
     set_deadline(s, timeout);
     auto [ec, w] = co_await boost::asio::async_write(s, rest, relay_detail::use_nothrow);
     co_return ec;
@@ -149,6 +153,8 @@ class MessageWriter {
   std::string head_;
   http::BodyEncoder encoder_;
   bool head_sent_ = false;
+  std::array<boost::asio::const_buffer, 4> parts_{};  // the current write
+  std::size_t written_ = 0;                           // of parts_, by write_at_once
 };
 
 // The response to a kTakesResponse client: the header as parsed with the
@@ -158,12 +164,18 @@ class ResponseHandover {
  public:
   explicit ResponseHandover(const boost::beast::http::response_header<>& head) : head_(head) {}
 
-  // (The stream keeps its own deadlines: `timeout` is the HTTP/1.1 writer's.)
-  boost::asio::awaitable<boost::beast::error_code> write(Client& c, const char* data, std::size_t n,
-                                                         bool more,
-                                                         std::chrono::steady_clock::duration) {
-    auto ec = co_await c.write_response(head_, data, n, more);
-    if (!ec && !more) done_ = true;
+  // MessageWriter's two steps; the stream takes every part in write_rest
+  // and keeps its own deadlines.
+  bool write_at_once(Client&, const char* data, std::size_t n, bool more) {
+    data_ = data;
+    n_ = n;
+    more_ = more;
+    return false;
+  }
+  boost::asio::awaitable<boost::beast::error_code> write_rest(Client& c,
+                                                              std::chrono::steady_clock::duration) {
+    auto ec = co_await c.write_response(head_, data_, n_, more_);
+    if (!ec && !more_) done_ = true;
     co_return ec;
   }
   bool finished() const { return done_; }
@@ -171,6 +183,9 @@ class ResponseHandover {
  private:
   const boost::beast::http::response_header<>& head_;
   bool done_ = false;
+  const char* data_ = nullptr;
+  std::size_t n_ = 0;
+  bool more_ = false;
 };
 
 // Writes a short error response with `status` (from a mapping: status_for
@@ -254,8 +269,9 @@ struct ExchangeSteps {
         part = buf.size() - req.body().size;
         body_started = true;
       }
-      auto ec = co_await out.write(up.stream, buf.data(), part, !rp.is_done(),
-                                   cfg.timeouts.upstream_response);
+      boost::beast::error_code ec;
+      if (!out.write_at_once(up.stream, buf.data(), part, !rp.is_done()))
+        ec = co_await out.write_rest(up.stream, cfg.timeouts.upstream_response);
       if (ec) {
         if (!body_started) co_return Outcome::retry(ec);
         co_return Outcome::fail(ProxyFailure::upstream_broken, ec);
@@ -354,7 +370,8 @@ boost::asio::awaitable<Exchanged<decltype(Upstreams::Connection::stream)>> relay
   const bool client_keep_alive = req.keep_alive() && !reading.close_after;
   RelayBuffers::Lease buf_lease = w.relay_buffers.take();
   std::array<char, kRelayBuffer>& buf = *buf_lease;
-  std::string extra_lines;  // the forwarding headers, set by rewrite_request below
+  std::string extra_lines;   // the forwarding headers, set by rewrite_request below
+  extra_lines.reserve(256);  // their usual size: one allocation, not one per doubling
   ExchangeSteps<Client, Connection> steps{cfg,  stats, *sh.log, cs,  log_id,      client,
                                           cbuf, rp,    reading, buf, extra_lines, w};
   if (auto expect = req.find(bhttp::field::expect); expect != req.end()) {
@@ -583,8 +600,9 @@ boost::asio::awaitable<Exchanged<decltype(Upstreams::Connection::stream)>> relay
       }
       part = buf.size() - res.body().size;
     }
-    auto ec =
-        co_await out.write(client, buf.data(), part, !upr->is_done(), cfg.timeouts.client_body);
+    beast::error_code ec;
+    if (!out.write_at_once(client, buf.data(), part, !upr->is_done()))
+      ec = co_await out.write_rest(client, cfg.timeouts.client_body);
     if (ec) co_return result;
     if (upr->is_done() && out.finished()) break;
   }
