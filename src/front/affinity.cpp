@@ -1,6 +1,8 @@
 #include "tether/front/affinity.hpp"
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 
 #include "tether/http/cookies.hpp"
 #include "tether/http/headers.hpp"
@@ -9,7 +11,12 @@ namespace tether::front {
 
 namespace bhttp = boost::beast::http;
 
-Affinity::Affinity(AffinityConfig config) : config_(std::move(config)) {}
+namespace {
+std::atomic<std::uint64_t> g_affinity_generations{0};
+}
+
+Affinity::Affinity(AffinityConfig config)
+    : config_(std::move(config)), generation_(g_affinity_generations.fetch_add(1) + 1) {}
 
 namespace {
 
@@ -148,8 +155,39 @@ void Affinity::add_cookie_values(std::string_view token, std::string_view host, 
 
 void Affinity::add_cookies(bhttp::fields& res, std::string_view token, std::string_view host,
                            bool https) const {
-  add_cookie_values(token, host, https,
-                    [&](std::string_view v) { res.insert(bhttp::field::set_cookie, v); });
+  // The rendered cookies of the last few pins, per thread: a front door's
+  // responses pin to its few instances' tokens on a few Hosts, so most
+  // responses render none. Keyed by this Affinity's generation too (a
+  // reload's new one never matches).
+  struct Rendered {
+    std::uint64_t generation = 0;
+    std::string token, host;
+    bool https = false;
+    std::string values[2];
+    std::size_t count = 0;
+  };
+  constexpr std::size_t kSlots = 16;
+  thread_local std::array<Rendered, kSlots> rendered;
+  thread_local std::size_t next_slot = 0;
+  Rendered* hit = nullptr;
+  for (auto& r : rendered)
+    if (r.generation == generation_ && r.https == https && r.token == token && r.host == host) {
+      hit = &r;
+      break;
+    }
+  if (!hit) {
+    hit = &rendered[next_slot];
+    next_slot = (next_slot + 1) % kSlots;
+    hit->generation = 0;  // until rendered whole
+    hit->count = 0;
+    add_cookie_values(token, host, https,
+                      [&](std::string_view v) { hit->values[hit->count++].assign(v); });
+    hit->token.assign(token);
+    hit->host.assign(host);
+    hit->https = https;
+    hit->generation = generation_;
+  }
+  for (std::size_t i = 0; i < hit->count; ++i) res.insert(bhttp::field::set_cookie, hit->values[i]);
 }
 
 namespace {

@@ -71,8 +71,8 @@ class Affinity {
   // Appends the Set-Cookie headers pinning the client to `token`.
   // `host` is the request's Host header (port is dropped for Domain);
   // `https` adds Secure to the main cookie (the twin always has it).
-  void add_cookies(boost::beast::http::fields& res, std::string_view token,
-                   std::string_view host, bool https) const;
+  void add_cookies(boost::beast::http::fields& res, std::string_view token, std::string_view host,
+                   bool https) const;
 
   // The Set-Cookie values add_cookies() would append (for tests and docs).
   std::vector<std::string> cookie_values(std::string_view token, std::string_view host,
@@ -94,6 +94,7 @@ class Affinity {
                          Sink&& sink) const;
 
   AffinityConfig config_;
+  std::uint64_t generation_;  // unique per constructed Affinity (add_cookies' cache)
 };
 
 }  // namespace tether::front

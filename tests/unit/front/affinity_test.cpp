@@ -1,6 +1,10 @@
 // Affinity: ARR's cookie pair, the request tokens, the opt-out header.
 #include "tether/front/affinity.hpp"
 
+#include <memory>
+#include <string>
+#include <vector>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -100,6 +104,41 @@ TEST(AffinityCookies, AddCookiesAppendsSetCookieHeaders) {
   EXPECT_THAT(got, ElementsAre("app=1", "ARRAffinity=T;Path=/;HttpOnly;Domain=example.com",
                                "ARRAffinitySameSite=T;Path=/;HttpOnly;SameSite=None;Secure;"
                                "Domain=example.com"));
+}
+
+// add_cookies keeps the last pins' rendered cookies per thread: whatever it
+// served before, each call gives exactly what cookie_values says for its
+// own configuration, token, host and scheme.
+TEST(AffinityCookies, AddCookiesIsRightAcrossTokensHostsSchemesAndConfigurations) {
+  AffinityConfig other_config;
+  other_config.cookie = "Pin";
+  other_config.samesite_cookie = "";
+  other_config.domain = "example.org";
+  std::vector<std::unique_ptr<Affinity>> affinities;
+  affinities.push_back(std::make_unique<Affinity>(AffinityConfig{}));
+  affinities.push_back(std::make_unique<Affinity>(other_config));
+  for (int round = 0; round < 3; ++round)
+    for (int t = 0; t < 40; ++t)  // more tokens than the cache holds
+      for (const auto& a : affinities)
+        for (const char* host : {"example.com:8080", "other.example", ""})
+          for (bool https : {false, true}) {
+            const std::string token = "T" + std::to_string(t);
+            bhttp::fields res;
+            a->add_cookies(res, token, host, https);
+            std::vector<std::string> got;
+            for (const auto& f : res) got.emplace_back(f.value());
+            ASSERT_EQ(got, a->cookie_values(token, host, https))
+                << token << " " << host << " " << https;
+          }
+  // A configuration made after the others, at an address one of them had.
+  affinities.pop_back();
+  AffinityConfig third = other_config;
+  third.cookie = "Third";
+  affinities.push_back(std::make_unique<Affinity>(third));
+  bhttp::fields res;
+  affinities.back()->add_cookies(res, "T1", "example.com:8080", false);
+  ASSERT_EQ(std::distance(res.begin(), res.end()), 1);
+  EXPECT_EQ(res.begin()->value(), "Third=T1;Path=/;HttpOnly;Domain=example.org");
 }
 
 TEST(AffinityRequestTokens, MainThenTwin) {
