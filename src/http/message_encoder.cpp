@@ -1,5 +1,8 @@
 #include "tether/http/message_encoder.hpp"
 
+#include <charconv>
+#include <cstring>
+#include <initializer_list>
 #include <iterator>
 
 namespace tether::http {
@@ -23,40 +26,45 @@ void set_framing(bhttp::fields& f, Framing out, std::uint64_t length) {
 
 namespace {
 
-void append_fields(std::string& out, const bhttp::fields& f, std::string_view extra_lines = {}) {
+// The start line's pieces, the fields as "Name: value\r\n" lines, then
+// `extra_lines` and the blank line: sized once, then copied.
+std::string render(std::initializer_list<std::string_view> start_line, const bhttp::fields& f,
+                   std::string_view extra_lines) {
+  std::size_t size = extra_lines.size() + 2;
+  for (auto piece : start_line) size += piece.size();
+  for (const auto& field : f) size += field.name_string().size() + field.value().size() + 4;
+  std::string out;
+  out.resize(size);
+  char* p = out.data();
+  auto put = [&p](std::string_view v) {
+    std::memcpy(p, v.data(), v.size());
+    p += v.size();
+  };
+  for (auto piece : start_line) put(piece);
   for (const auto& field : f) {
-    out += field.name_string();
-    out += ": ";
-    out += field.value();
-    out += "\r\n";
+    put(field.name_string());
+    put(": ");
+    put(field.value());
+    put("\r\n");
   }
-  out += extra_lines;
-  out += "\r\n";
+  put(extra_lines);
+  put("\r\n");
+  return out;
 }
 
 }  // namespace
 
 std::string render_head(const bhttp::request_header<>& m, std::string_view extra_lines) {
-  std::string out;
-  out.reserve(512 + extra_lines.size());
-  out += m.method_string();
-  out += ' ';
-  out += m.target();
-  out += " HTTP/1.1\r\n";
-  append_fields(out, m, extra_lines);
-  return out;
+  return render({m.method_string(), " ", m.target(), " HTTP/1.1\r\n"}, m, extra_lines);
 }
 
 std::string render_head(const bhttp::response_header<>& m) {
-  std::string out;
-  out.reserve(512);
-  out += m.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-  out += std::to_string(m.result_int());
-  out += ' ';
-  out += m.reason();
-  out += "\r\n";
-  append_fields(out, m);
-  return out;
+  char code[16];
+  const auto [end, ec] = std::to_chars(code, code + sizeof code, m.result_int());
+  return render(
+      {m.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ",
+       std::string_view(code, static_cast<std::size_t>(end - code)), " ", m.reason(), "\r\n"},
+      m, {});
 }
 
 std::array<boost::asio::const_buffer, 4> BodyEncoder::encode(std::string_view head,
