@@ -357,9 +357,10 @@ void Session::submit_response(StreamState& st, unsigned status, std::span<const 
   char digits[8];
   const auto [end, ec] = std::to_chars(std::begin(digits), std::end(digits), status);
   (void)ec;  // a status has 3 digits
-  // nghttp2 copies the list and what it points at.
-  std::vector<nghttp2_nv> nva;
-  nva.reserve(fields.size() + 1);
+  // nghttp2 copies the list and what it points at: one list per thread,
+  // reused.
+  thread_local std::vector<nghttp2_nv> nva;
+  nva.clear();
   nva.push_back(nv(":status", std::string_view(digits, static_cast<std::size_t>(end - digits))));
   for (const auto& [name, value] : fields) nva.push_back(nv(name, value));
   nghttp2_data_provider provider{};
@@ -464,8 +465,11 @@ void ClientStream::submit_header(const bhttp::response_header<>& res, bool ends)
     name_bytes += f.name_string().size();
     ++count;
   }
-  std::string names(name_bytes, '\0');
-  std::vector<Session::FieldView> fields;
+  // Per thread, reused (nghttp2 copies what submit_response gives it).
+  thread_local std::string names;
+  thread_local std::vector<Session::FieldView> fields;
+  names.assign(name_bytes, '\0');
+  fields.clear();
   fields.reserve(count);
   std::size_t used = 0;
   for (const auto& f : res) {
