@@ -229,19 +229,35 @@ struct ExchangeSteps {
   const std::string& extra_lines;  // rendered after the request's fields
   FrontServer::Worker& worker;
   bool expect_continue = false;
-  bool body_started = false;   // a byte of the request body was consumed
-  bool sent_continue = false;  // the 100 Continue went out
+  bool body_started = false;                       // a byte of the request body was consumed
+  bool sent_continue = false;                      // the 100 Continue went out
+  std::optional<MessageWriter<true>> request_out;  // toward the current connection
 
   // Forwards the request header and streams its body to `up`. ok; retry
   // when `up` failed before a byte of the body was consumed; failed
   // (upstream_broken after that; body_too_large, bad_request_body for the
   // client's body); closed when the client went away.
+  // Called first: the usual request, a header without a body, is written by
+  // this call itself when the socket takes it (no coroutine). False when
+  // forward_request must go on (a body to relay, or a rest of the header).
+  bool forward_request_at_once(Connection& up) {
+    request_out.emplace(rp.get(), reading.framing, extra_lines);
+    if (!rp.is_done()) return false;
+    return request_out->write_at_once(up.stream, buf.data(), 0, false);
+  }
+
+  // After forward_request_at_once said false.
   boost::asio::awaitable<Outcome> forward_request(Connection& up) {
     namespace asio = boost::asio;
     namespace bhttp = boost::beast::http;
     auto& req = rp.get();
-    MessageWriter<true> out{req, reading.framing, extra_lines};
-    if (!rp.is_done() && expect_continue && !sent_continue) {
+    MessageWriter<true>& out = *request_out;
+    if (rp.is_done()) {  // the rest of the header forward_request_at_once began
+      auto ec = co_await out.write_rest(up.stream, cfg.timeouts.upstream_response);
+      if (ec) co_return Outcome::retry(ec);  // no byte of a body was consumed
+      co_return Outcome::ok();
+    }
+    if (expect_continue && !sent_continue) {
       static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
       set_deadline(client, cfg.timeouts.client_body);
       auto [ec, n] = co_await asio::async_write(
@@ -467,7 +483,10 @@ boost::asio::awaitable<Exchanged<decltype(Upstreams::Connection::stream)>> relay
     up = std::move(lease.conn);
     outstanding.emplace(inst);
     inst->requests.fetch_add(1, std::memory_order_relaxed);
-    o = co_await steps.forward_request(*up);
+    if (steps.forward_request_at_once(*up))
+      o = Outcome::ok();
+    else
+      o = co_await steps.forward_request(*up);
     if (o.is_ok()) o = co_await steps.read_response_head(*up, upr);
     if (o.kind != Outcome::Kind::retry) break;
     outstanding.reset();
