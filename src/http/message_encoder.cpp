@@ -37,6 +37,7 @@ std::string render(std::initializer_list<std::string_view> start_line, const bht
   out.resize(size);
   char* p = out.data();
   auto put = [&p](std::string_view v) {
+    if (v.empty()) return;  // an empty view may have no data at all
     std::memcpy(p, v.data(), v.size());
     p += v.size();
   };

@@ -229,9 +229,9 @@ struct ExchangeSteps {
   const std::string& extra_lines;  // rendered after the request's fields
   FrontServer::Worker& worker;
   bool expect_continue = false;
-  bool body_started = false;                       // a byte of the request body was consumed
-  bool sent_continue = false;                      // the 100 Continue went out
-  std::optional<MessageWriter<true>> request_out;  // toward the current connection
+  bool body_started = false;                         // a byte of the request body was consumed
+  bool sent_continue = false;                        // the 100 Continue went out
+  std::optional<MessageWriter<true>> request_out{};  // toward the current connection
 
   // Forwards the request header and streams its body to `up`. ok; retry
   // when `up` failed before a byte of the body was consumed; failed
