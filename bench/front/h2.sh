@@ -42,25 +42,20 @@ if [ -z "$TETHER" ]; then
 fi
 mkdir -p "$BUILD"
 
+# shellcheck source=bench/front/common.sh
+. "$ROOT/bench/front/common.sh"
 TMP=$(mktemp -d /tmp/tether-bench-h2.XXXXXX)
 PIDS=()
 finish() {
   local rc=$?
   set +e
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-  for p in "${PIDS[@]}"; do timeout 6 tail --pid="$p" -f /dev/null; kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  stop_pids "${PIDS[@]}"
   [ $rc -eq 0 ] && rm -rf "$TMP" || say "logs kept in $TMP"
   exit $rc
 }
 trap finish EXIT
 trap 'exit 130' INT TERM
 launch() { local n=$1; shift; taskset -c 0 "$@" >"$TMP/$n.log" 2>&1 & PID=$!; PIDS+=("$PID"); }
-ports() {
-  python3 -c 'import socket,sys
-s=[socket.socket() for _ in range(int(sys.argv[1]))]
-[x.bind(("127.0.0.1",0)) for x in s]
-print(" ".join(str(x.getsockname()[1]) for x in s))' "$1"
-}
 ready() {  # ready PORT [CURL ARGS]: until it answers 200 over h2c (or as the args say)
   local port=$1; shift
   for _ in $(seq 100); do
@@ -73,7 +68,7 @@ ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 sticks() { awk '{ sub(/.*\) /, ""); print $13 }' "/proc/$1/stat"; }  # stime: the kernel's part
 HZ=$(getconf CLK_TCK)
 
-read -r B1 B2 HA <<<"$(ports 3)"
+read -r B1 B2 HA <<<"$(free_ports 3)"
 BODY=$(printf 'tether-bench backend %074d' 0)
 mkdir -p "$TMP/ng/logs"
 cat >"$TMP/ng/nginx.conf" <<EOF

@@ -44,25 +44,20 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
 ulimit -n 20000 2>/dev/null || true
 
+# shellcheck source=bench/front/common.sh
+. "$ROOT/bench/front/common.sh"
 TMP=$(mktemp -d /tmp/tether-bench-instr.XXXXXX)
 PIDS=()
 cleanup() {
   local rc=$?
   set +e
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+  stop_pids "${PIDS[@]}"
   if [ "${KEEP_TMP:-0}" = 1 ] || [ $rc -ne 0 ]; then log "logs kept in $TMP"; else rm -rf "$TMP"; fi
   exit $rc
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_ports() {
-  python3 -c 'import socket,sys
-s=[socket.socket() for _ in range(int(sys.argv[1]))]
-[x.bind(("127.0.0.1",0)) for x in s]
-print(" ".join(str(x.getsockname()[1]) for x in s))' "$1"
-}
 wait_http() {  # wait_http PORT [h2load args]: until it answers (60 s at most: valgrind starts slowly)
   local port=$1; shift
   for _ in $(seq 600); do
@@ -117,12 +112,8 @@ defaults
 frontend fe
   bind 127.0.0.1:$P_PROXY $*
   default_backend be
-backend be
-  balance roundrobin
-  cookie SERVERID insert indirect nocache
-  server b1 127.0.0.1:$P_B1 cookie b1
-  server b2 127.0.0.1:$P_B2 cookie b2
 EOF
+  haproxy_cookie_backend be "$P_B1" "$P_B2" >>"$TMP/haproxy.cfg"
 }
 
 # count NAME PID PORT [h2load args]: instructions per request of PID

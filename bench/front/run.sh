@@ -115,18 +115,16 @@ cmake --build "$BUILD/bench" -j2 --target ws_idle >/dev/null
 TETHER=$TETHER_BUILD/tether
 WS_IDLE=$BUILD/bench/ws_idle
 
+# shellcheck source=bench/front/common.sh
+. "$ROOT/bench/front/common.sh"
+
 # --- processes: started here, stopped by PID -------------------------------
 TMP=$(mktemp -d /tmp/tether-bench-front.XXXXXX)
 PIDS=()
 cleanup() {
   local rc=$?
   set +e
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  # Reap them (no zombies left behind); anything still up after 6 s gets SIGKILL.
-  ( sleep 6; for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; done ) &
-  local killer=$!
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
-  kill "$killer" 2>/dev/null; wait "$killer" 2>/dev/null
+  stop_pids "${PIDS[@]}"
   if [ "${KEEP_TMP:-0}" = 1 ] || [ $rc -ne 0 ]; then log "logs kept in $TMP"; else rm -rf "$TMP"; fi
   exit $rc
 }
@@ -139,14 +137,6 @@ start() {
   taskset -c "${CPUS:-0}" "$@" >"$TMP/$name.log" 2>&1 &
   PID=$!
   PIDS+=("$PID")
-}
-
-# free_ports N: N distinct loopback ports the OS reports free (bound at once, then released).
-free_ports() {
-  python3 -c 'import socket,sys
-s=[socket.socket() for _ in range(int(sys.argv[1]))]
-[x.bind(("127.0.0.1",0)) for x in s]
-print(" ".join(str(x.getsockname()[1]) for x in s))' "$1"
 }
 
 # wait_http PORT [PATH]: until 127.0.0.1:PORT answers 200 (10 s at most).
@@ -276,16 +266,8 @@ EOF
 
 # haproxy_cookie PORT: a frontend on PORT inserting the SERVERID cookie.
 haproxy_cookie() {
-  cat <<EOF
-frontend fe_ck
-  bind 127.0.0.1:$1
-  default_backend be_ck
-backend be_ck
-  balance roundrobin
-  cookie SERVERID insert indirect nocache
-  server b1 127.0.0.1:$P_B1 cookie b1
-  server b2 127.0.0.1:$P_B2 cookie b2
-EOF
+  printf 'frontend fe_ck\n  bind 127.0.0.1:%s\n  default_backend be_ck\n' "$1"
+  haproxy_cookie_backend be_ck "$P_B1" "$P_B2"
 }
 
 log "starting HAProxy on :$P_HA_RR (roundrobin) and :$P_HA_CK (cookie SERVERID)"
