@@ -31,3 +31,24 @@ backend $1
   server b2 127.0.0.1:$3 cookie b2
 EOT
 }
+
+# bench_tmp NAME: makes $TMP (/tmp/tether-bench-NAME.*; kept when the run
+# fails or KEEP_TMP=1) and the empty list $PIDS, whose processes are stopped
+# on exit.
+bench_tmp() {
+  TMP=$(mktemp -d "/tmp/tether-bench-$1.XXXXXX")
+  PIDS=()
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+bench_cleanup() {
+  local rc=$?
+  set +e
+  stop_pids "${PIDS[@]}"
+  if [ "${KEEP_TMP:-0}" = 1 ] || [ $rc -ne 0 ]; then
+    echo "logs kept in $TMP" >&2
+  else
+    rm -rf "$TMP"
+  fi
+  exit $rc
+}

@@ -44,17 +44,7 @@ mkdir -p "$BUILD"
 
 # shellcheck source=bench/front/common.sh
 . "$ROOT/bench/front/common.sh"
-TMP=$(mktemp -d /tmp/tether-bench-h2.XXXXXX)
-PIDS=()
-finish() {
-  local rc=$?
-  set +e
-  stop_pids "${PIDS[@]}"
-  [ $rc -eq 0 ] && rm -rf "$TMP" || say "logs kept in $TMP"
-  exit $rc
-}
-trap finish EXIT
-trap 'exit 130' INT TERM
+bench_tmp h2
 launch() { local n=$1; shift; taskset -c 0 "$@" >"$TMP/$n.log" 2>&1 & PID=$!; PIDS+=("$PID"); }
 ready() {  # ready PORT [CURL ARGS]: until it answers 200 over h2c (or as the args say)
   local port=$1; shift

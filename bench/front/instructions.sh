@@ -46,17 +46,7 @@ ulimit -n 20000 2>/dev/null || true
 
 # shellcheck source=bench/front/common.sh
 . "$ROOT/bench/front/common.sh"
-TMP=$(mktemp -d /tmp/tether-bench-instr.XXXXXX)
-PIDS=()
-cleanup() {
-  local rc=$?
-  set +e
-  stop_pids "${PIDS[@]}"
-  if [ "${KEEP_TMP:-0}" = 1 ] || [ $rc -ne 0 ]; then log "logs kept in $TMP"; else rm -rf "$TMP"; fi
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_tmp instr
 
 wait_http() {  # wait_http PORT [h2load args]: until it answers (60 s at most: valgrind starts slowly)
   local port=$1; shift

@@ -119,17 +119,7 @@ WS_IDLE=$BUILD/bench/ws_idle
 . "$ROOT/bench/front/common.sh"
 
 # --- processes: started here, stopped by PID -------------------------------
-TMP=$(mktemp -d /tmp/tether-bench-front.XXXXXX)
-PIDS=()
-cleanup() {
-  local rc=$?
-  set +e
-  stop_pids "${PIDS[@]}"
-  if [ "${KEEP_TMP:-0}" = 1 ] || [ $rc -ne 0 ]; then log "logs kept in $TMP"; else rm -rf "$TMP"; fi
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_tmp front
 
 # start NAME CMD...: runs CMD pinned to core 0 (CPUS=0,1: both), output in $TMP/NAME.log; sets PID.
 start() {
