@@ -20,6 +20,22 @@ stop_pids() {
   return 0
 }
 
+# haproxy_head_common THREADS MAXCONN: HAProxy's global and defaults sections (HTTP
+# mode, the timeouts every bench uses).
+haproxy_head_common() {
+  cat <<EOT
+global
+  nbthread $1
+  maxconn $2
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  timeout tunnel 1h
+EOT
+}
+
 # haproxy_cookie_backend NAME PORT1 PORT2: an HAProxy backend over the two
 # nginx ports that inserts the SERVERID cookie (HAProxy's answer to ARRAffinity).
 haproxy_cookie_backend() {

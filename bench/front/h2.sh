@@ -74,15 +74,8 @@ EOF
 launch nginx "$(command -v nginx || echo /usr/sbin/nginx)" -p "$TMP/ng" -c "$TMP/ng/nginx.conf"
 ready "$B1"; ready "$B2"
 
-cat >"$TMP/haproxy.cfg" <<EOF
-global
-  nbthread 1
-  maxconn 4000
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
+haproxy_head_common 1 4000 >"$TMP/haproxy.cfg"
+cat >>"$TMP/haproxy.cfg" <<EOF
 frontend fe
   bind 127.0.0.1:$HA proto h2
   default_backend be

@@ -90,15 +90,8 @@ wait_http "$P_B1" --h1
 
 # haproxy_cfg [BIND OPTIONS]: HAProxy's config, its frontend bound with the options.
 haproxy_cfg() {
-  cat >"$TMP/haproxy.cfg" <<EOF
-global
-  nbthread 1
-  maxconn 1000
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
+  haproxy_head_common 1 1000 >"$TMP/haproxy.cfg"
+  cat >>"$TMP/haproxy.cfg" <<EOF
 frontend fe
   bind 127.0.0.1:$P_PROXY $*
   default_backend be

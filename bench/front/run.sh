@@ -240,19 +240,7 @@ len=$(curl -s "http://127.0.0.1:$P_B1/" | wc -c)
 [ "$len" -eq 95 ] || die "backend body is $len bytes, expected 95"
 
 # The global and defaults sections shared by every HAProxy config here.
-haproxy_head() {  # haproxy_head [THREADS]
-  cat <<EOF
-global
-  nbthread ${1:-1}
-  maxconn $HA_MAXCONN
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  timeout tunnel 1h
-EOF
-}
+haproxy_head() { haproxy_head_common "${1:-1}" "$HA_MAXCONN"; }  # haproxy_head [THREADS]
 
 # haproxy_cookie PORT: a frontend on PORT inserting the SERVERID cookie.
 haproxy_cookie() {
