@@ -175,6 +175,14 @@ cpu_busy_pct() {  # whole-machine busy % over one second
   echo $(( 100 * (total - idle) / total ))
 }
 compiler_note() { if pgrep -x cc1plus >/dev/null; then echo ", compiler running"; fi; }
+# cpu0_times: core 0's "steal total" ticks from /proc/stat (steal: time the
+# hypervisor gave another guest while this one wanted the core).
+cpu0_times() { awk '$1 == "cpu0" { t = 0; for (i = 2; i <= 9; i++) t += $i; print $9, t }' /proc/stat; }
+# steal_pct BEFORE AFTER: core 0's steal share between two cpu0_times readings.
+steal_pct() {
+  awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[2] - x[2];
+    printf "%d", (t > 0 ? 100 * (y[1] - x[1]) / t : 0) }'
+}
 # wait_quiet: waits (bounded) for no compiler and <20% busy; sets QUIET to a note.
 wait_quiet() {
   local waited=0 busy
@@ -343,8 +351,10 @@ run_row() {
   [ "$pid" = - ] || u0=$(upstream_connects "$pid")  # read outside the CPU window
   t0=$([ "$pid" = - ] || cpu_ticks "$pid"); b0=$(cpu_ticks "$BACKEND_WORKER")
   s0=$([ "$pid" = - ] || sys_ticks "$pid")
+  local c0 c1; c0=$(cpu0_times)
   out=$(taskset -c "$WRK_CPUS" timeout $((DURATION + 20)) wrk -t"$WRK_T" -c"$conns" -d"${DURATION}s" --latency "$@" \
         "http://127.0.0.1:$port/")
+  c1=$(cpu0_times)
   t1=$([ "$pid" = - ] || cpu_ticks "$pid"); b1=$(cpu_ticks "$BACKEND_WORKER")
   s1=$([ "$pid" = - ] || sys_ticks "$pid")
   [ "$pid" = - ] || u1=$(upstream_connects "$pid")
@@ -366,7 +376,8 @@ run_row() {
   if [ -n "$u0" ] && [ -n "$u1" ]; then
     upc=$(awk -v a="$u0" -v b="$u1" -v r="$reqs" 'BEGIN { printf "%.1f", (b - a) * 1000 / r }')
   fi
-  ROWS+=("$key|$label|$conns|$rps|$p50|$p99|$cpu|$bcpu|$errs|$QUIET|$upc|$sys")
+  # A virtual machine's host may take the core meanwhile: said in the row.
+  ROWS+=("$key|$label|$conns|$rps|$p50|$p99|$cpu|$bcpu|$errs|$QUIET, core 0 stolen $(steal_pct "$c0" "$c1") %|$upc|$sys")
   log "  -> $rps req/s, p50 $p50 us, p99 $p99 us, proxy $cpu us/req ($sys in the kernel), backend $bcpu us/req, errors $errs, upstream connects/1k $upc"
 }
 
