@@ -193,18 +193,16 @@ void Affinity::add_cookies(bhttp::fields& res, std::string_view token, std::stri
 namespace {
 
 // Removes every line named `name` from `res` in one pass over its lines (no
-// search of Beast's index by name); true when one of them said true.
-// `found`: whether there was any.
-bool take_flag(bhttp::fields& res, std::string_view name, bool& found) {
-  bool value = false;
-  found = false;
+// search of Beast's index by name): whether one of them said true, nullopt
+// when there was none.
+std::optional<bool> take_flag(bhttp::fields& res, std::string_view name) {
+  std::optional<bool> value;
   for (auto it = res.begin(); it != res.end();) {
     if (!http::iequals(it->name_string(), name)) {
       ++it;
       continue;
     }
-    found = true;
-    if (http::header_is_true(it->value())) value = true;
+    value = value.value_or(false) || http::header_is_true(it->value());
     it = res.erase(it);
   }
   return value;
@@ -213,15 +211,11 @@ bool take_flag(bhttp::fields& res, std::string_view name, bool& found) {
 }  // namespace
 
 bool Affinity::take_opt_out(bhttp::fields& res) {
-  bool found = false;
-  return take_flag(res, kOptOutHeader, found);
+  return take_flag(res, kOptOutHeader).value_or(false);
 }
 
 std::optional<bool> Affinity::take_portable(bhttp::fields& res) {
-  bool found = false;
-  const bool portable = take_flag(res, kPortableHeader, found);
-  if (!found) return std::nullopt;
-  return portable;
+  return take_flag(res, kPortableHeader);
 }
 
 }  // namespace tether::front

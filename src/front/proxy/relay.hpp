@@ -233,20 +233,21 @@ struct ExchangeSteps {
   bool sent_continue = false;                        // the 100 Continue went out
   std::optional<MessageWriter<true>> request_out{};  // toward the current connection
 
-  // Forwards the request header and streams its body to `up`. ok; retry
-  // when `up` failed before a byte of the body was consumed; failed
-  // (upstream_broken after that; body_too_large, bad_request_body for the
-  // client's body); closed when the client went away.
-  // Called first: the usual request, a header without a body, is written by
-  // this call itself when the socket takes it (no coroutine). False when
-  // forward_request must go on (a body to relay, or a rest of the header).
+  // Forwarding the request to `up` starts here: the usual request, a header
+  // without a body, is written by this call itself when the socket takes it
+  // (no coroutine). False when forward_request must go on (a body to relay,
+  // or a rest of the header).
   bool forward_request_at_once(Connection& up) {
     request_out.emplace(rp.get(), reading.framing, extra_lines);
     if (!rp.is_done()) return false;
     return request_out->write_at_once(up.stream, buf.data(), 0, false);
   }
 
-  // After forward_request_at_once said false.
+  // After forward_request_at_once said false: writes the rest of the
+  // header, or streams the body to `up`. ok; retry when `up` failed before a
+  // byte of the body was consumed; failed (upstream_broken after that;
+  // body_too_large, bad_request_body for the client's body); closed when the
+  // client went away.
   boost::asio::awaitable<Outcome> forward_request(Connection& up) {
     namespace asio = boost::asio;
     namespace bhttp = boost::beast::http;
