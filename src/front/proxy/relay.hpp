@@ -329,10 +329,19 @@ struct ExchangeSteps {
           up.buffer.commit(got);
         }
       }
-      set_deadline(up.stream, cfg.timeouts.upstream_response);
-      auto [ec, n] =
-          co_await bhttp::async_read_header(up.stream, up.buffer, *upr, relay_detail::use_nothrow);
-      if (ec) co_return failed(ec, upr->got_some());
+      // Usually the whole header has arrived: parsed in place, without
+      // Beast's composed read (which completes through the event loop).
+      if (up.buffer.size() > 0) {
+        boost::beast::error_code pec;
+        up.buffer.consume(upr->put(up.buffer.data(), pec));
+        if (pec && pec != bhttp::error::need_more) co_return failed(pec, true);
+      }
+      if (!upr->is_header_done()) {
+        set_deadline(up.stream, cfg.timeouts.upstream_response);
+        auto [ec, n] = co_await bhttp::async_read_header(up.stream, up.buffer, *upr,
+                                                         relay_detail::use_nothrow);
+        if (ec) co_return failed(ec, upr->got_some());
+      }
       const auto status = upr->get().result();
       if (bhttp::to_status_class(status) == bhttp::status_class::informational &&
           status != bhttp::status::switching_protocols)
