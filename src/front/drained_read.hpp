@@ -33,6 +33,11 @@
 #include <boost/asio/query.hpp>
 
 #if !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
+#include <boost/asio/detail/bind_handler.hpp>
+#include <boost/asio/detail/fenced_block.hpp>
+#include <boost/asio/detail/handler_alloc_helpers.hpp>
+#include <boost/asio/detail/handler_work.hpp>
+#include <boost/asio/detail/memory.hpp>
 #include <boost/asio/detail/reactor.hpp>
 #include <boost/asio/detail/reactor_op.hpp>
 #include <boost/asio/detail/socket_ops.hpp>
@@ -51,15 +56,21 @@ struct Access : Socket {
   static auto& impl(Socket& s) { return (s.*(&Access::impl_)).get_implementation(); }
 };
 
+// Built as Asio's own receive operation is (reactive_socket_recv_op): the
+// memory from the handler's allocator (Asio's per-thread recycling cache for
+// a coroutine), the handler called directly when it runs on the socket's
+// executor, dispatched to its own otherwise (handler_work).
 template <class Handler, class IoExecutor>
 class ReadOp : public boost::asio::detail::reactor_op {
  public:
-  ReadOp(int fd, boost::asio::mutable_buffer buffer, Handler handler, IoExecutor io_ex)
+  BOOST_ASIO_DEFINE_HANDLER_PTR(ReadOp);
+
+  ReadOp(int fd, boost::asio::mutable_buffer buffer, Handler& handler, const IoExecutor& io_ex)
       : reactor_op(boost::system::error_code(), &ReadOp::do_perform, &ReadOp::do_complete),
         fd_(fd),
         buffer_(buffer),
         handler_(std::move(handler)),
-        io_ex_(std::move(io_ex)) {}
+        work_(handler_, io_ex) {}
 
  private:
   static status do_perform(reactor_op* base) {
@@ -88,20 +99,24 @@ class ReadOp : public boost::asio::detail::reactor_op {
   // without being called, as Asio's own operations do.
   static void do_complete(void* owner, boost::asio::detail::operation* base,
                           const boost::system::error_code&, std::size_t) {
+    namespace detail = boost::asio::detail;
     auto* o = static_cast<ReadOp*>(base);
-    Handler handler(std::move(o->handler_));
-    auto ex = boost::asio::get_associated_executor(handler, o->io_ex_);
-    const auto ec = o->ec_;
-    const auto n = o->bytes_transferred_;
-    delete o;
+    ptr p = {detail::addressof(o->handler_), o, o};
+    detail::handler_work<Handler, IoExecutor> w(std::move(o->work_));
+    // The handler moves out before the memory goes back (it may own it).
+    detail::binder2<Handler, boost::system::error_code, std::size_t> handler(o->handler_, o->ec_,
+                                                                             o->bytes_transferred_);
+    p.h = detail::addressof(handler.handler_);
+    p.reset();
     if (!owner) return;
-    boost::asio::dispatch(ex, [h = std::move(handler), ec, n]() mutable { std::move(h)(ec, n); });
+    detail::fenced_block b(detail::fenced_block::half);
+    w.complete(handler, handler.handler_);
   }
 
   int fd_;
   boost::asio::mutable_buffer buffer_;
   Handler handler_;
-  IoExecutor io_ex_;
+  boost::asio::detail::handler_work<Handler, IoExecutor> work_;
 };
 
 }  // namespace drained_detail
@@ -135,10 +150,12 @@ auto async_read_drained(boost::asio::ip::tcp::socket& socket, boost::asio::mutab
         }
         auto& reactor = boost::asio::use_service<detail::reactor>(
             boost::asio::query(io_ex, boost::asio::execution::context));
-        auto* op = new drained_detail::ReadOp<Handler, decltype(io_ex)>(impl.socket_, b,
-                                                                        std::move(handler), io_ex);
-        reactor.start_op(detail::reactor::read_op, impl.socket_, impl.reactor_data_, op,
+        using Op = drained_detail::ReadOp<Handler, decltype(io_ex)>;
+        typename Op::ptr p = {detail::addressof(handler), Op::ptr::allocate(handler), nullptr};
+        p.p = new (p.v) Op(impl.socket_, b, handler, io_ex);
+        reactor.start_op(detail::reactor::read_op, impl.socket_, impl.reactor_data_, p.p,
                          /*is_continuation=*/false, /*allow_speculative=*/true);
+        p.v = p.p = nullptr;
       },
       token, &socket, buffer);
 #endif

@@ -14,6 +14,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/write.hpp>
 #include <gtest/gtest.h>
 
@@ -137,6 +138,34 @@ TEST(DrainedRead, EndOfStreamCancelAndCloseComplete) {
   EXPECT_EQ(ending_after([](Pair& p) { p.b.close(); }), asio::error::operation_aborted);
   // A closed socket: an error, not a hang.
   EXPECT_EQ(ending_after([](Pair&) {}, /*close_first=*/true), asio::error::bad_descriptor);
+}
+
+// A handler bound to another executor runs there, as with Asio's own
+// reads: the pending read counts as work on that executor (so its run()
+// would wait for it instead of returning), and the handler is not called
+// inside the socket's loop.
+TEST(DrainedRead, AHandlerBoundElsewhereRunsOnItsOwnExecutorWhichWaitsForIt) {
+  Pair p;
+  asio::io_context other{1};
+  std::array<char, 64> buf{};
+  Result r;
+  bool on_other = false;
+  async_read_drained(p.b, asio::buffer(buf),
+                     asio::bind_executor(other, [&](boost::system::error_code ec, std::size_t n) {
+                       on_other = other.get_executor().running_in_this_thread();
+                       r = {ec, n, true};
+                     }));
+  other.poll();  // nothing to run yet, but the pending read is work: not stopped
+  EXPECT_FALSE(other.stopped());
+  asio::write(p.a, asio::buffer(std::string("late")));
+  for (int i = 0; i < 100 && p.ctx.poll() == 0; ++i)
+    p.ctx.run_one_for(std::chrono::milliseconds(10));
+  EXPECT_FALSE(r.done) << "the handler ran inside the socket's loop";
+  for (int i = 0; i < 100 && !r.done; ++i) other.run_one_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(r.done);
+  EXPECT_TRUE(on_other);
+  EXPECT_FALSE(r.ec) << r.ec.message();
+  EXPECT_EQ(std::string(buf.data(), r.n), "late");
 }
 
 TEST(DrainedRead, ACoroutineAwaitsItAndALoopDestroyedWithItPendingFreesIt) {
