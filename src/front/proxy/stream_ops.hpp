@@ -9,6 +9,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstring>
 #include <type_traits>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -87,6 +88,9 @@ bool client_departed(Client& c) {
     return false;
 }
 
+// Parts together up to this size are joined into one send() by write_now.
+inline constexpr std::size_t kJoinBelow = 2048;
+
 // Writes what the socket takes of `parts` at once, without waiting and
 // without the event loop: returns the bytes written (0 on any error, which
 // the asynchronous write that follows then meets itself). Only on plain TCP
@@ -101,10 +105,31 @@ std::size_t write_now(Stream& s, const std::array<boost::asio::const_buffer, N>&
     for (const auto& p : parts)
       if (p.size()) iov[count++] = {const_cast<void*>(p.data()), p.size()};
     if (count == 0) return 0;
+    const int fd = socket_of(s).native_handle();
+    constexpr int kFlags = MSG_DONTWAIT | MSG_NOSIGNAL;
+    // One buffer goes by send(), which the kernel takes without the
+    // msghdr and iovec copies of sendmsg(); a small message in parts (a
+    // header and a short body) is joined first for the same reason.
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < count; ++i) total += iov[i].iov_len;
+    if (count == 1 || total <= kJoinBelow) {
+      std::array<char, kJoinBelow> joined;
+      const void* data = iov[0].iov_base;
+      if (count > 1) {
+        std::size_t at = 0;
+        for (std::size_t i = 0; i < count; ++i) {
+          std::memcpy(joined.data() + at, iov[i].iov_base, iov[i].iov_len);
+          at += iov[i].iov_len;
+        }
+        data = joined.data();
+      }
+      const ::ssize_t n = ::send(fd, data, total, kFlags);
+      return n > 0 ? static_cast<std::size_t>(n) : 0;
+    }
     ::msghdr msg{};
     msg.msg_iov = iov.data();
     msg.msg_iovlen = count;
-    const ::ssize_t n = ::sendmsg(socket_of(s).native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    const ::ssize_t n = ::sendmsg(fd, &msg, kFlags);
     return n > 0 ? static_cast<std::size_t>(n) : 0;
   } else {
     return 0;
