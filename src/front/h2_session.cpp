@@ -42,29 +42,82 @@ bool preface_prefix(std::string_view bytes, bool& complete) {
   return bytes.substr(0, n) == kPreface.substr(0, n);
 }
 
-std::string request_head(const StreamState& st) {
-  std::string h;
-  h.reserve(256 + st.header_bytes);
-  h += st.method;
-  h += ' ';
-  h += st.path.empty() ? "/" : st.path;
-  h += " HTTP/1.1\r\nhost: ";
-  h += st.authority;
-  h += "\r\n";
+namespace {
+
+// RFC 9110 §5.6.2: tchar, as a table.
+constexpr std::array<bool, 256> kTokenChar = [] {
+  std::array<bool, 256> t{};
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
+  for (int c = '0'; c <= '9'; ++c) t[c] = true;
+  for (const char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
+
+bool valid_name(std::string_view name) {
+  if (name.empty()) return false;
+  for (const unsigned char c : name)
+    if (!kTokenChar[c]) return false;
+  return true;
+}
+
+// What Beast's parser accepts in a value: no control character but HTAB.
+bool valid_value(std::string_view value) {
+  for (const unsigned char c : value)
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+  return true;
+}
+
+}  // namespace
+
+bool read_request(const StreamState& st, bhttp::request_parser<bhttp::buffer_body>& rp,
+                  std::string& error) {
+  // The part the parser judges, in a per-thread buffer (the parser keeps
+  // copies of what it reads).
+  thread_local std::string head;
+  head.clear();
+  head += st.method;
+  head += ' ';
+  head += st.path.empty() ? "/" : st.path;
+  head += " HTTP/1.1\r\nhost: ";
+  head += st.authority;
+  head += "\r\n";
   for (const auto& [name, value] : st.fields) {
-    h += name;
-    h += ": ";
-    h += value;
-    h += "\r\n";
+    if (name != "content-length") continue;
+    head += "content-length: ";
+    head += value;
+    head += "\r\n";
+  }
+  if (st.chunked) head += "transfer-encoding: chunked\r\n";
+  head += "\r\n";
+  boost::beast::error_code ec;
+  rp.put(boost::asio::buffer(head), ec);
+  if (ec == bhttp::error::need_more || ec == bhttp::error::need_buffer) ec = {};
+  if (ec || !rp.is_header_done()) {
+    error = ec ? ec.message() : "incomplete request";
+    return false;
+  }
+  auto& req = rp.get();
+  for (const auto& [name, value] : st.fields) {
+    if (name == "content-length") continue;
+    if (!valid_name(name)) {
+      error = "bad field name";
+      return false;
+    }
+    if (!valid_value(value)) {
+      error = "bad value in field " + name;
+      return false;
+    }
+    req.insert(name, value);
   }
   if (!st.cookie.empty()) {
-    h += "cookie: ";
-    h += st.cookie;
-    h += "\r\n";
+    if (!valid_value(st.cookie)) {
+      error = "bad value in field cookie";
+      return false;
+    }
+    req.insert(bhttp::field::cookie, st.cookie);
   }
-  if (st.chunked) h += "transfer-encoding: chunked\r\n";
-  h += "\r\n";
-  return h;
+  return true;
 }
 
 // --- nghttp2 callbacks ------------------------------------------------------
@@ -457,12 +510,35 @@ void ClientStream::feed(const char* data, std::size_t n) {
   }
 }
 
+namespace {
+
+// The lower-case name of every field Beast knows, made once: most of a
+// response's names are among them, and nghttp2 wants them in lower case.
+const std::vector<std::string>& lower_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    const unsigned count = static_cast<unsigned>(bhttp::field::xref) + 1;  // xref: the last one
+    for (unsigned i = 0; i < count; ++i) {
+      std::string lower(bhttp::to_string(static_cast<bhttp::field>(i)));
+      for (char& c : lower)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      v.push_back(std::move(lower));
+    }
+    return v;
+  }();
+  return names;
+}
+
+}  // namespace
+
 void ClientStream::submit_header(const bhttp::response_header<>& res, bool ends) {
-  // The names in lower case, in one buffer sized up front (the views into it
-  // stay valid); the values are viewed where the header keeps them.
+  // Known names from the table; the others in lower case, in one buffer
+  // sized up front (the views into it stay valid); the values are viewed
+  // where the header keeps them.
+  const auto& known = lower_names();
   std::size_t name_bytes = 0, count = 0;
   for (const auto& f : res) {
-    name_bytes += f.name_string().size();
+    if (f.name() == bhttp::field::unknown) name_bytes += f.name_string().size();
     ++count;
   }
   // Per thread, reused (nghttp2 copies what submit_response gives it).
@@ -473,14 +549,20 @@ void ClientStream::submit_header(const bhttp::response_header<>& res, bool ends)
   fields.reserve(count);
   std::size_t used = 0;
   for (const auto& f : res) {
-    const std::string_view raw = f.name_string();
-    char* name = names.data() + used;
-    for (std::size_t i = 0; i < raw.size(); ++i) {
-      const char c = raw[i];
-      name[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    std::string_view lower;
+    const auto code = static_cast<std::size_t>(f.name());
+    if (f.name() != bhttp::field::unknown && code < known.size()) {
+      lower = known[code];
+    } else {
+      const std::string_view raw = f.name_string();
+      char* name = names.data() + used;
+      for (std::size_t i = 0; i < raw.size(); ++i) {
+        const char c = raw[i];
+        name[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+      }
+      lower = std::string_view(name, raw.size());
+      used += raw.size();
     }
-    const std::string_view lower(name, raw.size());
-    used += raw.size();
     if (!connection_specific(lower)) fields.emplace_back(lower, f.value());
   }
   header_sent_ = true;

@@ -301,10 +301,18 @@ class ClientStream {
   bool finished_ = false;
 };
 
-// Builds the HTTP/1.1 request head for a stream (request line, Host from
-// :authority, the fields, the cookie crumbs joined, and the body framing:
-// Transfer-Encoding: chunked when the body's length is unknown).
-std::string request_head(const StreamState& st);
+// Reads a stream's request into `rp` as the HTTP/1.1 path would: the
+// request line, Host (from :authority) and the body's framing
+// (content-length, or Transfer-Encoding: chunked when the length is
+// unknown) are parsed by `rp` itself, so one set of rules judges the
+// framing of both protocols; the other fields and the cookie crumbs
+// (joined, RFC 9113 §8.2.3) are inserted after the character checks the
+// HTTP/1.1 parser makes (a name a token; a value without control
+// characters but HTAB). False, with `error`, when the parse or a check
+// fails: the request is refused with 400 and never half-read.
+bool read_request(const StreamState& st,
+                  boost::beast::http::request_parser<boost::beast::http::buffer_body>& rp,
+                  std::string& error);
 
 // True when `bytes` (what a cleartext connection sent first) is the HTTP/2
 // connection preface or could still become it (`complete` false then).

@@ -35,7 +35,6 @@ void reply(Session& session, StreamState& st, int status, const std::string& det
 
 boost::asio::awaitable<void> run_stream(FrontServer::Worker* w, std::shared_ptr<Session> session,
                                         std::shared_ptr<StreamState> st, proxy::ClientSide cs) {
-  namespace bhttp = boost::beast::http;
   const auto& cfg = w->shared.config;
   if (st->too_large) {
     reply(*session, *st, 431, "request header fields too large");
@@ -46,22 +45,17 @@ boost::asio::awaitable<void> run_stream(FrontServer::Worker* w, std::shared_ptr<
     co_return;
   }
   // The request as the HTTP/1.1 path reads it: judged by the same rules.
-  const std::string head = request_head(*st);
-  boost::beast::flat_buffer cbuf;
-  cbuf.commit(boost::asio::buffer_copy(cbuf.prepare(head.size()), boost::asio::buffer(head)));
   proxy::RequestParser rp;
   rp.header_limit(cfg.limits.max_header_bytes + 4096);
   if (cfg.limits.max_body_bytes)
     rp.body_limit(cfg.limits.max_body_bytes);
   else
     rp.body_limit(boost::none);
-  boost::beast::error_code ec;
-  cbuf.consume(rp.put(cbuf.data(), ec));
-  if (ec == bhttp::error::need_more || ec == bhttp::error::need_buffer) ec = {};
-  if (ec || !rp.is_header_done()) {
-    reply(*session, *st, 400, ec ? ec.message() : "incomplete request");
+  if (std::string error; !read_request(*st, rp, error)) {
+    reply(*session, *st, 400, error);
     co_return;
   }
+  boost::beast::flat_buffer cbuf;  // the body arrives through `client`
   const http::RequestReading reading =
       http::read_request(rp.get(), rp.chunked(), rp.content_length());
   if (reading.fault != http::MessageFault::none) {
