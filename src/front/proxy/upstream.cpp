@@ -33,17 +33,21 @@ asio::awaitable<Lease> connect_upstream(FrontServer::Worker& w, Instance& inst) 
   co_return lease;
 }
 
+Lease take_pooled_upstream(FrontServer::Worker& w, Instance& inst, bool fresh_only,
+                           std::int64_t now) {
+  Lease lease;
+  if (fresh_only) return lease;
+  if (auto conn = w.pool.take(inst, now)) {
+    w.shared.stats.upstream_reuses.fetch_add(1, std::memory_order_relaxed);
+    lease.conn = std::move(conn);
+    lease.reused = true;
+  }
+  return lease;
+}
+
 asio::awaitable<Lease> acquire_upstream(FrontServer::Worker& w, Instance& inst, bool fresh_only,
                                         std::int64_t now) {
-  if (!fresh_only) {
-    if (auto conn = w.pool.take(inst, now)) {
-      w.shared.stats.upstream_reuses.fetch_add(1, std::memory_order_relaxed);
-      Lease lease;
-      lease.conn = std::move(conn);
-      lease.reused = true;
-      co_return lease;
-    }
-  }
+  if (auto lease = take_pooled_upstream(w, inst, fresh_only, now); lease.conn) co_return lease;
   co_return co_await connect_upstream(w, inst);
 }
 

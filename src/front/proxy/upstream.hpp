@@ -35,6 +35,12 @@ boost::asio::awaitable<Lease> connect_upstream(FrontServer::Worker& w, Instance&
 boost::asio::awaitable<Lease> acquire_upstream(FrontServer::Worker& w, Instance& inst,
                                                bool fresh_only, std::int64_t now);
 
+// A pooled connection to `inst` (counted in upstream_reuses), unless
+// `fresh_only` or the pool has none: then the lease is empty. A plain call:
+// acquire_upstream's fast path without a coroutine.
+Lease take_pooled_upstream(FrontServer::Worker& w, Instance& inst, bool fresh_only,
+                           std::int64_t now);
+
 // Returns a connection after a complete exchange whose response left it
 // reusable; one with unread bytes is closed instead.
 void release_upstream(FrontServer::Worker& w, Instance& inst,
@@ -49,6 +55,9 @@ struct PooledUpstreams {
   FrontServer::Worker& w;
   boost::asio::awaitable<Lease> acquire(Instance& inst, bool fresh_only, std::int64_t now) {
     return acquire_upstream(w, inst, fresh_only, now);
+  }
+  Lease take_pooled(Instance& inst, bool fresh_only, std::int64_t now) {
+    return take_pooled_upstream(w, inst, fresh_only, now);
   }
   void release(Instance& inst, std::unique_ptr<Connection> conn, bool reusable) {
     release_upstream(w, inst, std::move(conn), reusable);
