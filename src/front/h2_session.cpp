@@ -79,7 +79,7 @@ bool read_request(const StreamState& st, bhttp::request_parser<bhttp::buffer_bod
   head += st.method;
   head += ' ';
   head += st.path.empty() ? "/" : st.path;
-  head += " HTTP/1.1\r\nhost: ";
+  head += " HTTP/1.1\r\nHost: ";  // as HTTP/1.1 clients write it
   head += st.authority;
   head += "\r\n";
   for (const auto& [name, value] : st.fields) {

@@ -77,8 +77,12 @@ void rewrite_request(RelayRequest& req, const http::RequestReading& reading,
   if (relay.forwarding_headers)
     add_forwarding_headers(req, cs, host, reading.target, log_id, extra_lines);
   if (to_local && !relay.peer_header.empty()) req.set(relay.peer_header, cs.ip);
-  req.target(reading.target);
-  req.set(bhttp::field::host, host);
+  // Usually both are already what goes out (an origin-form target; the one
+  // Host line read_request allows): left alone, no copy of the start line
+  // and no new field.
+  if (req.target() != reading.target) req.target(reading.target);
+  if (const auto h = req.find(bhttp::field::host); h == req.end() || h->value() != host)
+    req.set(bhttp::field::host, host);
   // One framing header, generated here: never the client's lines.
   http::set_framing(req, reading.framing, reading.length);
   req.version(11);
