@@ -2,6 +2,12 @@
 
 namespace tether::front {
 
+std::size_t detail::counter_slot() noexcept {
+  static std::atomic<std::size_t> next{0};
+  thread_local const std::size_t slot = next.fetch_add(1, std::memory_order_relaxed);
+  return slot;
+}
+
 void LatencyHistogram::observe(std::chrono::microseconds d) {
   double ms = static_cast<double>(d.count()) / 1000.0;
   std::size_t i = 0;
