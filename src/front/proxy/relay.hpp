@@ -485,7 +485,7 @@ boost::asio::awaitable<Exchanged<decltype(Upstreams::Connection::stream)>> relay
     // A pooled connection, when the upstream side can hand one over by a
     // plain call (no coroutine frame); else connected (or taken) by its
     // acquire.
-    typename std::decay_t<decltype(upstreams.acquire(*inst, false, now))>::value_type lease;
+    BasicLease<Connection> lease;
     if constexpr (requires { upstreams.take_pooled(*inst, retry.fresh_only(), now); })
       lease = upstreams.take_pooled(*inst, retry.fresh_only(), now);
     if (!lease.conn) lease = co_await upstreams.acquire(*inst, retry.fresh_only(), now);
