@@ -10,6 +10,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/detail/rfc7230.hpp>
 #include <boost/beast/http/field.hpp>
 
 #include "tether/http/headers.hpp"
@@ -44,24 +45,17 @@ bool preface_prefix(std::string_view bytes, bool& complete) {
 
 namespace {
 
-// RFC 9110 §5.6.2: tchar, as a table.
-constexpr std::array<bool, 256> kTokenChar = [] {
-  std::array<bool, 256> t{};
-  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
-  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
-  for (int c = '0'; c <= '9'; ++c) t[c] = true;
-  for (const char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
-  return t;
-}();
-
+// A name as Beast's parser reads one: every character a token character
+// (RFC 9110 §5.6.2), by the parser's own table.
 bool valid_name(std::string_view name) {
   if (name.empty()) return false;
-  for (const unsigned char c : name)
-    if (!kTokenChar[c]) return false;
+  for (const char c : name)
+    if (!bhttp::detail::is_token_char(c)) return false;
   return true;
 }
 
-// What Beast's parser accepts in a value: no control character but HTAB.
+// A value as Beast's parser reads one (parse_token_to_eol): no control
+// character but HTAB.
 bool valid_value(std::string_view value) {
   for (const unsigned char c : value)
     if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
